@@ -1,0 +1,1 @@
+//! Shared fixtures for swallowtail's criterion benchmarks (`cargo bench -p benches`).

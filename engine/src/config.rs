@@ -1,0 +1,236 @@
+//! Every timing and limit of the protocol, with presets and validation.
+//!
+//! Durations are written in TOML as human-readable strings (`"9300ms"`, `"3s"`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol's knobs. Build one from a preset ([`Config::habitat`], [`Config::lan`],
+/// [`Config::local`]), change fields, then [`Config::validate`] it (the engine does so too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Time between the starts of two probes (SWIM's protocol period T').
+    /// Must not be zero and must be at least `ping_timeout + pingreq_timeout`.
+    #[serde(with = "humantime_serde")]
+    pub protocol_period: Duration,
+    /// How long to wait for a direct Ack before asking helpers (PingReq). Must not be zero.
+    #[serde(with = "humantime_serde")]
+    pub ping_timeout: Duration,
+    /// How long after sending PingReqs to wait for any Ack before suspecting. Must not be zero.
+    #[serde(with = "humantime_serde")]
+    pub pingreq_timeout: Duration,
+    /// How long a member stays Suspect before it is Confirmed. Must not be zero.
+    #[serde(with = "humantime_serde")]
+    pub suspicion_timeout: Duration,
+    /// How many members are asked to probe a silent target for us (SWIM's k).
+    pub pingreq_fanout: usize,
+    /// At most this many membership entries, besides the receiver's own, ride on each
+    /// Ping/Ack/PingReq (always limited further by `max_datagram_size`).
+    pub piggyback_max: usize,
+    /// A membership update is piggybacked at most `retransmit_mult * ceil(log10(n + 1))` times
+    /// (memberlist's rule), where n is the number of known members. Must not be zero.
+    pub retransmit_mult: u32,
+    /// How many members a gracefully departing member tells directly.
+    pub departure_fanout: usize,
+    /// How often a member exchanges its full membership with one random member (anti-entropy,
+    /// as memberlist's push/pull). It also does so at once with a member it held Confirmed and
+    /// hears from again. Must not be zero.
+    #[serde(with = "humantime_serde")]
+    pub push_pull_interval: Duration,
+    /// While we know no other member, how often the bootstrap peers are pinged again.
+    #[serde(with = "humantime_serde")]
+    pub join_retry_interval: Duration,
+    /// A Confirmed member is considered Departed after this long.
+    #[serde(with = "humantime_serde")]
+    pub confirmed_to_departed: Duration,
+    /// The largest datagram sent or accepted, in bytes (Butterfly: 1024). At least 512, at most
+    /// 65,507.
+    pub max_datagram_size: usize,
+    /// The largest stream frame accepted, in bytes. At least `max_datagram_size`.
+    pub max_stream_frame_size: usize,
+    /// The most members one engine keeps; updates about further members are dropped and counted.
+    pub max_members: usize,
+    /// The largest service config or file payload, in bytes (Butterfly: 64 KiB).
+    pub max_rumor_payload: usize,
+}
+
+/// A [`Config`] that cannot work; the message names the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid protocol config: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Butterfly's timings: ping 1000 ms, PingReq 2100 ms, period 3100 ms, suspicion three
+    /// periods, PingReq fan-out 5, five piggybacked members, 1024-byte datagrams.
+    pub fn habitat() -> Self {
+        Config {
+            protocol_period: Duration::from_millis(3100),
+            ping_timeout: Duration::from_millis(1000),
+            pingreq_timeout: Duration::from_millis(2100),
+            suspicion_timeout: Duration::from_millis(9300),
+            pingreq_fanout: 5,
+            piggyback_max: 5,
+            retransmit_mult: 4,
+            departure_fanout: 10,
+            push_pull_interval: Duration::from_secs(30),
+            join_retry_interval: Duration::from_millis(3100),
+            confirmed_to_departed: Duration::from_secs(3 * 24 * 3600),
+            max_datagram_size: 1024,
+            max_stream_frame_size: 4 * 1024 * 1024,
+            max_members: 100_000,
+            max_rumor_payload: 64 * 1024,
+        }
+    }
+
+    /// A data-centre LAN: one-second periods, detection in a few seconds (memberlist's LAN
+    /// profile in spirit).
+    pub fn lan() -> Self {
+        Config {
+            protocol_period: Duration::from_millis(1000),
+            ping_timeout: Duration::from_millis(300),
+            pingreq_timeout: Duration::from_millis(600),
+            suspicion_timeout: Duration::from_secs(5),
+            pingreq_fanout: 3,
+            piggyback_max: 8,
+            max_datagram_size: 1400,
+            push_pull_interval: Duration::from_secs(30),
+            join_retry_interval: Duration::from_secs(1),
+            ..Config::habitat()
+        }
+    }
+
+    /// A single host or test rig: half-second periods.
+    pub fn local() -> Self {
+        Config {
+            protocol_period: Duration::from_millis(500),
+            ping_timeout: Duration::from_millis(100),
+            pingreq_timeout: Duration::from_millis(300),
+            suspicion_timeout: Duration::from_secs(2),
+            pingreq_fanout: 3,
+            piggyback_max: 8,
+            max_datagram_size: 1400,
+            push_pull_interval: Duration::from_secs(15),
+            join_retry_interval: Duration::from_millis(500),
+            ..Config::habitat()
+        }
+    }
+
+    /// The preset called `name` (`habitat`, `lan` or `local`).
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "habitat" => Some(Self::habitat()),
+            "lan" => Some(Self::lan()),
+            "local" => Some(Self::local()),
+            _ => None,
+        }
+    }
+
+    /// Checks every documented constraint.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let nonzero = [
+            ("protocol_period", self.protocol_period),
+            ("ping_timeout", self.ping_timeout),
+            ("pingreq_timeout", self.pingreq_timeout),
+            ("suspicion_timeout", self.suspicion_timeout),
+            ("push_pull_interval", self.push_pull_interval),
+            ("join_retry_interval", self.join_retry_interval),
+            ("confirmed_to_departed", self.confirmed_to_departed),
+        ];
+        for (name, d) in nonzero {
+            if d.is_zero() {
+                return Err(ConfigError(format!("{name} must not be zero")));
+            }
+        }
+        if self.ping_timeout + self.pingreq_timeout > self.protocol_period {
+            return Err(ConfigError(format!(
+                "ping_timeout ({:?}) + pingreq_timeout ({:?}) must not exceed protocol_period ({:?})",
+                self.ping_timeout, self.pingreq_timeout, self.protocol_period
+            )));
+        }
+        if self.retransmit_mult == 0 {
+            return Err(ConfigError("retransmit_mult must not be zero".into()));
+        }
+        if !(512..=65_507).contains(&self.max_datagram_size) {
+            return Err(ConfigError(format!(
+                "max_datagram_size must be between 512 and 65507 bytes, got {}",
+                self.max_datagram_size
+            )));
+        }
+        if self.max_stream_frame_size < self.max_datagram_size {
+            return Err(ConfigError(
+                "max_stream_frame_size must be at least max_datagram_size".into(),
+            ));
+        }
+        if self.max_members < 2 {
+            return Err(ConfigError("max_members must be at least 2".into()));
+        }
+        if self.max_rumor_payload == 0 || self.max_rumor_payload >= self.max_stream_frame_size {
+            return Err(ConfigError(
+                "max_rumor_payload must be non-zero and below max_stream_frame_size".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    /// The `lan` preset.
+    fn default() -> Self {
+        Config::lan()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        for name in ["habitat", "lan", "local"] {
+            let c = Config::preset(name).expect("preset exists");
+            assert_eq!(c.validate(), Ok(()), "{name}");
+        }
+        assert!(Config::preset("wan").is_none());
+    }
+
+    #[test]
+    fn habitat_matches_butterfly() {
+        let c = Config::habitat();
+        assert_eq!(c.ping_timeout, Duration::from_millis(1000));
+        assert_eq!(c.pingreq_timeout, Duration::from_millis(2100));
+        assert_eq!(c.protocol_period, Duration::from_millis(3100));
+        assert_eq!(c.suspicion_timeout, 3 * c.protocol_period);
+        assert_eq!(c.pingreq_fanout, 5);
+        assert_eq!(c.piggyback_max, 5);
+        assert_eq!(c.max_datagram_size, 1024);
+    }
+
+    #[test]
+    fn zero_and_contradictory_values_are_refused() {
+        let mut c = Config::lan();
+        c.suspicion_timeout = Duration::ZERO;
+        let e = c.validate().expect_err("zero suspicion");
+        assert!(e.0.contains("suspicion_timeout"), "{e}");
+
+        let mut c = Config::lan();
+        c.ping_timeout = Duration::from_secs(2);
+        let e = c.validate().expect_err("timeouts longer than period");
+        assert!(e.0.contains("protocol_period"), "{e}");
+
+        let mut c = Config::lan();
+        c.max_datagram_size = 10;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn toml_round_trip_with_human_durations() {
+        let text = toml::to_string(&Config::habitat()).expect("serialize");
+        assert!(text.contains("suspicion_timeout = \"9s 300ms\""), "{text}");
+        let back: Config = toml::from_str(&text).expect("parse");
+        assert_eq!(back, Config::habitat());
+        let bad = text.replace("piggyback_max", "piggyback_maxx");
+        assert!(toml::from_str::<Config>(&bad).is_err());
+    }
+}

@@ -1,0 +1,434 @@
+//! [`Engine`]: one ring member's protocol state machine.
+
+mod membership;
+mod swim;
+mod sync;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::broadcast::Broadcasts;
+use crate::config::{Config, ConfigError};
+use crate::event::Event;
+use crate::id::{Incarnation, MemberId};
+use crate::member::{Health, Member, Membership};
+use crate::member_list::MemberList;
+use crate::metrics::{Channel, DropReason, Metrics};
+use crate::network::Network;
+use crate::probe::{Probe, RoundRobin};
+use crate::time::{Clock, Instant};
+use crate::timer::{Deadlines, Timer, TimerQueue};
+
+/// One member of a ring: SWIM failure detection and membership dissemination as a
+/// deterministic state machine.
+///
+/// The engine owns no sockets, threads or clocks. The caller drives it:
+///
+/// * **Getters** — [`id`](Self::id), [`me`](Self::me), [`incarnation`](Self::incarnation),
+///   [`members`](Self::members), [`metrics`](Self::metrics), [`config`](Self::config),
+///   [`is_departed`](Self::is_departed).
+/// * **Inputs** — [`handle_datagram`](Self::handle_datagram) for every datagram received on the
+///   SWIM socket, [`handle_stream`](Self::handle_stream) for every frame received on a gossip
+///   stream, and [`handle_timeout`](Self::handle_timeout) whenever the instant returned by
+///   [`poll_timeout`](Self::poll_timeout) has been reached.
+/// * **Commands** — [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
+///   gracefully), [`insert_members`](Self::insert_members) (preload a known view).
+/// * **Outputs** — bytes handed to the [`Network`] during any of the calls above, the next
+///   deadline from [`poll_timeout`](Self::poll_timeout), and [`Event`]s drained with
+///   [`poll_event`](Self::poll_event).
+///
+/// After every input or command, the caller should drain events and re-read `poll_timeout`,
+/// since both may have changed. The [`Clock`] must never go backwards. Calling
+/// `handle_timeout` early is harmless (nothing is due); calling it late only delays work.
+/// Malformed, oversized or unauthenticated input never panics: it is dropped, counted in
+/// [`Metrics`], and reported as [`Event::Dropped`].
+///
+/// Everything random (probe order, PingReq helpers, jitter) comes from one ChaCha generator
+/// seeded at construction, so the same seed and the same sequence of calls produce the same
+/// bytes.
+#[derive(Debug)]
+pub struct Engine<C: Clock, N: Network> {
+    config: Config,
+    clock: C,
+    net: N,
+    rng: ChaCha8Rng,
+    me: Member,
+    departed: bool,
+    members: MemberList,
+    timers: TimerQueue,
+    suspicions: Deadlines,
+    broadcasts: Broadcasts,
+    round: RoundRobin,
+    probe: Probe,
+    /// Confirmed claims about members we held Alive, waiting for a ProbePing's verdict.
+    probe_pings: BTreeMap<MemberId, Membership>,
+    bootstrap: Vec<SocketAddr>,
+    last_heal_sync: Option<Instant>,
+    events: VecDeque<Event>,
+    metrics: Metrics,
+}
+
+impl<C: Clock, N: Network> Engine<C, N> {
+    /// A new engine for the member `me` (its id, addresses, persistent flag and starting
+    /// incarnation: 0 for a new member, the persisted one plus one after a restart).
+    ///
+    /// `seed` seeds the engine's only random generator. Fails if `config` is invalid.
+    pub fn new(
+        config: Config,
+        me: Member,
+        seed: [u8; 32],
+        clock: C,
+        network: N,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut engine = Engine {
+            config,
+            clock,
+            net: network,
+            rng: ChaCha8Rng::from_seed(seed),
+            me: Member {
+                departed: false,
+                ..me
+            },
+            departed: false,
+            members: MemberList::new(),
+            timers: TimerQueue::default(),
+            suspicions: Deadlines::default(),
+            broadcasts: Broadcasts::default(),
+            round: RoundRobin::default(),
+            probe: Probe::default(),
+            probe_pings: BTreeMap::new(),
+            bootstrap: Vec::new(),
+            last_heal_sync: None,
+            events: VecDeque::new(),
+            metrics: Metrics::default(),
+        };
+        let now = engine.now();
+        // Spread members' first probes over one period so a ring started at once does not
+        // probe in lockstep.
+        let jitter = engine.jitter(engine.config.protocol_period);
+        engine.timers.schedule(now + jitter, Timer::ProbeTick);
+        let pp = engine.push_pull_interval();
+        let jitter = engine.jitter(pp);
+        engine.timers.schedule(now + pp + jitter, Timer::PushPull);
+        engine
+            .timers
+            .schedule(now + engine.sweep_interval(), Timer::DepartSweep);
+        // Our own record is news to everyone.
+        engine.broadcasts.enqueue(engine.me.id);
+        Ok(engine)
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    /// Our member id.
+    pub fn id(&self) -> MemberId {
+        self.me.id
+    }
+
+    /// Our own record, with the current incarnation.
+    pub fn me(&self) -> &Member {
+        &self.me
+    }
+
+    /// Our current incarnation.
+    pub fn incarnation(&self) -> Incarnation {
+        self.me.incarnation
+    }
+
+    /// Whether we have departed (after [`depart`](Self::depart)); a departed engine ignores
+    /// all input.
+    pub fn is_departed(&self) -> bool {
+        self.departed
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every other member we know of, with the health we hold it in.
+    pub fn members(&self) -> &MemberList {
+        &self.members
+    }
+
+    /// Traffic and drop counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The network.
+    pub fn network(&self) -> &N {
+        &self.net
+    }
+
+    /// The network, mutably (to drain an [`Outbox`](crate::Outbox)).
+    pub fn network_mut(&mut self) -> &mut N {
+        &mut self.net
+    }
+
+    // ----- outputs -------------------------------------------------------------------------
+
+    /// The next instant at which [`handle_timeout`](Self::handle_timeout) has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.departed {
+            return None;
+        }
+        match (self.timers.next_deadline(), self.suspicions.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ----- inputs --------------------------------------------------------------------------
+
+    /// Runs every timer due at the clock's current instant.
+    pub fn handle_timeout(&mut self) {
+        if self.departed {
+            return;
+        }
+        let now = self.now();
+        loop {
+            if let Some((deadline, id)) = self.suspicions.pop_due(now) {
+                self.on_suspicion_deadline(deadline, id);
+                continue;
+            }
+            match self.timers.pop_due(now) {
+                Some(timer) => self.on_timer(timer),
+                None => break,
+            }
+        }
+    }
+
+    // ----- commands ------------------------------------------------------------------------
+
+    /// Starts (or restarts) bootstrapping through `peers`: while we know no live member, they
+    /// are pinged every `join_retry_interval`. Our own address is skipped.
+    pub fn join(&mut self, peers: &[SocketAddr]) {
+        self.bootstrap = peers
+            .iter()
+            .copied()
+            .filter(|p| *p != self.me.addr)
+            .collect();
+        if !self.bootstrap.is_empty() && !self.departed {
+            let now = self.now();
+            self.timers.schedule(now, Timer::JoinRetry);
+        }
+    }
+
+    /// Leaves the ring gracefully: raises our incarnation, marks ourselves Departed and tells
+    /// up to `departure_fanout` live members over streams. The engine then goes quiet.
+    pub fn depart(&mut self) {
+        if self.departed {
+            return;
+        }
+        self.me.incarnation = self.me.incarnation.next();
+        self.me.departed = true;
+        self.departed = true;
+        let record = Membership {
+            member: self.me,
+            health: Health::Departed,
+        };
+        let targets = self.random_members(self.config.departure_fanout, None, |h, _| {
+            h == Health::Alive
+        });
+        for i in targets {
+            if let Some(m) = self.members.at(i) {
+                self.send_member_rumor(m.member.gossip_addr(), &record);
+            }
+        }
+        self.timers.clear();
+        self.suspicions.clear();
+        self.broadcasts.clear();
+        self.probe_pings.clear();
+    }
+
+    /// Adds members to our view as if we had always known them: no events, no broadcasts.
+    /// Used to start a simulation from a converged ring, or to restore a persisted view.
+    /// Our own id is ignored; the merge rules apply.
+    pub fn insert_members(&mut self, members: impl IntoIterator<Item = Membership>) {
+        let now_s = self.now_s();
+        for m in members {
+            if m.member.id != self.me.id {
+                self.members.merge(&m, self.config.max_members, now_s);
+            }
+        }
+    }
+
+    // ----- timers --------------------------------------------------------------------------
+
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::ProbeTick => {
+                let next = self.now() + self.config.protocol_period;
+                self.timers.schedule(next, Timer::ProbeTick);
+                self.start_probe();
+            }
+            Timer::PingTimeout { probe } => self.on_ping_timeout(probe),
+            Timer::PingReqTimeout { probe } => self.on_pingreq_timeout(probe),
+            Timer::ProbePingTimeout { id, attempt } => self.on_probe_ping_timeout(id, attempt),
+            Timer::PushPull => {
+                let next = self.now() + self.push_pull_interval();
+                self.timers.schedule(next, Timer::PushPull);
+                self.periodic_push_pull();
+            }
+            Timer::JoinRetry => self.on_join_retry(),
+            Timer::DepartSweep => {
+                let next = self.now() + self.sweep_interval();
+                self.timers.schedule(next, Timer::DepartSweep);
+                self.sweep_departed();
+            }
+        }
+    }
+
+    fn on_join_retry(&mut self) {
+        let known_live = self.members.count(Health::Alive) + self.members.count(Health::Suspect);
+        if known_live > 0 || self.bootstrap.is_empty() {
+            return;
+        }
+        for peer in self.bootstrap.clone() {
+            self.send_ping(peer, None, None);
+        }
+        let next = self.now() + self.config.join_retry_interval;
+        self.timers.schedule(next, Timer::JoinRetry);
+    }
+
+    /// Confirmed members older than `confirmed_to_departed` become Departed.
+    fn sweep_departed(&mut self) {
+        let limit = self.config.confirmed_to_departed.as_secs();
+        let now_s = u64::from(self.now_s());
+        let old: Vec<MemberId> = (0..self.members.len())
+            .filter(|&i| {
+                self.members.health_at(i) == Some(Health::Confirmed)
+                    && now_s.saturating_sub(u64::from(self.members.changed_at_s(i))) >= limit
+            })
+            .filter_map(|i| self.members.id_at(i))
+            .collect();
+        for id in old {
+            self.set_local_health(id, Health::Departed);
+        }
+    }
+
+    // ----- helpers shared by the submodules -----------------------------------------------
+
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Whole seconds on the engine clock, for the compact per-member timestamps.
+    fn now_s(&self) -> u32 {
+        u32::try_from(self.now().as_nanos() / 1_000_000_000).unwrap_or(u32::MAX)
+    }
+
+    fn jitter(&mut self, span: Duration) -> Duration {
+        let nanos = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX).max(1);
+        Duration::from_nanos(self.rng.gen_range(0..nanos))
+    }
+
+    /// memberlist's scaling of the push/pull interval: beyond 32 members, one more interval per
+    /// doubling, so the ring's total anti-entropy traffic grows like N·log N, not N².
+    fn push_pull_interval(&self) -> Duration {
+        let n = self.members.len() + 1;
+        let base = self.config.push_pull_interval;
+        if n <= 32 {
+            return base;
+        }
+        let mult = (n as f64).log2() - 32f64.log2();
+        base.mul_f64(mult.ceil() + 1.0)
+    }
+
+    fn sweep_interval(&self) -> Duration {
+        self.config
+            .confirmed_to_departed
+            .min(Duration::from_secs(3600))
+    }
+
+    fn own_record(&self) -> Membership {
+        Membership {
+            member: self.me,
+            health: if self.departed {
+                Health::Departed
+            } else {
+                Health::Alive
+            },
+        }
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    fn drop_input(&mut self, reason: DropReason) {
+        self.metrics.record_drop(reason);
+        self.emit(Event::Dropped { reason });
+    }
+
+    fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        self.metrics.record_sent(Channel::Datagram, bytes.len());
+        self.net.send_datagram(to, bytes);
+    }
+
+    fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        self.metrics.record_sent(Channel::Stream, bytes.len());
+        self.net.send_stream(to, bytes);
+    }
+
+    /// Up to `k` distinct random positions in the member list whose (health, persistent)
+    /// satisfy `want`, never `exclude`. Random probing first (cheap in big lists), then a scan
+    /// from a random offset if that found too few.
+    fn random_members(
+        &mut self,
+        k: usize,
+        exclude: Option<MemberId>,
+        want: impl Fn(Health, bool) -> bool,
+    ) -> Vec<usize> {
+        let n = self.members.len();
+        let mut out = Vec::with_capacity(k);
+        if k == 0 || n == 0 {
+            return out;
+        }
+        let ok = |this: &Self, i: usize| {
+            this.members
+                .health_at(i)
+                .is_some_and(|h| want(h, this.members.persistent_at(i)))
+                && this.members.id_at(i) != exclude
+        };
+        for _ in 0..(3 * k) {
+            let i = self.rng.gen_range(0..n);
+            if ok(self, i) && !out.contains(&i) {
+                out.push(i);
+                if out.len() == k {
+                    return out;
+                }
+            }
+        }
+        let start = self.rng.gen_range(0..n);
+        for j in 0..n {
+            let i = (start + j) % n;
+            if ok(self, i) && !out.contains(&i) {
+                out.push(i);
+                if out.len() == k {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! Applying membership news: the merge rules, refutation, suspicion and its expiry, direct
+//! contact, and the events and broadcasts every change produces.
+
+use crate::engine::Engine;
+use crate::event::{Event, MemberEvent, MemberEventKind};
+use crate::id::MemberId;
+use crate::member::{Health, Member, Membership};
+use crate::member_list::MergeOutcome;
+use crate::metrics::DropReason;
+use crate::network::Network;
+use crate::time::{Clock, Instant};
+
+impl<C: Clock, N: Network> Engine<C, N> {
+    /// Applies a membership record heard second-hand (piggybacked, or in a stream).
+    pub(super) fn apply_membership(&mut self, update: Membership) {
+        if update.member.id == self.me.id {
+            self.consider_refuting(update);
+            return;
+        }
+        if update.health == Health::Confirmed {
+            if let Some(held) = self.members.get(update.member.id) {
+                if held.health == Health::Alive
+                    && update.member.incarnation >= held.member.incarnation
+                {
+                    // Not applied blindly: a live member answers the ProbePing.
+                    self.start_probe_ping(update);
+                    return;
+                }
+            }
+        }
+        self.merge_and_react(update);
+    }
+
+    /// Merges `update` by the member-list rules and reacts to the outcome.
+    pub(super) fn merge_and_react(&mut self, update: Membership) {
+        let now_s = self.now_s();
+        let outcome = self.members.merge(&update, self.config.max_members, now_s);
+        match outcome {
+            MergeOutcome::Stale => {
+                if self.members.get(update.member.id).is_none() {
+                    // Unknown yet refused: the list is full.
+                    self.drop_input(DropReason::TooManyMembers);
+                }
+            }
+            MergeOutcome::Inserted => self.after_change(update, None),
+            MergeOutcome::Updated { from } => self.after_change(update, Some(from)),
+        }
+    }
+
+    /// Events, broadcast and timers after our view of `update.member` changed.
+    fn after_change(&mut self, update: Membership, from: Option<Health>) {
+        self.broadcasts.enqueue(update.member.id);
+        if from != Some(update.health) {
+            self.emit_member_event(update.member.id, from, update.health, update);
+        }
+        if update.health == Health::Suspect && from != Some(Health::Suspect) {
+            let at = self.now() + self.config.suspicion_timeout;
+            self.suspicions.schedule(at, update.member.id);
+        }
+        if update.health != Health::Confirmed {
+            self.probe_pings.remove(&update.member.id);
+        }
+    }
+
+    /// A local decision about a known member (Suspect after a failed probe, Confirmed after
+    /// the suspicion timeout, Alive on direct contact, Departed after the sweep).
+    pub(super) fn set_local_health(&mut self, id: MemberId, health: Health) {
+        let now_s = self.now_s();
+        let Some(from) = self.members.set_health(id, health, now_s) else {
+            return;
+        };
+        if from == health {
+            return;
+        }
+        let Some(record) = self.members.get(id) else {
+            return;
+        };
+        self.after_change(record, Some(from));
+    }
+
+    fn emit_member_event(
+        &mut self,
+        subject: MemberId,
+        from: Option<Health>,
+        to: Health,
+        record: Membership,
+    ) {
+        let event = MemberEvent {
+            observer: self.me.id,
+            subject,
+            kind: MemberEventKind::classify(from, to),
+            from,
+            to,
+            incarnation: record.member.incarnation,
+        };
+        self.emit(Event::Member(event));
+    }
+
+    /// Someone says something about us. If it says we are not Alive, at an incarnation not
+    /// older than ours, refute: our incarnation becomes max(ours, theirs) + 1 and is gossiped.
+    fn consider_refuting(&mut self, claim: Membership) {
+        if self.departed
+            || claim.health == Health::Alive
+            || claim.member.incarnation < self.me.incarnation
+        {
+            return;
+        }
+        self.me.incarnation = claim.member.incarnation.max(self.me.incarnation).next();
+        self.metrics.refutations += 1;
+        self.broadcasts.enqueue(self.me.id);
+        self.emit(Event::Refuted {
+            incarnation: self.me.incarnation,
+            accused: claim.health,
+        });
+    }
+
+    /// `member` spoke to us directly (a Ping, Ack, PingReq or ProbePing), so it is alive.
+    /// Returns the record we held before, so the reply can tell it how we saw it.
+    ///
+    /// A member we hold Departed at the same or a higher incarnation stays out.
+    pub(super) fn note_direct_contact(
+        &mut self,
+        member: &Member,
+    ) -> Result<Option<Membership>, DropReason> {
+        let prior = self.members.get(member.id);
+        let record = Membership {
+            member: *member,
+            health: Health::Alive,
+        };
+        match prior {
+            None => {
+                let had_nobody =
+                    self.members.count(Health::Alive) + self.members.count(Health::Suspect) == 0;
+                self.merge_and_react(record);
+                if had_nobody && self.members.get(member.id).is_some() {
+                    // First contact while bootstrapping: fetch the whole view at once.
+                    self.push_pull_with(member.gossip_addr(), false);
+                }
+            }
+            Some(p) if member.incarnation > p.member.incarnation => {
+                self.merge_and_react(record);
+                if p.health == Health::Confirmed {
+                    self.heal_sync(member);
+                }
+            }
+            Some(p) if p.health == Health::Departed => return Err(DropReason::FromDeparted),
+            Some(p) if p.health != Health::Alive => {
+                self.set_local_health(member.id, Health::Alive);
+                if p.health == Health::Confirmed {
+                    self.heal_sync(member);
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(prior)
+    }
+
+    /// A member we held Confirmed is back: likely a healed partition, so exchange full views
+    /// with it (at most once per protocol period).
+    fn heal_sync(&mut self, member: &Member) {
+        let now = self.now();
+        if let Some(last) = self.last_heal_sync {
+            if now < last + self.config.protocol_period {
+                return;
+            }
+        }
+        self.last_heal_sync = Some(now);
+        self.push_pull_with(member.gossip_addr(), false);
+    }
+
+    /// A suspicion deadline fired: confirm the member if it is still the same suspicion.
+    pub(super) fn on_suspicion_deadline(&mut self, deadline: Instant, id: MemberId) {
+        let Some(i) = self.members.position(id) else {
+            return;
+        };
+        if self.members.health_at(i) != Some(Health::Suspect) {
+            return;
+        }
+        // A later suspicion of the same member has its own, later deadline.
+        let suspected_at = u64::from(self.members.changed_at_s(i));
+        let due_s = suspected_at + self.config.suspicion_timeout.as_secs();
+        if due_s > deadline.as_nanos() / 1_000_000_000 + 1 {
+            return;
+        }
+        self.set_local_health(id, Health::Confirmed);
+    }
+}

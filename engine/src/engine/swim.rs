@@ -1,0 +1,319 @@
+//! The SWIM probe loop and the datagram messages: Ping, Ack, PingReq and ProbePing, each
+//! carrying piggybacked membership.
+//!
+//! ```text
+//!  A (prober)              B (target)             H (helper, k of them)
+//!  ── Ping ─────────────────▶
+//!  ◀──────────────────── Ack      (within ping_timeout: B is Alive)
+//!  … no Ack within ping_timeout:
+//!  ── PingReq{target B} ──────────────────────────▶
+//!                           ◀── Ping{forward_to A} ─
+//!                           ── Ack{forward_to A} ──▶
+//!  ◀─────────────────────────────── Ack (relayed) ─
+//!  … no Ack within pingreq_timeout either: B is Suspect.
+//! ```
+
+use std::net::SocketAddr;
+
+use crate::broadcast::retransmit_limit;
+use crate::engine::Engine;
+use crate::id::MemberId;
+use crate::member::{Health, Member, Membership};
+use crate::metrics::{Channel, DropReason};
+use crate::network::Network;
+use crate::time::Clock;
+use crate::timer::Timer;
+use crate::wire::{self, Swim, SwimPayload, SwimType};
+
+impl<C: Clock, N: Network> Engine<C, N> {
+    /// Handles one datagram received on the SWIM socket from `from`.
+    pub fn handle_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
+        self.metrics.record_received(Channel::Datagram, bytes.len());
+        if bytes.len() > self.config.max_datagram_size {
+            return self.drop_input(DropReason::Oversized);
+        }
+        if self.departed {
+            return self.drop_input(DropReason::SelfDeparted);
+        }
+        let swim: Swim = match wire::open_plain(bytes) {
+            Ok(s) => s,
+            Err(reason) => return self.drop_input(reason),
+        };
+        let result = match &swim.payload {
+            Some(SwimPayload::Ping(p)) => self.on_ping(from, p),
+            Some(SwimPayload::Ack(a)) => self.on_ack(a),
+            Some(SwimPayload::Pingreq(r)) => self.on_pingreq(r),
+            Some(SwimPayload::ProbePing(p)) => self.on_probe_ping(from, p),
+            None => Err(DropReason::Malformed),
+        };
+        if let Err(reason) = result {
+            return self.drop_input(reason);
+        }
+        for entry in &swim.membership {
+            match Membership::try_from(entry) {
+                Ok(m) => self.apply_membership(m),
+                Err(reason) => self.drop_input(reason),
+            }
+        }
+    }
+
+    // ----- the probe loop ------------------------------------------------------------------
+
+    pub(super) fn start_probe(&mut self) {
+        let n = self.members.len();
+        let members = &self.members;
+        let pick = self.round.next(n, &mut self.rng, |i| {
+            match members.health_at(i) {
+                Some(Health::Alive | Health::Suspect) => true,
+                Some(Health::Confirmed) => members.persistent_at(i),
+                _ => false,
+            }
+        });
+        let Some(target) = pick.and_then(|i| self.members.at(i)) else {
+            return;
+        };
+        self.probe.seq += 1;
+        self.probe.target = Some(target.member.id);
+        self.probe.acked = false;
+        self.metrics.probes += 1;
+        self.send_ping(target.member.addr, Some(target), None);
+        let at = self.now() + self.config.ping_timeout;
+        self.timers
+            .schedule(at, Timer::PingTimeout { probe: self.probe.seq });
+    }
+
+    pub(super) fn on_ping_timeout(&mut self, probe: u64) {
+        if probe != self.probe.seq || self.probe.acked {
+            return;
+        }
+        let Some(target_id) = self.probe.target else {
+            return;
+        };
+        let Some(target) = self.members.get(target_id) else {
+            return;
+        };
+        let helpers = self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _| {
+            h == Health::Alive
+        });
+        for i in helpers {
+            let Some(helper) = self.members.at(i) else {
+                continue;
+            };
+            let payload = SwimPayload::Pingreq(wire::PingReq {
+                from: Some(wire::Member::from(&self.me)),
+                target: Some(wire::Member::from(&target.member)),
+            });
+            self.metrics.pingreqs_sent += 1;
+            self.send_swim(helper.member.addr, SwimType::Pingreq, payload, Some(helper));
+        }
+        let at = self.now() + self.config.pingreq_timeout;
+        self.timers.schedule(at, Timer::PingReqTimeout { probe });
+    }
+
+    pub(super) fn on_pingreq_timeout(&mut self, probe: u64) {
+        if probe != self.probe.seq || self.probe.acked {
+            return;
+        }
+        if let Some(id) = self.probe.target.take() {
+            if self.members.health(id) == Some(Health::Alive) {
+                self.set_local_health(id, Health::Suspect);
+            }
+        }
+    }
+
+    // ----- receiving -----------------------------------------------------------------------
+
+    fn on_ping(&mut self, src: SocketAddr, ping: &wire::Ping) -> Result<(), DropReason> {
+        let from = self.sender(ping.from.as_ref())?;
+        let prior = self.note_direct_contact(&from)?;
+        let forward_to = ping.forward_to.clone();
+        let reply_to = if forward_to.is_some() { src } else { from.addr };
+        let payload = SwimPayload::Ack(wire::Ack {
+            from: Some(wire::Member::from(&self.me)),
+            forward_to,
+        });
+        // Piggyback the sender's entry as we held it before this Ping: if we had it Suspect or
+        // Confirmed, that tells it to refute, which is how the rest of the ring learns.
+        let target = prior.unwrap_or(Membership {
+            member: from,
+            health: Health::Alive,
+        });
+        self.send_swim(reply_to, SwimType::Ack, payload, Some(target));
+        Ok(())
+    }
+
+    fn on_ack(&mut self, ack: &wire::Ack) -> Result<(), DropReason> {
+        let from = self.sender(ack.from.as_ref())?;
+        if let Some(fwd) = &ack.forward_to {
+            let fwd = Member::try_from(fwd)?;
+            if fwd.id != self.me.id {
+                // We are the helper of an indirect probe: relay the target's Ack.
+                self.note_direct_contact(&from)?;
+                let payload = SwimPayload::Ack(wire::Ack {
+                    from: ack.from.clone(),
+                    forward_to: ack.forward_to.clone(),
+                });
+                let target = self.members.get(fwd.id);
+                self.send_swim(fwd.addr, SwimType::Ack, payload, target);
+                return Ok(());
+            }
+        }
+        self.note_direct_contact(&from)?;
+        if self.probe.target == Some(from.id) {
+            self.probe.acked = true;
+        }
+        // A ProbePing answered: the Confirmed claim was false.
+        self.probe_pings.remove(&from.id);
+        Ok(())
+    }
+
+    fn on_pingreq(&mut self, req: &wire::PingReq) -> Result<(), DropReason> {
+        let asker = self.sender(req.from.as_ref())?;
+        self.note_direct_contact(&asker)?;
+        let target = Member::try_from(req.target.as_ref().ok_or(DropReason::Invalid)?)?;
+        if target.id == self.me.id {
+            return Err(DropReason::NotForUs);
+        }
+        let held = self.members.get(target.id);
+        self.send_ping(target.addr, held, Some(asker));
+        Ok(())
+    }
+
+    fn on_probe_ping(&mut self, src: SocketAddr, pp: &wire::ProbePing) -> Result<(), DropReason> {
+        let from = self.sender(pp.from.as_ref())?;
+        let prior = self.note_direct_contact(&from)?;
+        let _ = src;
+        let payload = SwimPayload::Ack(wire::Ack {
+            from: Some(wire::Member::from(&self.me)),
+            forward_to: None,
+        });
+        self.send_swim(from.addr, SwimType::Ack, payload, prior);
+        Ok(())
+    }
+
+    /// The sending member of a message; never ourselves.
+    fn sender(&self, m: Option<&wire::Member>) -> Result<Member, DropReason> {
+        let m = Member::try_from(m.ok_or(DropReason::Invalid)?)?;
+        if m.id == self.me.id {
+            return Err(DropReason::NotForUs);
+        }
+        Ok(m)
+    }
+
+    // ----- ProbePing -----------------------------------------------------------------------
+
+    /// Checks a Confirmed claim about a member we hold Alive before believing it. The
+    /// ProbePing carries only the claim itself, so a live target learns of it and refutes.
+    pub(super) fn start_probe_ping(&mut self, claim: Membership) {
+        let id = claim.member.id;
+        let fresh = !self.probe_pings.contains_key(&id);
+        self.probe_pings.insert(id, claim);
+        if !fresh {
+            return;
+        }
+        self.send_probe_ping(claim);
+        let at = self.now() + self.config.ping_timeout;
+        self.timers
+            .schedule(at, Timer::ProbePingTimeout { id, attempt: 0 });
+    }
+
+    fn send_probe_ping(&mut self, claim: Membership) {
+        self.metrics.probe_pings_sent += 1;
+        let swim = Swim {
+            r#type: SwimType::ProbePing as i32,
+            membership: vec![wire::Membership::from(&claim)],
+            payload: Some(SwimPayload::ProbePing(wire::ProbePing {
+                from: Some(wire::Member::from(&self.me)),
+            })),
+        };
+        let bytes = wire::seal_plain(&swim);
+        self.send_datagram(claim.member.addr, bytes);
+    }
+
+    pub(super) fn on_probe_ping_timeout(&mut self, id: MemberId, attempt: u8) {
+        let Some(claim) = self.probe_pings.get(&id).copied() else {
+            return; // answered
+        };
+        if attempt == 0 {
+            // One more try, so a single lost datagram does not confirm a live member.
+            self.send_probe_ping(claim);
+            let at = self.now() + self.config.pingreq_timeout;
+            self.timers
+                .schedule(at, Timer::ProbePingTimeout { id, attempt: 1 });
+            return;
+        }
+        self.probe_pings.remove(&id);
+        self.merge_and_react(claim);
+    }
+
+    // ----- sending -------------------------------------------------------------------------
+
+    /// Sends a Ping to `to`; `target` is the receiver's entry as we hold it (piggybacked first),
+    /// `forward_to` the asking member when we probe for someone else.
+    pub(super) fn send_ping(
+        &mut self,
+        to: SocketAddr,
+        target: Option<Membership>,
+        forward_to: Option<Member>,
+    ) {
+        let payload = SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&self.me)),
+            forward_to: forward_to.as_ref().map(wire::Member::from),
+        });
+        self.send_swim(to, SwimType::Ping, payload, target);
+    }
+
+    /// Builds a SWIM message with piggybacked membership — the receiver's own entry first, then
+    /// the least-sent queued updates — within `max_datagram_size`, and sends it.
+    fn send_swim(
+        &mut self,
+        to: SocketAddr,
+        kind: SwimType,
+        payload: SwimPayload,
+        target: Option<Membership>,
+    ) {
+        let mut swim = Swim {
+            r#type: kind as i32,
+            membership: Vec::new(),
+            payload: Some(payload),
+        };
+        let budget = self.config.max_datagram_size;
+        let mut size = prost::Message::encoded_len(&swim);
+        let target_id = target.map(|t| t.member.id);
+        if let Some(t) = target {
+            let entry = wire::Membership::from(&t);
+            size += wire::repeated_len(&entry);
+            swim.membership.push(entry);
+        }
+        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
+        let max = self.config.piggyback_max;
+        let own = self.own_record();
+        let Engine {
+            broadcasts,
+            members,
+            ..
+        } = self;
+        let mut extra = Vec::new();
+        broadcasts.select(max, limit, target_id, |id| {
+            let record = if id == own.member.id {
+                Some(own)
+            } else {
+                members.get(id)
+            };
+            let Some(record) = record else {
+                return true; // forgotten member: let the queue drop it
+            };
+            let entry = wire::Membership::from(&record);
+            let len = wire::repeated_len(&entry);
+            if size + len + wire::wire_overhead(size + len) > budget {
+                return false;
+            }
+            size += len;
+            extra.push(entry);
+            true
+        });
+        swim.membership.extend(extra);
+        let bytes = wire::seal_plain(&swim);
+        self.send_datagram(to, bytes);
+    }
+}

@@ -1,0 +1,69 @@
+//! What the engine reports: [`Event`]s drained with `Engine::poll_event`.
+
+use crate::id::{Incarnation, MemberId};
+use crate::member::Health;
+use crate::metrics::DropReason;
+
+/// Something the application, the operator or the simulator may want to know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The observer's view of `subject` changed.
+    Member(MemberEvent),
+    /// Someone said we were not Alive; we raised our incarnation to refute it.
+    Refuted {
+        /// Our new incarnation.
+        incarnation: Incarnation,
+        /// What we were accused of.
+        accused: Health,
+    },
+    /// Input was dropped (malformed, oversized, stale, from an unknown sender, …).
+    Dropped {
+        /// Why.
+        reason: DropReason,
+    },
+}
+
+/// A change in one member's health as seen by the engine that reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberEvent {
+    /// The engine's own member id.
+    pub observer: MemberId,
+    /// The member whose health changed.
+    pub subject: MemberId,
+    /// What kind of change this is.
+    pub kind: MemberEventKind,
+    /// Health held before (`None` when the member was unknown).
+    pub from: Option<Health>,
+    /// Health held now.
+    pub to: Health,
+    /// The subject's incarnation as now held.
+    pub incarnation: Incarnation,
+}
+
+/// The kinds of [`MemberEvent`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberEventKind {
+    /// A member we did not know (in any health).
+    Joined,
+    /// Now Suspect.
+    Suspected,
+    /// Now Confirmed.
+    Confirmed,
+    /// Now Departed.
+    Departed,
+    /// Alive again after Suspect/Confirmed/Departed (it refuted, or we heard it directly).
+    Alive,
+}
+
+impl MemberEventKind {
+    /// The kind for a change from `from` to `to`.
+    pub fn classify(from: Option<Health>, to: Health) -> Self {
+        match (from, to) {
+            (None, _) => MemberEventKind::Joined,
+            (_, Health::Alive) => MemberEventKind::Alive,
+            (_, Health::Suspect) => MemberEventKind::Suspected,
+            (_, Health::Confirmed) => MemberEventKind::Confirmed,
+            (_, Health::Departed) => MemberEventKind::Departed,
+        }
+    }
+}

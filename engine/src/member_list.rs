@@ -1,0 +1,354 @@
+//! The member list: every member we know of, its health, and the merge rules.
+//!
+//! Entries are kept compact (40 bytes each, sorted by id in one `Vec`) because an engine in
+//! the simulator holds thousands of them and the simulator holds thousands of engines.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use crate::id::{Incarnation, MemberId};
+use crate::member::{Health, Member, Membership};
+
+const PERSISTENT: u8 = 1;
+const DEPARTED: u8 = 2;
+const IPV6: u8 = 4;
+
+/// One member, compactly: the id split in two words so the entry needs 8-byte alignment only.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    id_hi: u64,
+    id_lo: u64,
+    incarnation: u64,
+    /// An IPv4 address, or with `IPV6` set an index into `MemberList::v6`.
+    ip: u32,
+    swim_port: u16,
+    gossip_port: u16,
+    health: Health,
+    flags: u8,
+    /// Seconds (engine clock) of the last health change, for the Confirmed → Departed sweep
+    /// and to tell stale suspicion deadlines from current ones. Fits in padding.
+    changed_at_s: u32,
+}
+
+/// What a merge did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// The member was unknown and is now held with the given health.
+    Inserted,
+    /// The member was known; its record was replaced. `from` is the health held before.
+    Updated {
+        /// Health held before the update.
+        from: Health,
+    },
+    /// The update was not newer than what we hold.
+    Stale,
+}
+
+/// Every member we know of (never ourselves), in id order.
+#[derive(Clone, Debug, Default)]
+pub struct MemberList {
+    entries: Vec<Entry>,
+    v6: Vec<Ipv6Addr>,
+    counts: [usize; 4],
+}
+
+impl MemberList {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty list with room for `n` members.
+    pub fn with_capacity(n: usize) -> Self {
+        MemberList {
+            entries: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
+    /// How many members are held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many members are held in `health`.
+    pub fn count(&self, health: Health) -> usize {
+        self.counts[health.index()]
+    }
+
+    /// The member at position `i` (id order), `i < len()`.
+    pub fn at(&self, i: usize) -> Option<Membership> {
+        self.entries.get(i).map(|e| self.expand(e))
+    }
+
+    /// Health of the member at position `i`.
+    pub fn health_at(&self, i: usize) -> Option<Health> {
+        self.entries.get(i).map(|e| e.health)
+    }
+
+    /// Whether the member at position `i` is persistent.
+    pub fn persistent_at(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|e| e.flags & PERSISTENT != 0)
+    }
+
+    /// The id of the member at position `i`.
+    pub fn id_at(&self, i: usize) -> Option<MemberId> {
+        self.entries.get(i).map(entry_id)
+    }
+
+    /// The member `id` and its health, if known.
+    pub fn get(&self, id: MemberId) -> Option<Membership> {
+        self.position(id).map(|i| self.expand(&self.entries[i]))
+    }
+
+    /// The health we hold `id` in, if known.
+    pub fn health(&self, id: MemberId) -> Option<Health> {
+        self.position(id).map(|i| self.entries[i].health)
+    }
+
+    /// All members in id order.
+    pub fn iter(&self) -> impl Iterator<Item = Membership> + '_ {
+        self.entries.iter().map(|e| self.expand(e))
+    }
+
+    /// Applies Butterfly's merge rule: accept if `id` is unknown, or the incarnation is higher,
+    /// or it is equal and the health strictly worse. `max_members` bounds insertions.
+    pub fn merge(&mut self, update: &Membership, max_members: usize, now_s: u32) -> MergeOutcome {
+        match self.search(update.member.id) {
+            Ok(i) => {
+                let e = self.entries[i];
+                let inc = Incarnation(e.incarnation);
+                let newer = update.member.incarnation > inc
+                    || (update.member.incarnation == inc && update.health > e.health);
+                if !newer {
+                    return MergeOutcome::Stale;
+                }
+                let from = e.health;
+                self.replace(i, update);
+                if from != update.health {
+                    self.entries[i].changed_at_s = now_s;
+                } else {
+                    self.entries[i].changed_at_s = e.changed_at_s;
+                }
+                MergeOutcome::Updated { from }
+            }
+            Err(i) => {
+                if self.entries.len() >= max_members {
+                    return MergeOutcome::Stale;
+                }
+                let mut e = self.compact(update);
+                e.changed_at_s = now_s;
+                self.entries.insert(i, e);
+                self.counts[update.health.index()] += 1;
+                MergeOutcome::Inserted
+            }
+        }
+    }
+
+    /// Sets the health of a known member without the merge rule (local decisions: Suspect
+    /// after a failed probe, Confirmed after the suspicion timeout, Alive on direct contact).
+    /// Returns the previous health.
+    pub fn set_health(&mut self, id: MemberId, health: Health, now_s: u32) -> Option<Health> {
+        let i = self.position(id)?;
+        let from = self.entries[i].health;
+        if from != health {
+            self.entries[i].changed_at_s = now_s;
+        }
+        self.counts[from.index()] -= 1;
+        self.counts[health.index()] += 1;
+        self.entries[i].health = health;
+        if health == Health::Departed {
+            self.entries[i].flags |= DEPARTED;
+        }
+        Some(from)
+    }
+
+    /// Seconds (engine clock) when the member at position `i` last changed health.
+    pub fn changed_at_s(&self, i: usize) -> u32 {
+        self.entries.get(i).map_or(0, |e| e.changed_at_s)
+    }
+
+    /// Position of `id` in the list.
+    pub fn position(&self, id: MemberId) -> Option<usize> {
+        self.search(id).ok()
+    }
+
+    fn search(&self, id: MemberId) -> Result<usize, usize> {
+        let key = split(id);
+        self.entries.binary_search_by(|e| (e.id_hi, e.id_lo).cmp(&key))
+    }
+
+    fn replace(&mut self, i: usize, update: &Membership) {
+        let old = self.entries[i].health;
+        self.counts[old.index()] -= 1;
+        self.counts[update.health.index()] += 1;
+        // Reuse the v6 slot if the old entry had one and the new address is v6 too.
+        let e = self.compact(update);
+        self.entries[i] = e;
+    }
+
+    fn compact(&mut self, m: &Membership) -> Entry {
+        let (hi, lo) = split(m.member.id);
+        let mut flags = 0;
+        if m.member.persistent {
+            flags |= PERSISTENT;
+        }
+        if m.member.departed || m.health == Health::Departed {
+            flags |= DEPARTED;
+        }
+        let ip = match m.member.addr.ip() {
+            IpAddr::V4(v4) => u32::from(v4),
+            IpAddr::V6(v6) => {
+                flags |= IPV6;
+                let idx = match self.v6.iter().position(|a| *a == v6) {
+                    Some(idx) => idx,
+                    None => {
+                        self.v6.push(v6);
+                        self.v6.len() - 1
+                    }
+                };
+                u32::try_from(idx).unwrap_or(u32::MAX)
+            }
+        };
+        Entry {
+            id_hi: hi,
+            id_lo: lo,
+            incarnation: m.member.incarnation.0,
+            ip,
+            swim_port: m.member.addr.port(),
+            gossip_port: m.member.gossip_port,
+            health: m.health,
+            flags,
+            changed_at_s: 0,
+        }
+    }
+
+    fn expand(&self, e: &Entry) -> Membership {
+        let ip = if e.flags & IPV6 != 0 {
+            IpAddr::V6(
+                self.v6
+                    .get(e.ip as usize)
+                    .copied()
+                    .unwrap_or(Ipv6Addr::UNSPECIFIED),
+            )
+        } else {
+            IpAddr::V4(e.ip.into())
+        };
+        Membership {
+            member: Member {
+                id: entry_id(e),
+                incarnation: Incarnation(e.incarnation),
+                addr: SocketAddr::new(ip, e.swim_port),
+                gossip_port: e.gossip_port,
+                persistent: e.flags & PERSISTENT != 0,
+                departed: e.flags & DEPARTED != 0,
+            },
+            health: e.health,
+        }
+    }
+}
+
+fn split(id: MemberId) -> (u64, u64) {
+    let b = id.as_u128();
+    ((b >> 64) as u64, b as u64)
+}
+
+fn entry_id(e: &Entry) -> MemberId {
+    MemberId::from_u128((u128::from(e.id_hi) << 64) | u128::from(e.id_lo))
+}
+
+/// Size in bytes of one member entry (reported in the README's scale figures).
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(id: u128, inc: u64, health: Health) -> Membership {
+        Membership {
+            member: Member {
+                incarnation: Incarnation(inc),
+                ..Member::new(MemberId::from_u128(id), "10.0.0.1:9638".parse().expect("addr"))
+            },
+            health,
+        }
+    }
+
+    #[test]
+    fn unknown_member_is_inserted() {
+        let mut l = MemberList::new();
+        assert_eq!(l.merge(&ms(5, 0, Health::Suspect), 10, 0), MergeOutcome::Inserted);
+        assert_eq!(l.health(MemberId::from_u128(5)), Some(Health::Suspect));
+        assert_eq!(l.count(Health::Suspect), 1);
+    }
+
+    #[test]
+    fn higher_incarnation_wins_even_if_healthier() {
+        let mut l = MemberList::new();
+        l.merge(&ms(1, 3, Health::Confirmed), 10, 0);
+        let out = l.merge(&ms(1, 4, Health::Alive), 10, 0);
+        assert_eq!(out, MergeOutcome::Updated { from: Health::Confirmed });
+        assert_eq!(l.health(MemberId::from_u128(1)), Some(Health::Alive));
+        assert_eq!(l.count(Health::Confirmed), 0);
+        assert_eq!(l.count(Health::Alive), 1);
+    }
+
+    #[test]
+    fn equal_incarnation_needs_strictly_worse_health() {
+        let mut l = MemberList::new();
+        l.merge(&ms(1, 3, Health::Suspect), 10, 0);
+        assert_eq!(l.merge(&ms(1, 3, Health::Alive), 10, 0), MergeOutcome::Stale);
+        assert_eq!(l.merge(&ms(1, 3, Health::Suspect), 10, 0), MergeOutcome::Stale);
+        assert_eq!(
+            l.merge(&ms(1, 3, Health::Confirmed), 10, 0),
+            MergeOutcome::Updated { from: Health::Suspect }
+        );
+        assert_eq!(
+            l.merge(&ms(1, 3, Health::Departed), 10, 0),
+            MergeOutcome::Updated { from: Health::Confirmed }
+        );
+    }
+
+    #[test]
+    fn lower_incarnation_is_stale() {
+        let mut l = MemberList::new();
+        l.merge(&ms(1, 3, Health::Alive), 10, 0);
+        assert_eq!(l.merge(&ms(1, 2, Health::Departed), 10, 0), MergeOutcome::Stale);
+        assert_eq!(l.health(MemberId::from_u128(1)), Some(Health::Alive));
+    }
+
+    #[test]
+    fn kept_sorted_and_bounded() {
+        let mut l = MemberList::new();
+        for id in [9u128, 3, 7, 1] {
+            l.merge(&ms(id, 0, Health::Alive), 3, 0);
+        }
+        assert_eq!(l.len(), 3, "max_members bounds inserts");
+        let ids: Vec<u128> = l.iter().map(|m| m.member.id.as_u128()).collect();
+        assert_eq!(ids, vec![3, 7, 9]);
+    }
+
+    #[test]
+    fn ipv6_and_flags_survive_compaction() {
+        let mut l = MemberList::new();
+        let mut m = ms(1, 0, Health::Alive);
+        m.member.addr = "[::1]:7000".parse().expect("v6");
+        m.member.gossip_port = 7001;
+        m.member.persistent = true;
+        l.merge(&m, 10, 0);
+        assert_eq!(l.get(MemberId::from_u128(1)), Some(m));
+        assert!(l.persistent_at(0));
+        l.set_health(MemberId::from_u128(1), Health::Departed, 5);
+        assert_eq!(l.changed_at_s(0), 5);
+        assert!(l.get(MemberId::from_u128(1)).is_some_and(|m| m.member.departed));
+    }
+
+    #[test]
+    fn entries_are_compact() {
+        assert!(ENTRY_BYTES <= 40, "entry is {ENTRY_BYTES} bytes");
+    }
+}

@@ -1,0 +1,151 @@
+//! Counters kept by every engine: traffic per channel and dropped input by reason.
+
+use std::fmt;
+
+/// The two transports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    /// SWIM traffic over UDP.
+    Datagram = 0,
+    /// Rumor streams over TCP.
+    Stream = 1,
+}
+
+impl Channel {
+    /// Both channels.
+    pub const ALL: [Channel; 2] = [Channel::Datagram, Channel::Stream];
+
+    /// `"datagram"` or `"stream"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Datagram => "datagram",
+            Channel::Stream => "stream",
+        }
+    }
+}
+
+/// Why input was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// Larger than the configured limit.
+    Oversized = 0,
+    /// Did not decode as protobuf / as the expected message.
+    Malformed = 1,
+    /// Decoded but a required field is missing or invalid (bad id, bad address, …).
+    Invalid = 2,
+    /// Claimed to come from ourselves, or otherwise not meant for us.
+    NotForUs = 3,
+    /// The member list is full.
+    TooManyMembers = 4,
+    /// Encrypted where we expect plaintext or the reverse, or failed to authenticate.
+    Unauthenticated = 5,
+    /// From a member that has departed.
+    FromDeparted = 6,
+    /// We have departed and no longer take part.
+    SelfDeparted = 7,
+}
+
+impl DropReason {
+    /// Every reason, in order.
+    pub const ALL: [DropReason; 8] = [
+        DropReason::Oversized,
+        DropReason::Malformed,
+        DropReason::Invalid,
+        DropReason::NotForUs,
+        DropReason::TooManyMembers,
+        DropReason::Unauthenticated,
+        DropReason::FromDeparted,
+        DropReason::SelfDeparted,
+    ];
+
+    /// A short snake_case name (for metrics labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Oversized => "oversized",
+            DropReason::Malformed => "malformed",
+            DropReason::Invalid => "invalid",
+            DropReason::NotForUs => "not_for_us",
+            DropReason::TooManyMembers => "too_many_members",
+            DropReason::Unauthenticated => "unauthenticated",
+            DropReason::FromDeparted => "from_departed",
+            DropReason::SelfDeparted => "self_departed",
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Messages and bytes in one direction on one channel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Messages (datagrams or stream frames).
+    pub messages: u64,
+    /// Bytes, as handed to / received from the transport.
+    pub bytes: u64,
+}
+
+impl Traffic {
+    fn add(&mut self, bytes: usize) {
+        self.messages += 1;
+        self.bytes += bytes as u64;
+    }
+}
+
+/// All counters of one engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    sent: [Traffic; 2],
+    received: [Traffic; 2],
+    dropped: [u64; 8],
+    /// Probes started.
+    pub probes: u64,
+    /// PingReqs sent as the asking member.
+    pub pingreqs_sent: u64,
+    /// Times we refuted a claim about ourselves.
+    pub refutations: u64,
+    /// ProbePings sent to check a Confirmed rumor.
+    pub probe_pings_sent: u64,
+    /// Full membership exchanges started.
+    pub push_pulls: u64,
+}
+
+impl Metrics {
+    /// Counts a message sent.
+    pub fn record_sent(&mut self, channel: Channel, bytes: usize) {
+        self.sent[channel as usize].add(bytes);
+    }
+
+    /// Counts a message received.
+    pub fn record_received(&mut self, channel: Channel, bytes: usize) {
+        self.received[channel as usize].add(bytes);
+    }
+
+    /// Counts dropped input.
+    pub fn record_drop(&mut self, reason: DropReason) {
+        self.dropped[reason as usize] += 1;
+    }
+
+    /// Traffic sent on `channel`.
+    pub fn sent(&self, channel: Channel) -> Traffic {
+        self.sent[channel as usize]
+    }
+
+    /// Traffic received on `channel`.
+    pub fn received(&self, channel: Channel) -> Traffic {
+        self.received[channel as usize]
+    }
+
+    /// Input dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[reason as usize]
+    }
+
+    /// All dropped input.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+}

@@ -1,0 +1,119 @@
+//! Timers as data: what is due when, popped in (instant, priority, insertion) order.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::id::MemberId;
+use crate::time::Instant;
+
+/// Something the engine must do at an instant. Stale timers are recognised when they fire (by
+/// the probe number they carry, or by checking the state they refer to) and ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timer {
+    /// The direct Ack of probe `probe` is overdue: ask helpers.
+    PingTimeout { probe: u64 },
+    /// No Ack came through helpers either: suspect the target.
+    PingReqTimeout { probe: u64 },
+    /// A ProbePing to `id` (sent to check a Confirmed rumor) is overdue.
+    ProbePingTimeout { id: MemberId, attempt: u8 },
+    /// Start the next probe.
+    ProbeTick,
+    /// Exchange full membership with a random member.
+    PushPull,
+    /// Ping the bootstrap peers again if we still know nobody.
+    JoinRetry,
+    /// Look for Confirmed members old enough to count as Departed.
+    DepartSweep,
+}
+
+impl Timer {
+    /// Timeouts run before periodic ticks due at the same instant, so a probe is judged before
+    /// the next one starts.
+    fn priority(self) -> u8 {
+        match self {
+            Timer::PingTimeout { .. }
+            | Timer::PingReqTimeout { .. }
+            | Timer::ProbePingTimeout { .. } => 0,
+            _ => 1,
+        }
+    }
+}
+
+/// A min-queue of timers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TimerQueue {
+    heap: BinaryHeap<Reverse<(Instant, u8, u64, Timer)>>,
+    seq: u64,
+}
+
+impl TimerQueue {
+    pub(crate) fn schedule(&mut self, at: Instant, timer: Timer) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, timer.priority(), self.seq, timer)));
+    }
+
+    /// The earliest deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, ..))| *at)
+    }
+
+    /// Pops the earliest timer if it is due at `now`.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer> {
+        match self.heap.peek() {
+            Some(Reverse((at, ..))) if *at <= now => self.heap.pop().map(|Reverse((.., t))| t),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.heap.clear();
+    }
+}
+
+/// Suspicion deadlines, kept apart from the timer queue and as small as possible: at a
+/// partition every member may hold thousands of suspects at once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Deadlines {
+    heap: BinaryHeap<Reverse<(Instant, MemberId)>>,
+}
+
+impl Deadlines {
+    pub(crate) fn schedule(&mut self, at: Instant, id: MemberId) {
+        self.heap.push(Reverse((at, id)));
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, MemberId)> {
+        match self.heap.peek() {
+            Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse(x)| x),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.heap.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_in_time_then_priority_then_insertion_order() {
+        let mut q = TimerQueue::default();
+        let t = Instant::from_secs(1);
+        q.schedule(t, Timer::ProbeTick);
+        q.schedule(t, Timer::PingReqTimeout { probe: 1 });
+        q.schedule(Instant::from_millis(500), Timer::PushPull);
+        assert_eq!(q.next_deadline(), Some(Instant::from_millis(500)));
+        assert_eq!(q.pop_due(Instant::from_millis(400)), None);
+        assert_eq!(q.pop_due(t), Some(Timer::PushPull));
+        assert_eq!(q.pop_due(t), Some(Timer::PingReqTimeout { probe: 1 }));
+        assert_eq!(q.pop_due(t), Some(Timer::ProbeTick));
+        assert_eq!(q.pop_due(t), None);
+    }
+}
