@@ -21,7 +21,7 @@ pub(crate) struct RoundRobin {
 
 impl RoundRobin {
     /// The next position whose member `pingable` accepts, or `None` after a full round of
-    /// refusals. `n` is the current length of the list; a change of length starts a new round.
+    /// refusals (at most the rest of this round and one whole new one). `n` is the current length of the list; a change of length starts a new round.
     pub(crate) fn next<R: Rng>(
         &mut self,
         n: usize,
@@ -31,7 +31,8 @@ impl RoundRobin {
         if n == 0 {
             return None;
         }
-        for _ in 0..=n {
+        // The rest of the current round, then one whole new round.
+        for _ in 0..(2 * n) {
             if self.n != n || self.pos >= n {
                 self.new_round(n, rng);
             }

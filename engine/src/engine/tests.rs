@@ -1,0 +1,527 @@
+//! Engine behaviour, driven through a tiny deterministic network in which every message takes
+//! one millisecond and chosen links can be cut.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::*;
+use crate::event::MemberEventKind;
+use crate::network::Outbox;
+use crate::time::ManualClock;
+use crate::wire::{self, Swim, SwimPayload, SwimType};
+
+type TestEngine = Engine<ManualClock, Outbox>;
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, (i + 1) as u8], 9638))
+}
+
+fn id(i: usize) -> MemberId {
+    MemberId::from_u128(0x1000 + i as u128)
+}
+
+fn member(i: usize) -> Member {
+    Member::new(id(i), addr(i))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Datagram,
+    Stream,
+}
+
+struct Ring {
+    clock: ManualClock,
+    engines: Vec<Option<TestEngine>>,
+    queue: BinaryHeap<Reverse<(Instant, u64, usize, usize, Kind, Vec<u8>)>>,
+    seq: u64,
+    /// (from, to) pairs whose messages vanish.
+    cut: BTreeSet<(usize, usize)>,
+    events: Vec<(usize, Event)>,
+}
+
+impl Ring {
+    fn new(n: usize, config: Config, persistent: &[usize]) -> Ring {
+        let clock = ManualClock::new(Instant::from_secs(1));
+        let engines = (0..n)
+            .map(|i| {
+                let mut me = member(i);
+                me.persistent = persistent.contains(&i);
+                let mut seed = [0u8; 32];
+                seed[0] = i as u8;
+                Some(Engine::new(config.clone(), me, seed, clock.clone(), Outbox::default()).expect("valid"))
+            })
+            .collect();
+        let mut ring = Ring {
+            clock,
+            engines,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            cut: BTreeSet::new(),
+            events: Vec::new(),
+        };
+        for i in 1..n {
+            ring.engine(i).join(&[addr(0)]);
+        }
+        ring.flush_all();
+        ring
+    }
+
+    fn engine(&mut self, i: usize) -> &mut TestEngine {
+        self.engines[i].as_mut().expect("engine is running")
+    }
+
+    fn index(a: SocketAddr) -> usize {
+        match a.ip() {
+            std::net::IpAddr::V4(v4) => v4.octets()[3] as usize - 1,
+            std::net::IpAddr::V6(_) => usize::MAX,
+        }
+    }
+
+    fn flush(&mut self, i: usize) {
+        let now = self.clock.now();
+        let Some(e) = self.engines[i].as_mut() else {
+            return;
+        };
+        let out = std::mem::take(e.network_mut());
+        while let Some(ev) = e.poll_event() {
+            self.events.push((i, ev));
+        }
+        for (to, bytes) in out.datagrams {
+            self.seq += 1;
+            let at = now + Duration::from_millis(1);
+            self.queue
+                .push(Reverse((at, self.seq, i, Self::index(to), Kind::Datagram, bytes)));
+        }
+        for (to, bytes) in out.streams {
+            self.seq += 1;
+            let at = now + Duration::from_millis(1);
+            self.queue
+                .push(Reverse((at, self.seq, i, Self::index(to), Kind::Stream, bytes)));
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for i in 0..self.engines.len() {
+            self.flush(i);
+        }
+    }
+
+    /// Runs deliveries and timers until `until`.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            let next_msg = self.queue.peek().map(|Reverse((at, ..))| *at);
+            let next_timer = self
+                .engines
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.as_ref().and_then(|e| e.poll_timeout()).map(|t| (t, i)))
+                .min();
+            let next = match (next_msg, next_timer) {
+                (Some(m), Some((t, _))) => m.min(t),
+                (Some(m), None) => m,
+                (None, Some((t, _))) => t,
+                (None, None) => break,
+            };
+            if next > until {
+                break;
+            }
+            self.clock.set(next.max(self.clock.now()));
+            if next_msg == Some(next) {
+                let Some(Reverse((_, _, from, to, kind, bytes))) = self.queue.pop() else {
+                    break;
+                };
+                if self.cut.contains(&(from, to)) || to >= self.engines.len() {
+                    continue;
+                }
+                let Some(e) = self.engines[to].as_mut() else {
+                    continue;
+                };
+                match kind {
+                    Kind::Datagram => e.handle_datagram(addr(from), &bytes),
+                    Kind::Stream => e.handle_stream(addr(from), &bytes),
+                }
+                self.flush(to);
+            } else if let Some((_, i)) = next_timer {
+                self.engine(i).handle_timeout();
+                self.flush(i);
+            }
+        }
+        self.clock.set(until.max(self.clock.now()));
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let until = self.clock.now() + d;
+        self.run_until(until);
+    }
+
+    fn health(&self, observer: usize, subject: usize) -> Option<Health> {
+        self.engines[observer]
+            .as_ref()
+            .and_then(|e| e.members().health(id(subject)))
+    }
+
+    fn isolate(&mut self, x: usize) {
+        for j in 0..self.engines.len() {
+            self.cut.insert((x, j));
+            self.cut.insert((j, x));
+        }
+    }
+
+    fn saw(&self, observer: usize, subject: usize, kind: MemberEventKind) -> bool {
+        self.events.iter().any(|(o, e)| {
+            *o == observer
+                && matches!(e, Event::Member(m) if m.subject == id(subject) && m.kind == kind)
+        })
+    }
+}
+
+fn local() -> Config {
+    Config::local()
+}
+
+#[test]
+fn members_join_through_one_peer_and_all_become_alive() {
+    let mut ring = Ring::new(6, local(), &[]);
+    ring.run_for(Duration::from_secs(10));
+    for i in 0..6 {
+        for j in 0..6 {
+            if i != j {
+                assert_eq!(ring.health(i, j), Some(Health::Alive), "{i} sees {j}");
+            }
+        }
+    }
+    assert!(ring.saw(3, 5, MemberEventKind::Joined));
+}
+
+#[test]
+fn silent_member_is_suspected_then_confirmed_after_the_suspicion_timeout() {
+    let cfg = local();
+    let mut ring = Ring::new(5, cfg.clone(), &[]);
+    ring.run_for(Duration::from_secs(10));
+    let crash_at = ring.clock.now();
+    ring.engines[4] = None;
+    // Within a couple of rounds someone suspects, and it is Confirmed a suspicion timeout later.
+    ring.run_for(Duration::from_secs(3));
+    assert!((0..4).any(|i| ring.saw(i, 4, MemberEventKind::Suspected)));
+    ring.run_for(cfg.suspicion_timeout + Duration::from_secs(6));
+    for i in 0..4 {
+        assert_eq!(ring.health(i, 4), Some(Health::Confirmed), "observer {i}");
+    }
+    // Nobody was confirmed before the suspicion timeout had passed since the crash.
+    let first_confirm = ring
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Member(m) if m.kind == MemberEventKind::Confirmed))
+        .count();
+    assert!(first_confirm >= 1);
+    assert!(ring.clock.now() - crash_at >= cfg.suspicion_timeout);
+}
+
+#[test]
+fn pingreq_relays_the_ack_around_a_broken_link() {
+    let mut ring = Ring::new(4, local(), &[]);
+    ring.run_for(Duration::from_secs(10));
+    ring.events.clear();
+    // 0 cannot reach 1 directly (both directions), but helpers can.
+    ring.cut.insert((0, 1));
+    ring.cut.insert((1, 0));
+    let relayed_before = ring.engines[0].as_ref().map(|e| e.metrics().pingreqs_sent);
+    ring.run_for(Duration::from_secs(30));
+    assert_eq!(ring.health(0, 1), Some(Health::Alive));
+    assert!(!ring.saw(0, 1, MemberEventKind::Suspected), "relayed Acks keep 1 Alive");
+    let relayed_after = ring.engines[0].as_ref().map(|e| e.metrics().pingreqs_sent);
+    assert!(relayed_after > relayed_before, "0 had to use PingReq");
+}
+
+#[test]
+fn without_helpers_a_cut_member_is_suspected() {
+    let mut ring = Ring::new(2, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    ring.cut.insert((0, 1));
+    ring.cut.insert((1, 0));
+    ring.run_for(Duration::from_secs(2));
+    assert_ne!(ring.health(0, 1), Some(Health::Alive));
+}
+
+#[test]
+fn false_suspicion_is_refuted_with_a_higher_incarnation() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let before = ring.engine(2).incarnation();
+    // Member 0 claims (in a Ping's piggyback) that 2 is Suspect at 2's own incarnation.
+    let claim = Membership {
+        member: Member {
+            incarnation: before,
+            ..member(2)
+        },
+        health: Health::Suspect,
+    };
+    let ping = Swim {
+        r#type: SwimType::Ping as i32,
+        membership: vec![wire::Membership::from(&claim)],
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&member(0))),
+            forward_to: None,
+        })),
+    };
+    ring.engine(2).handle_datagram(addr(0), &wire::seal_plain(&ping));
+    assert_eq!(ring.engine(2).incarnation(), before.next());
+    assert!(matches!(
+        ring.engine(2).poll_event(),
+        Some(Event::Refuted { accused: Health::Suspect, .. })
+    ));
+    ring.flush(2);
+    ring.run_for(Duration::from_secs(5));
+    for i in 0..2 {
+        let seen = ring.engines[i]
+            .as_ref()
+            .and_then(|e| e.members().get(id(2)))
+            .expect("known");
+        assert_eq!(seen.member.incarnation, before.next(), "observer {i} learned the refutation");
+        assert_eq!(seen.health, Health::Alive);
+    }
+    // A claim about an older incarnation is ignored.
+    let mut old = claim;
+    old.member.incarnation = Incarnation(0);
+    let ping = Swim {
+        membership: vec![wire::Membership::from(&old)],
+        ..ping
+    };
+    let inc = ring.engine(2).incarnation();
+    ring.engine(2).handle_datagram(addr(0), &wire::seal_plain(&ping));
+    assert_eq!(ring.engine(2).incarnation(), inc);
+}
+
+#[test]
+fn suspicion_expires_into_confirmed_but_refutation_in_time_cancels_it() {
+    let cfg = local();
+    let mut ring = Ring::new(3, cfg.clone(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    // Tell 0 that 2 is Suspect, and cut 2 off from 0 only in the direction 2 → 0, so 0 hears
+    // no refutation directly; 1 carries it.
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    let claim = Membership {
+        health: Health::Suspect,
+        ..held
+    };
+    let ack = Swim {
+        r#type: SwimType::Ack as i32,
+        membership: vec![wire::Membership::from(&claim)],
+        payload: Some(SwimPayload::Ack(wire::Ack {
+            from: Some(wire::Member::from(&member(1))),
+            forward_to: None,
+        })),
+    };
+    ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&ack));
+    assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+    ring.flush_all();
+    ring.run_for(cfg.suspicion_timeout + Duration::from_secs(2));
+    // 2 heard of the suspicion (0 piggybacks it) and refuted before the deadline.
+    assert_eq!(ring.health(0, 2), Some(Health::Alive));
+    assert!(ring.engine(2).incarnation() > held.member.incarnation);
+}
+
+#[test]
+fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    let claim = Membership {
+        health: Health::Confirmed,
+        ..held
+    };
+    let gossip = |c: Membership| Swim {
+        r#type: SwimType::Ack as i32,
+        membership: vec![wire::Membership::from(&c)],
+        payload: Some(SwimPayload::Ack(wire::Ack {
+            from: Some(wire::Member::from(&member(1))),
+            forward_to: None,
+        })),
+    };
+    ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&gossip(claim)));
+    assert_eq!(ring.health(0, 2), Some(Health::Alive), "not applied blindly");
+    let sent = std::mem::take(ring.engine(0).network_mut());
+    let probe = sent
+        .datagrams
+        .iter()
+        .find(|(to, _)| *to == addr(2))
+        .and_then(|(_, b)| wire::open_plain::<Swim>(b).ok())
+        .expect("a datagram to member 2");
+    assert_eq!(probe.r#type, SwimType::ProbePing as i32);
+    assert_eq!(probe.membership.len(), 1, "it carries only the claim");
+    ring.engine(0).network_mut().datagrams = sent.datagrams;
+    ring.flush(0);
+    ring.run_for(Duration::from_secs(3));
+    assert_eq!(ring.health(0, 2), Some(Health::Alive), "2 answered");
+    assert!(ring.engine(2).incarnation() > held.member.incarnation, "2 refuted the claim");
+
+    // When the member is really gone, the claim is applied after the ProbePing goes unanswered.
+    ring.isolate(2);
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    if held.health == Health::Alive {
+        let claim = Membership {
+            health: Health::Confirmed,
+            ..held
+        };
+        ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&gossip(claim)));
+        ring.flush(0);
+    }
+    ring.run_for(Duration::from_secs(12));
+    assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+}
+
+#[test]
+fn persistent_members_are_probed_while_confirmed_and_heal() {
+    let cfg = local();
+    let mut ring = Ring::new(4, cfg.clone(), &[3]);
+    ring.run_for(Duration::from_secs(5));
+    ring.isolate(3);
+    ring.run_for(cfg.suspicion_timeout + Duration::from_secs(10));
+    for i in 0..3 {
+        assert_eq!(ring.health(i, 3), Some(Health::Confirmed), "observer {i}");
+    }
+    let probes_to_3 = |ring: &mut Ring| ring.engine(0).metrics().probes;
+    let before = probes_to_3(&mut ring);
+    ring.cut.clear();
+    ring.run_for(Duration::from_secs(10));
+    assert!(probes_to_3(&mut ring) > before);
+    for i in 0..3 {
+        assert_eq!(ring.health(i, 3), Some(Health::Alive), "observer {i} after heal");
+        assert_eq!(ring.health(3, i), Some(Health::Alive), "3 sees {i} after heal");
+    }
+}
+
+#[test]
+fn non_persistent_confirmed_members_are_not_probed() {
+    let cfg = local();
+    let mut ring = Ring::new(3, cfg.clone(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    ring.isolate(2);
+    ring.run_for(cfg.suspicion_timeout + Duration::from_secs(10));
+    assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+    ring.cut.clear();
+    let sent_to_2 = |ring: &mut Ring| {
+        let out = std::mem::take(ring.engine(0).network_mut());
+        let n = out.datagrams.iter().filter(|(to, _)| *to == addr(2)).count();
+        ring.engine(0).network_mut().datagrams = out.datagrams;
+        n
+    };
+    // Step 0's timers alone for a while: it never pings 2.
+    for _ in 0..40 {
+        let t = ring.engine(0).poll_timeout().expect("timer");
+        ring.clock.set(t);
+        ring.engine(0).handle_timeout();
+        assert_eq!(sent_to_2(&mut ring), 0);
+        ring.engine(0).network_mut().datagrams.clear();
+        ring.engine(0).network_mut().streams.clear();
+    }
+}
+
+#[test]
+fn graceful_departure_tells_up_to_ten_members_and_spreads() {
+    let mut ring = Ring::new(14, local(), &[]);
+    ring.run_for(Duration::from_secs(20));
+    let inc = ring.engine(13).incarnation();
+    ring.engine(13).depart();
+    assert!(ring.engine(13).is_departed());
+    assert_eq!(ring.engine(13).incarnation(), inc.next());
+    let told = ring.engine(13).network().streams.len();
+    assert_eq!(told, 10, "departure_fanout members told directly");
+    assert_eq!(ring.engine(13).poll_timeout(), None, "a departed engine goes quiet");
+    ring.flush(13);
+    ring.run_for(Duration::from_secs(10));
+    for i in 0..13 {
+        assert_eq!(ring.health(i, 13), Some(Health::Departed), "observer {i}");
+    }
+    // Input to a departed engine is dropped.
+    let before = ring.engine(13).metrics().dropped(DropReason::SelfDeparted);
+    ring.engine(13).handle_datagram(addr(0), &[1, 2, 3]);
+    assert_eq!(
+        ring.engine(13).metrics().dropped(DropReason::SelfDeparted),
+        before + 1
+    );
+}
+
+#[test]
+fn garbage_input_is_dropped_and_counted() {
+    let mut ring = Ring::new(2, local(), &[]);
+    ring.run_for(Duration::from_secs(2));
+    let e = ring.engine(0);
+    e.handle_datagram(addr(1), &[0xff; 40]);
+    e.handle_datagram(addr(1), &vec![0u8; 5000]);
+    e.handle_stream(addr(1), b"not protobuf at all \xff\xff");
+    // A well-formed Ping whose sender has a bad id.
+    let mut bad = wire::Member::from(&member(1));
+    bad.id = Some("nope".into());
+    let ping = Swim {
+        r#type: SwimType::Ping as i32,
+        membership: vec![],
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(bad),
+            forward_to: None,
+        })),
+    };
+    e.handle_datagram(addr(1), &wire::seal_plain(&ping));
+    // A Ping claiming to come from ourselves.
+    let ping = Swim {
+        r#type: SwimType::Ping as i32,
+        membership: vec![],
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&member(0))),
+            forward_to: None,
+        })),
+    };
+    e.handle_datagram(addr(1), &wire::seal_plain(&ping));
+    let m = e.metrics();
+    assert_eq!(m.dropped(DropReason::Oversized), 1);
+    assert_eq!(m.dropped(DropReason::Invalid), 1);
+    assert_eq!(m.dropped(DropReason::NotForUs), 1);
+    assert!(m.dropped(DropReason::Malformed) >= 2);
+    assert!(e.network().datagrams.is_empty(), "nothing answered garbage");
+}
+
+#[test]
+fn piggyback_respects_the_datagram_limit() {
+    let mut cfg = local();
+    cfg.max_datagram_size = 512;
+    cfg.piggyback_max = 100;
+    let mut ring = Ring::new(30, cfg, &[]);
+    ring.run_for(Duration::from_secs(10));
+    for i in 0..30 {
+        let out = std::mem::take(ring.engine(i).network_mut());
+        for (_, d) in &out.datagrams {
+            assert!(d.len() <= 512 - 40, "datagram of {} bytes", d.len());
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_bytes() {
+    let run = || {
+        let mut ring = Ring::new(5, local(), &[]);
+        ring.run_for(Duration::from_secs(3));
+        let mut all = Vec::new();
+        for i in 0..5 {
+            let out = std::mem::take(ring.engine(i).network_mut());
+            all.extend(out.datagrams.into_iter().map(|(_, b)| b));
+        }
+        (all, ring.events.len(), ring.seq)
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn confirmed_members_become_departed_after_the_configured_time() {
+    let mut cfg = local();
+    cfg.confirmed_to_departed = Duration::from_secs(20);
+    let mut ring = Ring::new(3, cfg, &[]);
+    ring.run_for(Duration::from_secs(5));
+    ring.isolate(2);
+    ring.run_for(Duration::from_secs(15));
+    assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+    ring.run_for(Duration::from_secs(30));
+    assert_eq!(ring.health(0, 2), Some(Health::Departed));
+}
