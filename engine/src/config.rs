@@ -54,6 +54,32 @@ pub struct Config {
     pub max_members: usize,
     /// The largest service config or file payload, in bytes (Butterfly: 64 KiB).
     pub max_rumor_payload: usize,
+    /// Lifeguard (Dadgar, Phillips, Currey 2018): the master switch for the three mechanisms
+    /// below, each of which also has its own switch. Off in the `habitat` preset (Butterfly has
+    /// none of them), on in `lan` and `local`.
+    pub lifeguard: bool,
+    /// Local health awareness: a member that misses Acks and Nacks it should have had, or has
+    /// to refute suspicions about itself, stretches its own probe period and timeouts by up to
+    /// `awareness_max_multiplier`, and relaxes as probes succeed. PingReq helpers answer with
+    /// a Nack when the target stays silent.
+    pub lifeguard_awareness: bool,
+    /// Dynamic suspicion timeout: a suspicion starts at `suspicion_max_multiplier` times the
+    /// minimum and shrinks toward the minimum (`suspicion_timeout`) as independent members
+    /// confirm it.
+    pub lifeguard_dynamic_suspicion: bool,
+    /// Buddy system: a probe of a member we hold Suspect carries that suspicion first, so the
+    /// member can refute at once. (Butterfly always piggybacks the target's own entry first,
+    /// which has the same effect; with `lifeguard = false` that faithful behaviour is kept, and
+    /// only `lifeguard = true, lifeguard_buddy = false` turns it off, for comparison.)
+    pub lifeguard_buddy: bool,
+    /// Upper bound of the local health multiplier (memberlist: 8). At least 1.
+    pub awareness_max_multiplier: u32,
+    /// A fresh suspicion lasts this many times the minimum before any confirmation, scaled by
+    /// log10 of the ring size (memberlist's SuspicionMaxTimeoutMult: 6). At least 1.
+    pub suspicion_max_multiplier: u32,
+    /// Independent confirmations after which a suspicion lasts only `suspicion_timeout`
+    /// (memberlist: suspicion multiplier − 2 = 2). At least 1.
+    pub suspicion_confirmations: u32,
 }
 
 /// A [`Config`] that cannot work; the message names the field.
@@ -81,6 +107,13 @@ impl Config {
             max_stream_frame_size: 4 * 1024 * 1024,
             max_members: 100_000,
             max_rumor_payload: 64 * 1024,
+            lifeguard: false,
+            lifeguard_awareness: true,
+            lifeguard_dynamic_suspicion: true,
+            lifeguard_buddy: true,
+            awareness_max_multiplier: 8,
+            suspicion_max_multiplier: 6,
+            suspicion_confirmations: 2,
         }
     }
 
@@ -97,6 +130,7 @@ impl Config {
             max_datagram_size: 1400,
             push_pull_interval: Duration::from_secs(30),
             join_retry_interval: Duration::from_secs(1),
+            lifeguard: true,
             ..Config::habitat()
         }
     }
@@ -113,8 +147,25 @@ impl Config {
             max_datagram_size: 1400,
             push_pull_interval: Duration::from_secs(15),
             join_retry_interval: Duration::from_millis(500),
+            lifeguard: true,
             ..Config::habitat()
         }
+    }
+
+    /// Whether local health awareness is in force.
+    pub fn awareness_on(&self) -> bool {
+        self.lifeguard && self.lifeguard_awareness
+    }
+
+    /// Whether the dynamic suspicion timeout is in force.
+    pub fn dynamic_suspicion_on(&self) -> bool {
+        self.lifeguard && self.lifeguard_dynamic_suspicion
+    }
+
+    /// Whether a probe carries the target's own entry first (the buddy system; always so
+    /// without Lifeguard, as in Butterfly).
+    pub fn buddy_on(&self) -> bool {
+        !self.lifeguard || self.lifeguard_buddy
     }
 
     /// The preset called `name` (`habitat`, `lan` or `local`).
@@ -162,6 +213,15 @@ impl Config {
             return Err(ConfigError(
                 "max_stream_frame_size must be at least max_datagram_size".into(),
             ));
+        }
+        for (name, v) in [
+            ("awareness_max_multiplier", self.awareness_max_multiplier),
+            ("suspicion_max_multiplier", self.suspicion_max_multiplier),
+            ("suspicion_confirmations", self.suspicion_confirmations),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
         }
         if self.max_members < 2 {
             return Err(ConfigError("max_members must be at least 2".into()));

@@ -15,6 +15,7 @@ use crate::broadcast::Broadcasts;
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::id::{Incarnation, MemberId};
+use crate::lifeguard::{Awareness, Suspicion};
 use crate::member::{Health, Member, Membership};
 use crate::member_list::MemberList;
 use crate::metrics::{Channel, DropReason, Metrics};
@@ -68,6 +69,15 @@ pub struct Engine<C: Clock, N: Network> {
     probe_pings: BTreeMap<MemberId, Membership>,
     bootstrap: Vec<SocketAddr>,
     last_heal_sync: Option<Instant>,
+    /// Lifeguard's local health multiplier.
+    awareness: Awareness,
+    /// Suspicions under the dynamic timeout (empty when it is off).
+    suspects: BTreeMap<MemberId, Suspicion>,
+    /// Indirect probes we run as a PingReq helper that asked for a Nack:
+    /// (target, asker) → asker.
+    relays: BTreeMap<(MemberId, MemberId), Member>,
+    /// The accuser of the Suspect record being merged right now (threaded to `after_change`).
+    pending_accuser: Option<MemberId>,
     events: VecDeque<Event>,
     metrics: Metrics,
 }
@@ -85,6 +95,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         network: N,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        let awareness = Awareness::new(config.awareness_max_multiplier);
         let mut engine = Engine {
             config,
             clock,
@@ -104,6 +115,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             probe_pings: BTreeMap::new(),
             bootstrap: Vec::new(),
             last_heal_sync: None,
+            awareness,
+            suspects: BTreeMap::new(),
+            relays: BTreeMap::new(),
+            pending_accuser: None,
             events: VecDeque::new(),
             metrics: Metrics::default(),
         };
@@ -138,6 +153,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Our current incarnation.
     pub fn incarnation(&self) -> Incarnation {
         self.me.incarnation
+    }
+
+    /// Lifeguard's local health multiplier (1 when healthy or when awareness is off).
+    pub fn health_multiplier(&self) -> u32 {
+        if self.config.awareness_on() {
+            self.awareness.multiplier()
+        } else {
+            1
+        }
     }
 
     /// Whether we have departed (after [`depart`](Self::depart)); a departed engine ignores
@@ -255,6 +279,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.suspicions.clear();
         self.broadcasts.clear();
         self.probe_pings.clear();
+        self.suspects.clear();
+        self.relays.clear();
     }
 
     /// Adds members to our view as if we had always known them: no events, no broadcasts.
@@ -274,7 +300,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     fn on_timer(&mut self, timer: Timer) {
         match timer {
             Timer::ProbeTick => {
-                let next = self.now() + self.config.protocol_period;
+                let next = self.now() + self.scaled(self.config.protocol_period);
                 self.timers.schedule(next, Timer::ProbeTick);
                 self.start_probe();
             }
@@ -287,6 +313,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.periodic_push_pull();
             }
             Timer::JoinRetry => self.on_join_retry(),
+            Timer::RelayTimeout { target, asker } => self.on_relay_timeout(target, asker),
             Timer::DepartSweep => {
                 let next = self.now() + self.sweep_interval();
                 self.timers.schedule(next, Timer::DepartSweep);
@@ -332,6 +359,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Whole seconds on the engine clock, for the compact per-member timestamps.
     fn now_s(&self) -> u32 {
         u32::try_from(self.now().as_nanos() / 1_000_000_000).unwrap_or(u32::MAX)
+    }
+
+    /// `d` stretched by the local health multiplier (when awareness is on).
+    fn scaled(&self, d: Duration) -> Duration {
+        d * self.health_multiplier()
     }
 
     fn jitter(&mut self, span: Duration) -> Duration {

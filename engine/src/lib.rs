@@ -17,6 +17,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod id;
+pub mod lifeguard;
 pub mod member;
 pub mod member_list;
 pub mod metrics;

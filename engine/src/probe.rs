@@ -78,6 +78,10 @@ pub(crate) struct Probe {
     pub(crate) target: Option<MemberId>,
     /// Whether an Ack from the target arrived (directly or relayed).
     pub(crate) acked: bool,
+    /// PingReqs sent that asked for a Nack.
+    pub(crate) expected_nacks: u32,
+    /// Nacks received for this probe.
+    pub(crate) nacks: u32,
 }
 
 #[cfg(test)]

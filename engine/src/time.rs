@@ -72,6 +72,15 @@ impl AddAssign<Duration> for Instant {
     }
 }
 
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    /// Saturates at [`Instant::ZERO`].
+    fn sub(self, rhs: Duration) -> Instant {
+        let nanos = u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX);
+        Instant(self.0.saturating_sub(nanos))
+    }
+}
+
 impl Sub<Instant> for Instant {
     type Output = Duration;
     /// Saturating: an earlier minus a later instant is zero.

@@ -16,6 +16,8 @@ pub(crate) enum Timer {
     PingReqTimeout { probe: u64 },
     /// A ProbePing to `id` (sent to check a Confirmed rumor) is overdue.
     ProbePingTimeout { id: MemberId, attempt: u8 },
+    /// As a PingReq helper asked for a Nack: if `target` has not answered, Nack `asker`.
+    RelayTimeout { target: MemberId, asker: MemberId },
     /// Start the next probe.
     ProbeTick,
     /// Exchange full membership with a random member.
@@ -33,7 +35,8 @@ impl Timer {
         match self {
             Timer::PingTimeout { .. }
             | Timer::PingReqTimeout { .. }
-            | Timer::ProbePingTimeout { .. } => 0,
+            | Timer::ProbePingTimeout { .. }
+            | Timer::RelayTimeout { .. } => 0,
             _ => 1,
         }
     }
@@ -49,7 +52,8 @@ pub(crate) struct TimerQueue {
 impl TimerQueue {
     pub(crate) fn schedule(&mut self, at: Instant, timer: Timer) {
         self.seq += 1;
-        self.heap.push(Reverse((at, timer.priority(), self.seq, timer)));
+        self.heap
+            .push(Reverse((at, timer.priority(), self.seq, timer)));
     }
 
     /// The earliest deadline.

@@ -4,7 +4,8 @@
 //! Every datagram and every stream frame is one [`Wire`]; its `payload` is a [`Swim`] message
 //! (datagrams) or a [`Rumor`] (stream frames). Extensions take new field numbers that older
 //! peers ignore: `Member.departed` (7), `Membership.Health::Departed` (4), `Swim.probeping` (6)
-//! with `Swim.Type::ProbePing` (4), and `Rumor.member_sync` (11) with `Rumor.Type::MemberSync`
+//! with `Swim.Type::ProbePing` (4), Lifeguard's `Swim.nack` (7) with `Swim.Type::Nack` (5),
+//! `PingReq.nack` (3) and `Membership.accuser` (3), and `Rumor.member_sync` (11) with `Rumor.Type::MemberSync`
 //! (11).
 
 use std::net::{IpAddr, SocketAddr};
@@ -87,6 +88,21 @@ pub struct PingReq {
     /// The member to probe.
     #[prost(message, optional, tag = "2")]
     pub target: Option<Member>,
+    /// Lifeguard extension: answer with a [`Nack`] if the target stays silent.
+    #[prost(bool, optional, tag = "3")]
+    pub nack: Option<bool>,
+}
+
+/// Lifeguard extension: a PingReq helper's "the target did not answer me either", which tells
+/// the asker that its own links are fine.
+#[derive(Clone, PartialEq, Message)]
+pub struct Nack {
+    /// The helper.
+    #[prost(message, optional, tag = "1")]
+    pub from: Option<Member>,
+    /// The silent target.
+    #[prost(message, optional, tag = "2")]
+    pub target: Option<Member>,
 }
 
 /// A bare liveness check sent before believing a Confirmed rumor about a member we hold Alive.
@@ -106,6 +122,10 @@ pub struct Membership {
     /// Its health ([`WireHealth`]).
     #[prost(enumeration = "WireHealth", optional, tag = "2")]
     pub health: Option<i32>,
+    /// Lifeguard extension: for a Suspect entry, the id of a member that suspects it, so
+    /// receivers can count independent confirmations.
+    #[prost(string, optional, tag = "3")]
+    pub accuser: Option<String>,
 }
 
 /// `Membership.Health` on the wire.
@@ -134,6 +154,8 @@ pub enum SwimType {
     Pingreq = 3,
     /// ProbePing (swallowtail extension).
     ProbePing = 4,
+    /// Nack (Lifeguard extension).
+    Nack = 5,
 }
 
 /// A SWIM datagram.
@@ -146,7 +168,7 @@ pub struct Swim {
     #[prost(message, repeated, tag = "5")]
     pub membership: Vec<Membership>,
     /// The payload.
-    #[prost(oneof = "SwimPayload", tags = "2, 3, 4, 6")]
+    #[prost(oneof = "SwimPayload", tags = "2, 3, 4, 6, 7")]
     pub payload: Option<SwimPayload>,
 }
 
@@ -165,6 +187,9 @@ pub enum SwimPayload {
     /// A ProbePing.
     #[prost(message, tag = "6")]
     ProbePing(ProbePing),
+    /// A Nack.
+    #[prost(message, tag = "7")]
+    Nack(Nack),
 }
 
 /// `Rumor.Type`.
@@ -429,12 +454,11 @@ impl From<&member::Member> for Member {
 impl TryFrom<&Member> for member::Member {
     type Error = DropReason;
     fn try_from(m: &Member) -> Result<Self, DropReason> {
-        let id: MemberId = m
-            .id
-            .as_deref()
-            .ok_or(DropReason::Invalid)?
-            .parse()
-            .map_err(|_| DropReason::Invalid)?;
+        let id: MemberId =
+            m.id.as_deref()
+                .ok_or(DropReason::Invalid)?
+                .parse()
+                .map_err(|_| DropReason::Invalid)?;
         let ip: IpAddr = m
             .address
             .as_deref()
@@ -486,6 +510,7 @@ impl From<&member::Membership> for Membership {
         Membership {
             member: Some(Member::from(&m.member)),
             health: Some(WireHealth::from(m.health) as i32),
+            accuser: None,
         }
     }
 }
@@ -501,7 +526,11 @@ impl TryFrom<&Membership> for member::Membership {
                 .map_err(|_| DropReason::Invalid)?
                 .into(),
         };
-        let health = if member.departed { Health::Departed } else { health };
+        let health = if member.departed {
+            Health::Departed
+        } else {
+            health
+        };
         Ok(member::Membership { member, health })
     }
 }
@@ -589,6 +618,7 @@ mod tests {
         let ms = Membership {
             member: Some(Member::from(&sample_member())),
             health: Some(99),
+            accuser: None,
         };
         assert_eq!(member::Membership::try_from(&ms), Err(DropReason::Invalid));
     }

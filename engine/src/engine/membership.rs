@@ -4,6 +4,7 @@
 use crate::engine::Engine;
 use crate::event::{Event, MemberEvent, MemberEventKind};
 use crate::id::MemberId;
+use crate::lifeguard::{self, Suspicion};
 use crate::member::{Health, Member, Membership};
 use crate::member_list::MergeOutcome;
 use crate::metrics::DropReason;
@@ -13,6 +14,12 @@ use crate::time::{Clock, Instant};
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Applies a membership record heard second-hand (piggybacked, or in a stream).
     pub(super) fn apply_membership(&mut self, update: Membership) {
+        self.apply_membership_from(update, None);
+    }
+
+    /// As [`apply_membership`](Self::apply_membership), for a Suspect record that names the
+    /// member that suspects it (Lifeguard counts independent accusers).
+    pub(super) fn apply_membership_from(&mut self, update: Membership, accuser: Option<MemberId>) {
         if update.member.id == self.me.id {
             self.consider_refuting(update);
             return;
@@ -28,7 +35,49 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 }
             }
         }
+        if update.health == Health::Suspect {
+            if let (Some(accuser), Some(held)) = (accuser, self.members.get(update.member.id)) {
+                if held.health == Health::Suspect
+                    && held.member.incarnation == update.member.incarnation
+                {
+                    self.confirm_suspicion(update.member.id, accuser);
+                    return;
+                }
+            }
+        }
+        self.pending_accuser = accuser;
         self.merge_and_react(update);
+        self.pending_accuser = None;
+    }
+
+    /// Another member independently suspects `id`: under the dynamic timeout, the suspicion
+    /// gets shorter, and the confirmation is passed on.
+    pub(super) fn confirm_suspicion(&mut self, id: MemberId, accuser: MemberId) {
+        if !self.config.dynamic_suspicion_on() {
+            return;
+        }
+        let (min, max) = self.suspicion_bounds();
+        let k = self.config.suspicion_confirmations;
+        let Some(s) = self.suspects.get_mut(&id) else {
+            return;
+        };
+        if !s.confirm(accuser) {
+            return;
+        }
+        let deadline = s.start + lifeguard::suspicion_timeout(s.confirmations(), k, min, max);
+        if deadline < s.deadline {
+            s.deadline = deadline;
+            self.suspicions.schedule(deadline, id);
+        }
+        self.broadcasts.enqueue(id);
+    }
+
+    fn suspicion_bounds(&self) -> (std::time::Duration, std::time::Duration) {
+        lifeguard::suspicion_bounds(
+            self.config.suspicion_timeout,
+            self.config.suspicion_max_multiplier,
+            self.members.len() + 1,
+        )
     }
 
     /// Merges `update` by the member-list rules and reacts to the outcome.
@@ -54,8 +103,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.emit_member_event(update.member.id, from, update.health, update);
         }
         if update.health == Health::Suspect && from != Some(Health::Suspect) {
-            let at = self.now() + self.config.suspicion_timeout;
-            self.suspicions.schedule(at, update.member.id);
+            let now = self.now();
+            if self.config.dynamic_suspicion_on() {
+                let (min, max) = self.suspicion_bounds();
+                let k = self.config.suspicion_confirmations;
+                let timeout = lifeguard::suspicion_timeout(0, k, min, max);
+                let s = Suspicion::new(now, self.pending_accuser, timeout);
+                self.suspicions.schedule(s.deadline, update.member.id);
+                self.suspects.insert(update.member.id, s);
+            } else {
+                self.suspicions
+                    .schedule(now + self.config.suspicion_timeout, update.member.id);
+            }
+        }
+        if update.health != Health::Suspect {
+            self.suspects.remove(&update.member.id);
         }
         if update.health != Health::Confirmed {
             self.probe_pings.remove(&update.member.id);
@@ -65,6 +127,14 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// A local decision about a known member (Suspect after a failed probe, Confirmed after
     /// the suspicion timeout, Alive on direct contact, Departed after the sweep).
     pub(super) fn set_local_health(&mut self, id: MemberId, health: Health) {
+        if health == Health::Suspect {
+            self.pending_accuser = Some(self.me.id);
+        }
+        self.set_local_health_inner(id, health);
+        self.pending_accuser = None;
+    }
+
+    fn set_local_health_inner(&mut self, id: MemberId, health: Health) {
         let now_s = self.now_s();
         let Some(from) = self.members.set_health(id, health, now_s) else {
             return;
@@ -107,6 +177,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         self.me.incarnation = claim.member.incarnation.max(self.me.incarnation).next();
         self.metrics.refutations += 1;
+        if self.config.awareness_on() {
+            // Being suspected hints that we are the slow one.
+            self.awareness.apply(1);
+        }
         self.broadcasts.enqueue(self.me.id);
         self.emit(Event::Refuted {
             incarnation: self.me.incarnation,
@@ -174,6 +248,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return;
         };
         if self.members.health_at(i) != Some(Health::Suspect) {
+            return;
+        }
+        if let Some(s) = self.suspects.get(&id) {
+            // Dynamic timeout: only the suspicion's current deadline counts.
+            if s.deadline <= self.now() {
+                self.set_local_health(id, Health::Confirmed);
+            }
             return;
         }
         // A later suspicion of the same member has its own, later deadline.

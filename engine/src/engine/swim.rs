@@ -44,6 +44,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Some(SwimPayload::Ack(a)) => self.on_ack(a),
             Some(SwimPayload::Pingreq(r)) => self.on_pingreq(r),
             Some(SwimPayload::ProbePing(p)) => self.on_probe_ping(from, p),
+            Some(SwimPayload::Nack(n)) => self.on_nack(n),
             None => Err(DropReason::Malformed),
         };
         if let Err(reason) = result {
@@ -51,7 +52,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         for entry in &swim.membership {
             match Membership::try_from(entry) {
-                Ok(m) => self.apply_membership(m),
+                Ok(m) => {
+                    let accuser = entry.accuser.as_deref().and_then(|a| a.parse().ok());
+                    self.apply_membership_from(m, accuser);
+                }
                 Err(reason) => self.drop_input(reason),
             }
         }
@@ -62,24 +66,33 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn start_probe(&mut self) {
         let n = self.members.len();
         let members = &self.members;
-        let pick = self.round.next(n, &mut self.rng, |i| {
-            match members.health_at(i) {
+        let pick = self
+            .round
+            .next(n, &mut self.rng, |i| match members.health_at(i) {
                 Some(Health::Alive | Health::Suspect) => true,
                 Some(Health::Confirmed) => members.persistent_at(i),
                 _ => false,
-            }
-        });
+            });
         let Some(target) = pick.and_then(|i| self.members.at(i)) else {
             return;
         };
         self.probe.seq += 1;
         self.probe.target = Some(target.member.id);
         self.probe.acked = false;
+        self.probe.expected_nacks = 0;
+        self.probe.nacks = 0;
         self.metrics.probes += 1;
-        self.send_ping(target.member.addr, Some(target), None);
-        let at = self.now() + self.config.ping_timeout;
-        self.timers
-            .schedule(at, Timer::PingTimeout { probe: self.probe.seq });
+        // The buddy system: the target's own entry rides first, so a member we suspect
+        // learns of it from the probe itself and can refute at once.
+        let buddy = self.config.buddy_on().then_some(target);
+        self.send_ping(target.member.addr, buddy, None);
+        let at = self.now() + self.scaled(self.config.ping_timeout);
+        self.timers.schedule(
+            at,
+            Timer::PingTimeout {
+                probe: self.probe.seq,
+            },
+        );
     }
 
     pub(super) fn on_ping_timeout(&mut self, probe: u64) {
@@ -95,6 +108,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let helpers = self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _| {
             h == Health::Alive
         });
+        let want_nack = self.config.awareness_on();
         for i in helpers {
             let Some(helper) = self.members.at(i) else {
                 continue;
@@ -102,11 +116,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
             let payload = SwimPayload::Pingreq(wire::PingReq {
                 from: Some(wire::Member::from(&self.me)),
                 target: Some(wire::Member::from(&target.member)),
+                nack: want_nack.then_some(true),
             });
             self.metrics.pingreqs_sent += 1;
+            if want_nack {
+                self.probe.expected_nacks += 1;
+            }
             self.send_swim(helper.member.addr, SwimType::Pingreq, payload, Some(helper));
         }
-        let at = self.now() + self.config.pingreq_timeout;
+        let at = self.now() + self.scaled(self.config.pingreq_timeout);
         self.timers.schedule(at, Timer::PingReqTimeout { probe });
     }
 
@@ -114,9 +132,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if probe != self.probe.seq || self.probe.acked {
             return;
         }
+        if self.config.awareness_on() {
+            // Helpers that did not even Nack suggest the problem is ours, not the target's.
+            let missed = self.probe.expected_nacks.saturating_sub(self.probe.nacks);
+            let delta = if self.probe.expected_nacks == 0 {
+                1
+            } else {
+                missed
+            };
+            self.awareness
+                .apply(i32::try_from(delta).unwrap_or(i32::MAX));
+        }
         if let Some(id) = self.probe.target.take() {
-            if self.members.health(id) == Some(Health::Alive) {
-                self.set_local_health(id, Health::Suspect);
+            match self.members.health(id) {
+                Some(Health::Alive) => self.set_local_health(id, Health::Suspect),
+                // Our own failed probe independently confirms someone else's suspicion.
+                Some(Health::Suspect) => self.confirm_suspicion(id, self.me.id),
+                _ => {}
             }
         }
     }
@@ -149,6 +181,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if fwd.id != self.me.id {
                 // We are the helper of an indirect probe: relay the target's Ack.
                 self.note_direct_contact(&from)?;
+                self.relays.remove(&(from.id, fwd.id));
                 let payload = SwimPayload::Ack(wire::Ack {
                     from: ack.from.clone(),
                     forward_to: ack.forward_to.clone(),
@@ -159,8 +192,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
         }
         self.note_direct_contact(&from)?;
-        if self.probe.target == Some(from.id) {
+        if self.probe.target == Some(from.id) && !self.probe.acked {
             self.probe.acked = true;
+            self.awareness.apply(-1);
         }
         // A ProbePing answered: the Confirmed claim was false.
         self.probe_pings.remove(&from.id);
@@ -176,6 +210,44 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let held = self.members.get(target.id);
         self.send_ping(target.addr, held, Some(asker));
+        if req.nack == Some(true) {
+            self.relays.insert((target.id, asker.id), asker);
+            let at = self.now() + self.config.ping_timeout;
+            self.timers.schedule(
+                at,
+                Timer::RelayTimeout {
+                    target: target.id,
+                    asker: asker.id,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// As a helper: the target stayed silent, so tell the asker (Lifeguard's Nack).
+    pub(super) fn on_relay_timeout(&mut self, target: MemberId, asker: MemberId) {
+        let Some(asker) = self.relays.remove(&(target, asker)) else {
+            return; // the target answered
+        };
+        let target = self
+            .members
+            .get(target)
+            .map(|m| wire::Member::from(&m.member));
+        let payload = SwimPayload::Nack(wire::Nack {
+            from: Some(wire::Member::from(&self.me)),
+            target,
+        });
+        let held = self.members.get(asker.id);
+        self.send_swim(asker.addr, SwimType::Nack, payload, held);
+    }
+
+    fn on_nack(&mut self, nack: &wire::Nack) -> Result<(), DropReason> {
+        let helper = self.sender(nack.from.as_ref())?;
+        self.note_direct_contact(&helper)?;
+        let target = Member::try_from(nack.target.as_ref().ok_or(DropReason::Invalid)?)?;
+        if self.probe.target == Some(target.id) && !self.probe.acked {
+            self.probe.nacks += 1;
+        }
         Ok(())
     }
 
@@ -248,6 +320,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     // ----- sending -------------------------------------------------------------------------
 
+    /// The wire form of a record; a Suspect entry names its latest known accuser.
+    fn wire_entry(&self, record: &Membership) -> wire::Membership {
+        let mut entry = wire::Membership::from(record);
+        if record.health == Health::Suspect {
+            entry.accuser = self
+                .suspects
+                .get(&record.member.id)
+                .and_then(|s| s.last_accuser)
+                .map(|a| a.to_string());
+        }
+        entry
+    }
+
     /// Sends a Ping to `to`; `target` is the receiver's entry as we hold it (piggybacked first),
     /// `forward_to` the asking member when we probe for someone else.
     pub(super) fn send_ping(
@@ -281,7 +366,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let mut size = prost::Message::encoded_len(&swim);
         let target_id = target.map(|t| t.member.id);
         if let Some(t) = target {
-            let entry = wire::Membership::from(&t);
+            let entry = self.wire_entry(&t);
             size += wire::repeated_len(&entry);
             swim.membership.push(entry);
         }
@@ -291,6 +376,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Engine {
             broadcasts,
             members,
+            suspects,
             ..
         } = self;
         let mut extra = Vec::new();
@@ -303,7 +389,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
             let Some(record) = record else {
                 return true; // forgotten member: let the queue drop it
             };
-            let entry = wire::Membership::from(&record);
+            let mut entry = wire::Membership::from(&record);
+            if record.health == Health::Suspect {
+                entry.accuser = suspects
+                    .get(&id)
+                    .and_then(|s| s.last_accuser)
+                    .map(|a| a.to_string());
+            }
             let len = wire::repeated_len(&entry);
             if size + len + wire::wire_overhead(size + len) > budget {
                 return false;

@@ -51,7 +51,10 @@ impl Ring {
                 me.persistent = persistent.contains(&i);
                 let mut seed = [0u8; 32];
                 seed[0] = i as u8;
-                Some(Engine::new(config.clone(), me, seed, clock.clone(), Outbox::default()).expect("valid"))
+                Some(
+                    Engine::new(config.clone(), me, seed, clock.clone(), Outbox::default())
+                        .expect("valid"),
+                )
             })
             .collect();
         let mut ring = Ring {
@@ -92,14 +95,26 @@ impl Ring {
         for (to, bytes) in out.datagrams {
             self.seq += 1;
             let at = now + Duration::from_millis(1);
-            self.queue
-                .push(Reverse((at, self.seq, i, Self::index(to), Kind::Datagram, bytes)));
+            self.queue.push(Reverse((
+                at,
+                self.seq,
+                i,
+                Self::index(to),
+                Kind::Datagram,
+                bytes,
+            )));
         }
         for (to, bytes) in out.streams {
             self.seq += 1;
             let at = now + Duration::from_millis(1);
-            self.queue
-                .push(Reverse((at, self.seq, i, Self::index(to), Kind::Stream, bytes)));
+            self.queue.push(Reverse((
+                at,
+                self.seq,
+                i,
+                Self::index(to),
+                Kind::Stream,
+                bytes,
+            )));
         }
     }
 
@@ -178,7 +193,15 @@ impl Ring {
     }
 }
 
+/// Plain SWIM, as Butterfly runs it (the Lifeguard tests switch it on explicitly).
 fn local() -> Config {
+    Config {
+        lifeguard: false,
+        ..Config::local()
+    }
+}
+
+fn lifeguard() -> Config {
     Config::local()
 }
 
@@ -231,7 +254,10 @@ fn pingreq_relays_the_ack_around_a_broken_link() {
     let relayed_before = ring.engines[0].as_ref().map(|e| e.metrics().pingreqs_sent);
     ring.run_for(Duration::from_secs(30));
     assert_eq!(ring.health(0, 1), Some(Health::Alive));
-    assert!(!ring.saw(0, 1, MemberEventKind::Suspected), "relayed Acks keep 1 Alive");
+    assert!(
+        !ring.saw(0, 1, MemberEventKind::Suspected),
+        "relayed Acks keep 1 Alive"
+    );
     let relayed_after = ring.engines[0].as_ref().map(|e| e.metrics().pingreqs_sent);
     assert!(relayed_after > relayed_before, "0 had to use PingReq");
 }
@@ -267,11 +293,15 @@ fn false_suspicion_is_refuted_with_a_higher_incarnation() {
             forward_to: None,
         })),
     };
-    ring.engine(2).handle_datagram(addr(0), &wire::seal_plain(&ping));
+    ring.engine(2)
+        .handle_datagram(addr(0), &wire::seal_plain(&ping));
     assert_eq!(ring.engine(2).incarnation(), before.next());
     assert!(matches!(
         ring.engine(2).poll_event(),
-        Some(Event::Refuted { accused: Health::Suspect, .. })
+        Some(Event::Refuted {
+            accused: Health::Suspect,
+            ..
+        })
     ));
     ring.flush(2);
     ring.run_for(Duration::from_secs(5));
@@ -280,7 +310,11 @@ fn false_suspicion_is_refuted_with_a_higher_incarnation() {
             .as_ref()
             .and_then(|e| e.members().get(id(2)))
             .expect("known");
-        assert_eq!(seen.member.incarnation, before.next(), "observer {i} learned the refutation");
+        assert_eq!(
+            seen.member.incarnation,
+            before.next(),
+            "observer {i} learned the refutation"
+        );
         assert_eq!(seen.health, Health::Alive);
     }
     // A claim about an older incarnation is ignored.
@@ -291,7 +325,8 @@ fn false_suspicion_is_refuted_with_a_higher_incarnation() {
         ..ping
     };
     let inc = ring.engine(2).incarnation();
-    ring.engine(2).handle_datagram(addr(0), &wire::seal_plain(&ping));
+    ring.engine(2)
+        .handle_datagram(addr(0), &wire::seal_plain(&ping));
     assert_eq!(ring.engine(2).incarnation(), inc);
 }
 
@@ -315,7 +350,8 @@ fn suspicion_expires_into_confirmed_but_refutation_in_time_cancels_it() {
             forward_to: None,
         })),
     };
-    ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&ack));
+    ring.engine(0)
+        .handle_datagram(addr(1), &wire::seal_plain(&ack));
     assert_eq!(ring.health(0, 2), Some(Health::Suspect));
     ring.flush_all();
     ring.run_for(cfg.suspicion_timeout + Duration::from_secs(2));
@@ -341,8 +377,13 @@ fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
             forward_to: None,
         })),
     };
-    ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&gossip(claim)));
-    assert_eq!(ring.health(0, 2), Some(Health::Alive), "not applied blindly");
+    ring.engine(0)
+        .handle_datagram(addr(1), &wire::seal_plain(&gossip(claim)));
+    assert_eq!(
+        ring.health(0, 2),
+        Some(Health::Alive),
+        "not applied blindly"
+    );
     let sent = std::mem::take(ring.engine(0).network_mut());
     let probe = sent
         .datagrams
@@ -356,7 +397,10 @@ fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
     ring.flush(0);
     ring.run_for(Duration::from_secs(3));
     assert_eq!(ring.health(0, 2), Some(Health::Alive), "2 answered");
-    assert!(ring.engine(2).incarnation() > held.member.incarnation, "2 refuted the claim");
+    assert!(
+        ring.engine(2).incarnation() > held.member.incarnation,
+        "2 refuted the claim"
+    );
 
     // When the member is really gone, the claim is applied after the ProbePing goes unanswered.
     ring.isolate(2);
@@ -366,7 +410,8 @@ fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
             health: Health::Confirmed,
             ..held
         };
-        ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&gossip(claim)));
+        ring.engine(0)
+            .handle_datagram(addr(1), &wire::seal_plain(&gossip(claim)));
         ring.flush(0);
     }
     ring.run_for(Duration::from_secs(12));
@@ -389,8 +434,16 @@ fn persistent_members_are_probed_while_confirmed_and_heal() {
     ring.run_for(Duration::from_secs(10));
     assert!(probes_to_3(&mut ring) > before);
     for i in 0..3 {
-        assert_eq!(ring.health(i, 3), Some(Health::Alive), "observer {i} after heal");
-        assert_eq!(ring.health(3, i), Some(Health::Alive), "3 sees {i} after heal");
+        assert_eq!(
+            ring.health(i, 3),
+            Some(Health::Alive),
+            "observer {i} after heal"
+        );
+        assert_eq!(
+            ring.health(3, i),
+            Some(Health::Alive),
+            "3 sees {i} after heal"
+        );
     }
 }
 
@@ -405,7 +458,11 @@ fn non_persistent_confirmed_members_are_not_probed() {
     ring.cut.clear();
     let sent_to_2 = |ring: &mut Ring| {
         let out = std::mem::take(ring.engine(0).network_mut());
-        let n = out.datagrams.iter().filter(|(to, _)| *to == addr(2)).count();
+        let n = out
+            .datagrams
+            .iter()
+            .filter(|(to, _)| *to == addr(2))
+            .count();
         ring.engine(0).network_mut().datagrams = out.datagrams;
         n
     };
@@ -430,7 +487,11 @@ fn graceful_departure_tells_up_to_ten_members_and_spreads() {
     assert_eq!(ring.engine(13).incarnation(), inc.next());
     let told = ring.engine(13).network().streams.len();
     assert_eq!(told, 10, "departure_fanout members told directly");
-    assert_eq!(ring.engine(13).poll_timeout(), None, "a departed engine goes quiet");
+    assert_eq!(
+        ring.engine(13).poll_timeout(),
+        None,
+        "a departed engine goes quiet"
+    );
     ring.flush(13);
     ring.run_for(Duration::from_secs(10));
     for i in 0..13 {
@@ -524,4 +585,190 @@ fn confirmed_members_become_departed_after_the_configured_time() {
     assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
     ring.run_for(Duration::from_secs(30));
     assert_eq!(ring.health(0, 2), Some(Health::Departed));
+}
+
+// ----- Lifeguard ---------------------------------------------------------------------------
+
+fn first_entry_of_ping_to(ring: &mut Ring, from: usize, to: usize) -> Option<Membership> {
+    let out = std::mem::take(ring.engine(from).network_mut());
+    let found = out
+        .datagrams
+        .iter()
+        .filter(|(a, _)| *a == addr(to))
+        .filter_map(|(_, b)| wire::open_plain::<Swim>(b).ok())
+        .find(|s| s.r#type == SwimType::Ping as i32)
+        .and_then(|s| {
+            s.membership
+                .first()
+                .and_then(|m| Membership::try_from(m).ok())
+        });
+    ring.engine(from).network_mut().datagrams = out.datagrams;
+    found
+}
+
+#[test]
+fn dynamic_suspicion_of_a_real_crash_ends_early_but_never_before_the_minimum() {
+    let cfg = lifeguard();
+    let (min, max) =
+        crate::lifeguard::suspicion_bounds(cfg.suspicion_timeout, cfg.suspicion_max_multiplier, 8);
+    assert!(max >= min * 5);
+    let mut ring = Ring::new(8, cfg, &[]);
+    ring.run_for(Duration::from_secs(10));
+    let crash = ring.clock.now();
+    ring.engines[7] = None;
+    ring.run_until(crash + min);
+    for i in 0..7 {
+        assert_ne!(
+            ring.health(i, 7),
+            Some(Health::Confirmed),
+            "too early at {i}"
+        );
+    }
+    // Seven members probe the dead one, so independent confirmations pile up and every
+    // suspicion ends well before its maximum.
+    ring.run_until(crash + max - Duration::from_secs(4));
+    for i in 0..7 {
+        assert_eq!(ring.health(i, 7), Some(Health::Confirmed), "observer {i}");
+    }
+}
+
+#[test]
+fn dynamic_suspicion_timeout_depends_on_confirmations() {
+    // One observer, no one else to confirm: the suspicion lasts the full maximum.
+    let cfg = lifeguard();
+    let mut ring = Ring::new(3, cfg.clone(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    let suspect = Membership {
+        health: Health::Suspect,
+        ..held
+    };
+    ring.isolate(2);
+    ring.isolate(1);
+    let t0 = ring.clock.now();
+    ring.engine(0).apply_membership_from(suspect, Some(id(1)));
+    let (min, max) =
+        crate::lifeguard::suspicion_bounds(cfg.suspicion_timeout, cfg.suspicion_max_multiplier, 3);
+    let deadline = ring.engine(0).suspects.get(&id(2)).map(|s| s.deadline);
+    assert_eq!(deadline, Some(t0 + max));
+    // A second, independent accuser shortens it; a repeated one does not.
+    ring.engine(0).apply_membership_from(suspect, Some(id(5)));
+    let d1 = ring
+        .engine(0)
+        .suspects
+        .get(&id(2))
+        .map(|s| s.deadline)
+        .expect("suspect");
+    assert!(d1 < t0 + max && d1 > t0 + min, "{d1:?}");
+    ring.engine(0).apply_membership_from(suspect, Some(id(5)));
+    assert_eq!(
+        ring.engine(0).suspects.get(&id(2)).map(|s| s.deadline),
+        Some(d1)
+    );
+    ring.engine(0).apply_membership_from(suspect, Some(id(6)));
+    let d2 = ring
+        .engine(0)
+        .suspects
+        .get(&id(2))
+        .map(|s| s.deadline)
+        .expect("suspect");
+    assert_eq!(d2, t0 + min, "k confirmations bring it down to the minimum");
+    ring.flush(0);
+    ring.run_until(d2 - Duration::from_millis(10));
+    assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+    ring.run_until(d2 + Duration::from_millis(10));
+    assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+}
+
+#[test]
+fn helpers_nack_a_silent_target_and_the_asker_stays_healthy() {
+    let mut ring = Ring::new(5, lifeguard(), &[]);
+    ring.run_for(Duration::from_secs(10));
+    ring.isolate(4);
+    ring.run_for(Duration::from_secs(20));
+    // Everyone's probes of 4 failed, but helpers Nacked, so no one blames itself.
+    for i in 0..4 {
+        assert_eq!(ring.engine(i).health_multiplier(), 1, "member {i}");
+    }
+}
+
+#[test]
+fn a_member_cut_off_from_everyone_slows_down_and_recovers() {
+    let mut ring = Ring::new(5, lifeguard(), &[]);
+    ring.run_for(Duration::from_secs(10));
+    // 0 can send but hears nothing back: its probes fail and no Nack arrives.
+    for j in 1..5 {
+        ring.cut.insert((j, 0));
+    }
+    ring.run_for(Duration::from_secs(8));
+    let slow = ring.engine(0).health_multiplier();
+    assert!(slow > 1, "multiplier rose to {slow}");
+    assert!(slow <= ring.engine(0).config().awareness_max_multiplier);
+    ring.cut.clear();
+    ring.run_for(Duration::from_secs(90));
+    assert_eq!(
+        ring.engine(0).health_multiplier(),
+        1,
+        "relaxed after successful probes"
+    );
+}
+
+#[test]
+fn awareness_off_keeps_the_multiplier_at_one() {
+    let mut cfg = lifeguard();
+    cfg.lifeguard_awareness = false;
+    let mut ring = Ring::new(5, cfg, &[]);
+    ring.run_for(Duration::from_secs(10));
+    for j in 1..5 {
+        ring.cut.insert((j, 0));
+    }
+    ring.run_for(Duration::from_secs(8));
+    assert_eq!(ring.engine(0).health_multiplier(), 1);
+}
+
+#[test]
+fn refuting_raises_the_multiplier() {
+    let mut ring = Ring::new(3, lifeguard(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let me = *ring.engine(2).me();
+    ring.engine(2).apply_membership(Membership {
+        member: me,
+        health: Health::Suspect,
+    });
+    assert_eq!(ring.engine(2).health_multiplier(), 2);
+}
+
+#[test]
+fn buddy_system_puts_the_suspicion_first_in_the_probe() {
+    for buddy in [true, false] {
+        let mut cfg = lifeguard();
+        cfg.lifeguard_buddy = buddy;
+        cfg.piggyback_max = 0; // only the forced entry could ride along
+        let mut ring = Ring::new(2, cfg, &[]);
+        ring.run_for(Duration::from_secs(5));
+        let held = ring.engine(0).members().get(id(1)).expect("known");
+        let now_s = ring.engine(0).now_s();
+        ring.engine(0)
+            .members
+            .set_health(id(1), Health::Suspect, now_s);
+        ring.engine(0).network_mut().datagrams.clear();
+        let mut first = None;
+        for _ in 0..6 {
+            let t = ring.engine(0).poll_timeout().expect("timer");
+            ring.clock.set(t);
+            ring.engine(0).handle_timeout();
+            if let Some(f) = first_entry_of_ping_to(&mut ring, 0, 1) {
+                first = Some(f);
+                break;
+            }
+            ring.engine(0).network_mut().datagrams.clear();
+        }
+        if buddy {
+            let f = first.expect("the probe carries an entry");
+            assert_eq!(f.member.id, held.member.id);
+            assert_eq!(f.health, Health::Suspect);
+        } else {
+            assert_eq!(first, None, "without the buddy system nothing is forced in");
+        }
+    }
 }
