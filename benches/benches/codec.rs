@@ -10,7 +10,9 @@ fn full_datagram() -> Swim {
         incarnation: Incarnation(3),
         ..Member::new(
             MemberId::from_u128(0x4000_0000_0000_0000_8000_0000_0000_0000 | i),
-            format!("10.0.{}.{}:9638", i / 256, i % 256).parse().expect("addr"),
+            format!("10.0.{}.{}:9638", i / 256, i % 256)
+                .parse()
+                .expect("addr"),
         )
     };
     Swim {
@@ -33,7 +35,9 @@ fn full_datagram() -> Swim {
 fn codec(c: &mut Criterion) {
     let swim = full_datagram();
     let bytes = wire::seal_plain(&swim);
-    c.bench_function("swim_encode", |b| b.iter(|| wire::seal_plain(black_box(&swim))));
+    c.bench_function("swim_encode", |b| {
+        b.iter(|| wire::seal_plain(black_box(&swim)))
+    });
     c.bench_function("swim_decode", |b| {
         b.iter(|| wire::open_plain::<Swim>(black_box(&bytes)).map(|s| s.membership.len()))
     });

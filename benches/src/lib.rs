@@ -1,1 +1,29 @@
 //! Shared fixtures for swallowtail's criterion benchmarks (`cargo bench -p benches`).
+
+use std::net::SocketAddr;
+
+use engine::{Health, Incarnation, Member, MemberId, Membership};
+
+/// The synthetic address of member `i` (as the simulator assigns them).
+pub fn addr(i: u32) -> SocketAddr {
+    SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 9638))
+}
+
+/// A member with a fixed pseudo-random id derived from `i`.
+pub fn member(i: u32) -> Member {
+    let id = (u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834)) | 1;
+    Member {
+        incarnation: Incarnation(1),
+        ..Member::new(MemberId::from_u128(id), addr(i))
+    }
+}
+
+/// `n` Alive records of members 1..=n.
+pub fn alive_records(n: u32) -> Vec<Membership> {
+    (1..=n)
+        .map(|i| Membership {
+            member: member(i),
+            health: Health::Alive,
+        })
+        .collect()
+}
