@@ -1,0 +1,207 @@
+//! The files a run writes into its output directory.
+//!
+//! - `timeseries.csv`: one row per sample. `time_s` (virtual seconds), `live` (live members),
+//!   `convergence` (see [`crate::metrics`]), `live_alive`, `live_suspect`, `live_confirmed`,
+//!   `live_departed` (how many (live observer, live subject) views are in each health),
+//!   `live_unknown` (pairs of live members where the observer does not know the subject),
+//!   `dead_alive` … `dead_departed` (live observers' views of dead subjects), and
+//!   `messages_sent`, `bytes_sent`: **cumulative** totals since the start, all channels.
+//! - `events.csv`: every health change an engine reports, in order: `time_s`, `observer`,
+//!   `subject` (member indices), `from` (`unknown` when the subject was new to the observer),
+//!   `to`, `incarnation` (the subject's, as now held).
+//! - `members.csv`: `index`, `id` (32 hex digits), `address` of every member.
+//! - `summary.json`: see [`Summary`]. Its `wall_seconds` is the only value that differs between
+//!   two runs of the same scenario and seed.
+//!
+//! Numbers are formatted with fixed precision, so the CSV files are byte-identical between
+//! runs of the same (scenario, seed).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use engine::Health;
+use serde::Serialize;
+
+use crate::expect::Outcome;
+use crate::metrics::{Latency, Sample};
+
+/// The CSV writers of a run.
+#[derive(Debug)]
+pub struct Recorder {
+    timeseries: csv::Writer<BufWriter<File>>,
+    events: csv::Writer<BufWriter<File>>,
+}
+
+impl Recorder {
+    /// Creates `dir` and the CSV files in it, with their headers.
+    pub fn create(dir: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let open = |name: &str| -> io::Result<csv::Writer<BufWriter<File>>> {
+            let file = File::create(dir.join(name))?;
+            Ok(csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file)))
+        };
+        let mut timeseries = open("timeseries.csv")?;
+        timeseries.write_record([
+            "time_s",
+            "live",
+            "convergence",
+            "live_alive",
+            "live_suspect",
+            "live_confirmed",
+            "live_departed",
+            "live_unknown",
+            "dead_alive",
+            "dead_suspect",
+            "dead_confirmed",
+            "dead_departed",
+            "messages_sent",
+            "bytes_sent",
+        ])?;
+        let mut events = open("events.csv")?;
+        events.write_record(["time_s", "observer", "subject", "from", "to", "incarnation"])?;
+        Ok(Recorder { timeseries, events })
+    }
+
+    /// Writes one row of `timeseries.csv`.
+    pub fn sample(&mut self, s: &Sample) -> io::Result<()> {
+        let mut row: Vec<String> = vec![
+            secs(s.at_ns),
+            s.live.to_string(),
+            format!("{:.6}", s.convergence),
+        ];
+        row.extend(s.live_views.iter().map(u64::to_string));
+        row.push(s.live_unknown.to_string());
+        row.extend(s.dead_views.iter().map(u64::to_string));
+        row.push(s.messages_sent.to_string());
+        row.push(s.bytes_sent.to_string());
+        self.timeseries.write_record(&row)?;
+        Ok(())
+    }
+
+    /// Writes one row of `events.csv`.
+    pub fn event(
+        &mut self,
+        at_ns: u64,
+        observer: u32,
+        subject: u32,
+        from: Option<Health>,
+        to: Health,
+        incarnation: u64,
+    ) -> io::Result<()> {
+        self.events.write_record([
+            secs(at_ns).as_str(),
+            observer.to_string().as_str(),
+            subject.to_string().as_str(),
+            from.map_or("unknown", Health::as_str),
+            to.as_str(),
+            incarnation.to_string().as_str(),
+        ])?;
+        Ok(())
+    }
+
+    /// Flushes both files.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.timeseries.flush()?;
+        self.events.flush()?;
+        Ok(())
+    }
+}
+
+/// Writes `members.csv`: index, id and address of every member.
+pub fn write_members(dir: &Path, members: &[(engine::MemberId, std::net::SocketAddr)]) -> io::Result<()> {
+    let file = File::create(dir.join("members.csv"))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(file));
+    w.write_record(["index", "id", "address"])?;
+    for (i, (id, addr)) in members.iter().enumerate() {
+        w.write_record([i.to_string(), id.to_string(), addr.to_string()])?;
+    }
+    w.flush()
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// The scenario's name.
+    pub name: String,
+    /// Whether every expectation held.
+    pub passed: bool,
+    /// One verdict per `[[expect]]`, in file order.
+    pub expectations: Vec<Outcome>,
+    /// Members in the scenario.
+    pub members: u32,
+    /// The seed of the run.
+    pub seed: u64,
+    /// Virtual time simulated.
+    pub virtual_seconds: f64,
+    /// Wall-clock time the run took (the only non-reproducible value).
+    pub wall_seconds: f64,
+    /// Queue items processed (deliveries, live timers, actions, samples).
+    pub events_processed: u64,
+    /// Messages sent by all members (datagrams and stream frames).
+    pub messages_sent: u64,
+    /// Bytes sent by all members.
+    pub bytes_sent: u64,
+    /// Messages lost to loss, partitions, isolation, or sent to a member that was down.
+    pub messages_lost: u64,
+    /// Health changes reported by the engines (rows of `events.csv`).
+    pub view_changes: u64,
+    /// Refutations (a member raised its incarnation to deny a rumor about itself).
+    pub refutations: u64,
+    /// Inputs the engines dropped (malformed, stale, …).
+    pub dropped_inputs: u64,
+    /// Times an observer marked a live, unpaused, reachable member Suspect.
+    pub false_suspected: u64,
+    /// Times an observer marked a live, unpaused, reachable member Confirmed.
+    pub false_confirmed: u64,
+    /// Detection latencies of crashed members, from the crash.
+    pub detection: Detection,
+    /// The state at the end of the run.
+    #[serde(rename = "final")]
+    pub end: End,
+}
+
+/// Detection latencies over the crashes of a run.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Detection {
+    /// Until the first observer held the member Suspect (or worse).
+    pub first_suspect: Latency,
+    /// Until the first observer held it Confirmed (or Departed).
+    pub first_confirmed: Latency,
+    /// Until every live member held it Confirmed or Departed.
+    pub all_confirmed: Latency,
+}
+
+/// The state at the end of a run.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct End {
+    /// Live members.
+    pub live: u32,
+    /// View convergence.
+    pub convergence: f64,
+}
+
+/// Writes `summary.json` into `dir`.
+pub fn write_summary(dir: &Path, summary: &Summary) -> io::Result<()> {
+    let file = File::create(dir.join("summary.json"))?;
+    let mut w = BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut w, summary)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// Virtual seconds, exact to the nanosecond.
+fn secs(nanos: u64) -> String {
+    format!("{}.{:09}", nanos / 1_000_000_000, nanos % 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_exact() {
+        assert_eq!(secs(0), "0.000000000");
+        assert_eq!(secs(1_500_000_001), "1.500000001");
+    }
+}

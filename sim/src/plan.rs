@@ -1,0 +1,643 @@
+//! From a [`Scenario`] to a [`Plan`]: every selector resolved, every action checked for the
+//! keys it needs, the protocol config built and validated, times in nanoseconds.
+//!
+//! Everything a run can get wrong about its input is found here, before the first event, and
+//! reported as a [`ScenarioError`] naming the key.
+
+use std::time::Duration;
+
+use engine::Config;
+
+use crate::network::Params;
+use crate::scenario::{ActionKind, At, ExpectKind, NetworkSpec, Scenario, ScenarioError, StartMode};
+use crate::seeds::{self, Stream};
+use crate::selector::Selector;
+use crate::zones::{Link, Zones};
+
+/// At most this many members: member i's address is `10.(i >> 16).(i >> 8 & 255).(i & 255)`.
+pub const MAX_MEMBERS: u32 = 1 << 24;
+
+/// A checked, resolved scenario.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The scenario's name.
+    pub name: String,
+    /// The seed of the run.
+    pub seed: u64,
+    /// The end of the run, in nanoseconds.
+    pub end_ns: u64,
+    /// How many members.
+    pub members: u32,
+    /// The protocol config every engine gets.
+    pub config: Config,
+    /// How the ring starts.
+    pub start: StartMode,
+    /// `persistent[i]`: member i carries the persistent flag.
+    pub persistent: Vec<bool>,
+    /// Bootstrap peers (member indices).
+    pub peers: Vec<u32>,
+    /// `late[i]`: member i is absent until a `join` action starts it.
+    pub late: Vec<bool>,
+    /// Nanoseconds between two samples.
+    pub sample_interval_ns: u64,
+    /// Initial network parameters.
+    pub network: Params,
+    /// Zones, if any.
+    pub zones: Option<Zones>,
+    /// The timeline, sorted by time (file order among equal times).
+    pub timeline: Vec<Step>,
+    /// The expectations, in file order.
+    pub expectations: Vec<Expectation>,
+}
+
+/// One resolved `[[at]]`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// When, in nanoseconds.
+    pub at_ns: u64,
+    /// What.
+    pub action: Action,
+}
+
+/// A resolved action; member lists are sorted and distinct.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Cut between these groups.
+    Partition(Vec<Vec<u32>>),
+    /// Drop messages from the first list to the second.
+    PartitionOneWay(Vec<u32>, Vec<u32>),
+    /// Remove all cuts and isolation.
+    Heal,
+    /// Cut these members off.
+    Isolate(Vec<u32>),
+    /// Crash these members.
+    Crash(Vec<u32>),
+    /// Restart these members.
+    Restart(Vec<u32>),
+    /// Pause these members for this many nanoseconds.
+    Pause(Vec<u32>, u64),
+    /// Start these (late) members.
+    Join(Vec<u32>),
+    /// These members depart gracefully.
+    Depart(Vec<u32>),
+    /// New global network parameters.
+    SetNetwork(Params),
+    /// New parameters for the link between two zones.
+    SetLink(u16, u16, Link),
+}
+
+/// One resolved `[[expect]]`.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// What must hold.
+    pub kind: ExpectKind,
+    /// Window start, in nanoseconds.
+    pub after_ns: u64,
+    /// Window end (inclusive), in nanoseconds, at most the end of the run.
+    pub until_ns: u64,
+    /// For `detected`: the members.
+    pub members: Vec<u32>,
+}
+
+/// Checks and resolves `scenario` read from `file`; `seed` overrides the scenario's.
+pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Plan, ScenarioError> {
+    let err = |key: &str, message: String| ScenarioError::new(file, key, message);
+    let s = scenario;
+    let seed = seed.unwrap_or(s.seed);
+    let n = s.members;
+    if n == 0 || n > MAX_MEMBERS {
+        return Err(err("members", format!("must be between 1 and {MAX_MEMBERS}, not {n}")));
+    }
+    if s.duration.is_zero() {
+        return Err(err("duration", "must not be zero".into()));
+    }
+    if s.sample_interval.is_zero() {
+        return Err(err("sample_interval", "must not be zero".into()));
+    }
+    let end_ns = nanos(s.duration);
+    let mut rng = seeds::rng(seed, Stream::Selectors, 0);
+    let mut resolve = |key: &str, sel: &Selector| {
+        sel.resolve(n, &mut rng).map_err(|e| err(key, e.to_string()))
+    };
+
+    let persistent = match &s.persistent {
+        Some(sel) => mask(n, &resolve("persistent", sel)?),
+        None => vec![false; n as usize],
+    };
+    let peers = match &s.peers {
+        Some(sel) => resolve("peers", sel)?,
+        None => vec![0],
+    };
+    let config = protocol_config(file, &s.preset, &s.protocol)?;
+    let mut network = params(&s.network).map_err(|(k, m)| err(&format!("network.{k}"), m))?;
+    let mut zones = compile_zones(file, s, &mut resolve)?;
+    let initial_network = network;
+    let initial_zones = zones.clone();
+
+    let mut order: Vec<usize> = (0..s.at.len()).collect();
+    order.sort_by_key(|&i| s.at[i].time);
+    let mut late = vec![false; n as usize];
+    let mut timeline = Vec::with_capacity(s.at.len());
+    // Resolve in file order (for reproducible random selectors), apply network changes in
+    // time order (to check each against the parameters in force).
+    let mut resolved: Vec<Option<Action>> = Vec::with_capacity(s.at.len());
+    for (i, at) in s.at.iter().enumerate() {
+        let key = format!("at[{i}]");
+        if at.time > s.duration {
+            return Err(err(
+                &format!("{key}.time"),
+                format!("{} is after the end of the run ({})", show(at.time), show(s.duration)),
+            ));
+        }
+        check_keys(at).map_err(|(k, m)| err(&format!("{key}.{k}"), m))?;
+        let members = |resolve: &mut dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError>| {
+            match &at.members {
+                Some(sel) => resolve(&format!("{key}.members"), sel),
+                None => Ok(Vec::new()),
+            }
+        };
+        let groups = |resolve: &mut dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError>| {
+            let mut out = Vec::new();
+            for (g, sel) in at.groups.iter().flatten().enumerate() {
+                out.push(resolve(&format!("{key}.groups[{g}]"), sel)?);
+            }
+            Ok::<_, ScenarioError>(out)
+        };
+        let action = match at.action {
+            ActionKind::Partition => Some(Action::Partition(groups(&mut resolve)?)),
+            ActionKind::PartitionOneway => {
+                let mut g = groups(&mut resolve)?;
+                let to = g.pop().unwrap_or_default();
+                let from = g.pop().unwrap_or_default();
+                Some(Action::PartitionOneWay(from, to))
+            }
+            ActionKind::Heal => Some(Action::Heal),
+            ActionKind::Isolate => Some(Action::Isolate(members(&mut resolve)?)),
+            ActionKind::Crash => Some(Action::Crash(members(&mut resolve)?)),
+            ActionKind::Restart => Some(Action::Restart(members(&mut resolve)?)),
+            ActionKind::Pause => {
+                let d = at.duration.map(nanos).unwrap_or_default();
+                Some(Action::Pause(members(&mut resolve)?, d))
+            }
+            ActionKind::Join => {
+                let m = members(&mut resolve)?;
+                for &i in &m {
+                    late[i as usize] = true;
+                }
+                Some(Action::Join(m))
+            }
+            ActionKind::Depart => Some(Action::Depart(members(&mut resolve)?)),
+            ActionKind::SetNetwork => None,
+        };
+        resolved.push(action);
+    }
+    for &i in &order {
+        let at = &s.at[i];
+        let key = format!("at[{i}]");
+        let action = match resolved[i].take() {
+            Some(action) => action,
+            None => set_network(at, &mut network, zones.as_mut())
+                .map_err(|(k, m)| err(&format!("{key}.{k}"), m))?,
+        };
+        timeline.push(Step {
+            at_ns: nanos(at.time),
+            action,
+        });
+    }
+
+    let mut expectations = Vec::with_capacity(s.expect.len());
+    for (i, e) in s.expect.iter().enumerate() {
+        let key = format!("expect[{i}]");
+        let after = e.after.unwrap_or_default();
+        if after > s.duration {
+            return Err(err(
+                &format!("{key}.after"),
+                format!("{} is after the end of the run ({})", show(after), show(s.duration)),
+            ));
+        }
+        let members = match (e.kind, &e.members) {
+            (ExpectKind::Detected, Some(sel)) => resolve(&format!("{key}.members"), sel)?,
+            (ExpectKind::Detected, None) => {
+                return Err(err(&format!("{key}.members"), "required by kind detected".into()))
+            }
+            (kind, Some(_)) => {
+                return Err(err(
+                    &format!("{key}.members"),
+                    format!("not used by kind {}", kind.as_str()),
+                ))
+            }
+            (_, None) => Vec::new(),
+        };
+        let until_ns = match e.within {
+            Some(w) => nanos(after).saturating_add(nanos(w)).min(end_ns),
+            None => end_ns,
+        };
+        expectations.push(Expectation {
+            kind: e.kind,
+            after_ns: nanos(after),
+            until_ns,
+            members,
+        });
+    }
+
+    Ok(Plan {
+        name: s.name.clone(),
+        seed,
+        end_ns,
+        members: n,
+        config,
+        start: s.start,
+        persistent,
+        peers,
+        late,
+        sample_interval_ns: nanos(s.sample_interval),
+        network: initial_network,
+        zones: initial_zones,
+        timeline,
+        expectations,
+    })
+}
+
+/// The preset named `preset` with the `[protocol]` table merged over it, validated.
+fn protocol_config(file: &str, preset: &str, overrides: &toml::Table) -> Result<Config, ScenarioError> {
+    let base = Config::preset(preset).ok_or_else(|| {
+        ScenarioError::new(
+            file,
+            "preset",
+            format!("unknown preset {preset:?}: expected habitat, lan or local"),
+        )
+    })?;
+    let mut table = match toml::Value::try_from(&base) {
+        Ok(toml::Value::Table(t)) => t,
+        Ok(_) | Err(_) => {
+            return Err(ScenarioError::new(file, "preset", "cannot represent the preset as TOML"))
+        }
+    };
+    for (key, value) in overrides {
+        table.insert(key.clone(), value.clone());
+    }
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." { "protocol".to_string() } else { format!("protocol.{path}") };
+            ScenarioError::new(file, key, e.into_inner())
+        })?;
+    config
+        .validate()
+        .map_err(|e| ScenarioError::new(file, "protocol", e))?;
+    Ok(config)
+}
+
+/// The network parameters of `[network]`; errors name the key within it.
+fn params(spec: &NetworkSpec) -> Result<Params, (&'static str, String)> {
+    let p = Params {
+        delay_min_ns: nanos(spec.one_way_delay_min),
+        delay_mean_ns: nanos(spec.one_way_delay_mean),
+        loss_probability: spec.loss_probability,
+        stream_loss_probability: spec.stream_loss_probability.unwrap_or(spec.loss_probability),
+        duplicate_probability: spec.duplicate_probability,
+    };
+    check_params(&p)?;
+    Ok(p)
+}
+
+fn check_params(p: &Params) -> Result<(), (&'static str, String)> {
+    probability("loss_probability", p.loss_probability)?;
+    probability("stream_loss_probability", p.stream_loss_probability)?;
+    probability("duplicate_probability", p.duplicate_probability)?;
+    if p.delay_mean_ns < p.delay_min_ns {
+        return Err((
+            "one_way_delay_mean",
+            format!(
+                "{} is less than one_way_delay_min ({})",
+                show(Duration::from_nanos(p.delay_mean_ns)),
+                show(Duration::from_nanos(p.delay_min_ns))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn probability(key: &'static str, p: f64) -> Result<(), (&'static str, String)> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err((key, format!("{p} is not a probability in [0, 1]")))
+    }
+}
+
+/// The zones and links of the scenario, or `None` when it has no zones.
+fn compile_zones(
+    file: &str,
+    s: &Scenario,
+    resolve: &mut dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError>,
+) -> Result<Option<Zones>, ScenarioError> {
+    let err = |key: String, message: String| ScenarioError::new(file, key, message);
+    if s.zone.is_empty() {
+        if !s.link.is_empty() {
+            return Err(err("link".into(), "links need zones ([[zone]])".into()));
+        }
+        return Ok(None);
+    }
+    if s.zone.len() > usize::from(u16::MAX) {
+        return Err(err("zone".into(), "too many zones".into()));
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut member_zone = vec![u16::MAX; s.members as usize];
+    for (z, zone) in s.zone.iter().enumerate() {
+        if zone.name.is_empty() || names.contains(&zone.name) {
+            return Err(err(format!("zone[{z}].name"), format!("{:?} is empty or not unique", zone.name)));
+        }
+        for m in resolve(&format!("zone[{z}].members"), &zone.members)? {
+            let slot = &mut member_zone[m as usize];
+            if *slot != u16::MAX {
+                return Err(err(
+                    format!("zone[{z}].members"),
+                    format!("member {m} is already in zone {:?}", names[*slot as usize]),
+                ));
+            }
+            *slot = z as u16;
+        }
+        names.push(zone.name.clone());
+    }
+    if let Some(m) = member_zone.iter().position(|&z| z == u16::MAX) {
+        return Err(err("zone".into(), format!("member {m} is in no zone")));
+    }
+    let mut zones = Zones::new(names, member_zone);
+    for (l, link) in s.link.iter().enumerate() {
+        let (a, b) = zone_pair(&zones, &link.a, &link.b)
+            .map_err(|(k, m)| err(format!("link[{l}].{k}"), m))?;
+        let min = nanos(link.one_way_delay_min);
+        let spec = Link {
+            delay_min_ns: min,
+            delay_mean_ns: link.one_way_delay_mean.map(nanos).unwrap_or(min),
+            loss_probability: link.loss_probability,
+        };
+        check_link(&spec).map_err(|(k, m)| err(format!("link[{l}].{k}"), m))?;
+        zones.set_link(a, b, spec);
+    }
+    Ok(Some(zones))
+}
+
+fn zone_pair(zones: &Zones, a: &str, b: &str) -> Result<(u16, u16), (&'static str, String)> {
+    let za = zones.index(a).ok_or(("a", format!("no zone named {a:?}")))?;
+    let zb = zones.index(b).ok_or(("b", format!("no zone named {b:?}")))?;
+    if za == zb {
+        return Err(("b", format!("a link joins two different zones, not {b:?} to itself")));
+    }
+    Ok((za, zb))
+}
+
+fn check_link(link: &Link) -> Result<(), (&'static str, String)> {
+    probability("loss_probability", link.loss_probability)?;
+    if link.delay_mean_ns < link.delay_min_ns {
+        return Err(("one_way_delay_mean", "is less than one_way_delay_min".into()));
+    }
+    Ok(())
+}
+
+/// Which keys each action needs and allows; errors name the key.
+fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
+    let present: [(&'static str, bool); 10] = [
+        ("groups", at.groups.is_some()),
+        ("members", at.members.is_some()),
+        ("duration", at.duration.is_some()),
+        ("a", at.a.is_some()),
+        ("b", at.b.is_some()),
+        ("one_way_delay_min", at.one_way_delay_min.is_some()),
+        ("one_way_delay_mean", at.one_way_delay_mean.is_some()),
+        ("loss_probability", at.loss_probability.is_some()),
+        ("stream_loss_probability", at.stream_loss_probability.is_some()),
+        ("duplicate_probability", at.duplicate_probability.is_some()),
+    ];
+    let network_keys = &present[5..];
+    let (required, allowed): (&[&str], &[&str]) = match at.action {
+        ActionKind::Partition | ActionKind::PartitionOneway => (&["groups"], &["groups"]),
+        ActionKind::Heal => (&[], &[]),
+        ActionKind::Isolate
+        | ActionKind::Crash
+        | ActionKind::Restart
+        | ActionKind::Join
+        | ActionKind::Depart => (&["members"], &["members"]),
+        ActionKind::Pause => (&["members", "duration"], &["members", "duration"]),
+        ActionKind::SetNetwork if at.a.is_some() || at.b.is_some() => (
+            &["a", "b"],
+            &["a", "b", "one_way_delay_min", "one_way_delay_mean", "loss_probability"],
+        ),
+        ActionKind::SetNetwork => {
+            if !network_keys.iter().any(|(_, p)| *p) {
+                return Err(("action", "set_network needs at least one network key".into()));
+            }
+            (&[], &[
+                "one_way_delay_min",
+                "one_way_delay_mean",
+                "loss_probability",
+                "stream_loss_probability",
+                "duplicate_probability",
+            ])
+        }
+    };
+    let action = at.action.as_str();
+    for key in required {
+        if !present.iter().any(|(k, p)| k == key && *p) {
+            let key = present.iter().find(|(k, _)| k == key).map_or("action", |(k, _)| *k);
+            return Err((key, format!("required by action {action}")));
+        }
+    }
+    for (key, is_present) in present {
+        if is_present && !allowed.contains(&key) {
+            return Err((key, format!("not used by action {action}")));
+        }
+    }
+    if let Some(groups) = &at.groups {
+        let needed = if at.action == ActionKind::PartitionOneway { "exactly 2" } else { "at least 2" };
+        let ok = match at.action {
+            ActionKind::PartitionOneway => groups.len() == 2,
+            _ => groups.len() >= 2,
+        };
+        if !ok {
+            return Err(("groups", format!("{action} needs {needed} groups, not {}", groups.len())));
+        }
+    }
+    if at.duration.is_some_and(|d| d.is_zero()) {
+        return Err(("duration", "must not be zero".into()));
+    }
+    Ok(())
+}
+
+/// Applies a `set_network` entry to the parameters in force and returns the action.
+fn set_network(
+    at: &At,
+    network: &mut Params,
+    zones: Option<&mut Zones>,
+) -> Result<Action, (&'static str, String)> {
+    if let (Some(a), Some(b)) = (&at.a, &at.b) {
+        let zones = zones.ok_or(("a", "the scenario has no zones".to_string()))?;
+        let (za, zb) = zone_pair(zones, a, b)?;
+        let mut link = zones.link(za, zb).unwrap_or(Link {
+            delay_min_ns: 0,
+            delay_mean_ns: 0,
+            loss_probability: 0.0,
+        });
+        if let Some(d) = at.one_way_delay_min {
+            link.delay_min_ns = nanos(d);
+            link.delay_mean_ns = link.delay_mean_ns.max(link.delay_min_ns);
+        }
+        if let Some(d) = at.one_way_delay_mean {
+            link.delay_mean_ns = nanos(d);
+        }
+        if let Some(p) = at.loss_probability {
+            link.loss_probability = p;
+        }
+        check_link(&link)?;
+        zones.set_link(za, zb, link);
+        return Ok(Action::SetLink(za, zb, link));
+    }
+    let mut p = *network;
+    if let Some(d) = at.one_way_delay_min {
+        p.delay_min_ns = nanos(d);
+    }
+    if let Some(d) = at.one_way_delay_mean {
+        p.delay_mean_ns = nanos(d);
+    }
+    if let Some(l) = at.loss_probability {
+        p.loss_probability = l;
+        if at.stream_loss_probability.is_none() {
+            p.stream_loss_probability = l;
+        }
+    }
+    if let Some(l) = at.stream_loss_probability {
+        p.stream_loss_probability = l;
+    }
+    if let Some(d) = at.duplicate_probability {
+        p.duplicate_probability = d;
+    }
+    check_params(&p)?;
+    *network = p;
+    Ok(Action::SetNetwork(p))
+}
+
+fn mask(n: u32, members: &[u32]) -> Vec<bool> {
+    let mut m = vec![false; n as usize];
+    for &i in members {
+        m[i as usize] = true;
+    }
+    m
+}
+
+/// A duration in nanoseconds (saturating).
+pub fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn show(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const HEAD: &str = "name = \"t\"\nduration = \"100s\"\nmembers = 10\n";
+
+    fn compile_str(body: &str) -> Result<Plan, ScenarioError> {
+        let text = format!("{HEAD}{body}");
+        let s = crate::scenario::parse(Path::new("t.toml"), &text, &[])?;
+        compile("t.toml", &s, None)
+    }
+
+    fn error_of(body: &str) -> String {
+        compile_str(body).expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn resolves_the_timeline_in_time_order() {
+        let plan = compile_str(
+            "persistent = \"0,5\"\n[[at]]\ntime = \"20s\"\naction = \"heal\"\n\
+             [[at]]\ntime = \"10s\"\naction = \"partition\"\ngroups = [\"0..4\", \"5..9\"]\n\
+             [[at]]\ntime = \"30s\"\naction = \"join\"\nmembers = \"9\"\n\
+             [[at]]\ntime = \"40s\"\naction = \"set_network\"\nloss_probability = 0.5\n",
+        )
+        .expect("valid");
+        assert_eq!(plan.persistent.iter().filter(|&&p| p).count(), 2);
+        assert_eq!(plan.peers, vec![0]);
+        assert_eq!(plan.timeline[0].at_ns, 10_000_000_000);
+        assert!(matches!(plan.timeline[0].action, Action::Partition(ref g) if g.len() == 2));
+        assert_eq!(plan.timeline[1].action, Action::Heal);
+        assert!(plan.late[9] && !plan.late[8]);
+        assert!(
+            matches!(plan.timeline[3].action, Action::SetNetwork(p) if p.stream_loss_probability == 0.5)
+        );
+        assert_eq!(plan.network.loss_probability, 0.0);
+    }
+
+    #[test]
+    fn protocol_overrides_apply_over_the_preset() {
+        let plan = compile_str("preset = \"lan\"\n[protocol]\nsuspicion_timeout = \"7s\"\n")
+            .expect("valid");
+        assert_eq!(plan.config.suspicion_timeout, Duration::from_secs(7));
+        let lan = Config::preset("lan").expect("lan");
+        assert_eq!(plan.config.protocol_period, lan.protocol_period);
+    }
+
+    #[test]
+    fn invalid_scenarios_name_the_key() {
+        let cases = [
+            ("[protocol]\nbogus_timeout = \"1s\"\n", "protocol"),
+            ("[protocol]\nsuspicion_timeout = \"soon\"\n", "protocol.suspicion_timeout"),
+            ("[protocol]\nprotocol_period = \"0s\"\n", "protocol"),
+            ("preset = \"wan\"\n", "preset"),
+            ("[[at]]\ntime = \"1s\"\naction = \"crash\"\n", "at[0].members"),
+            ("[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"10\"\n", "at[0].members"),
+            ("[[at]]\ntime = \"1s\"\naction = \"heal\"\nmembers = \"1\"\n", "at[0].members"),
+            ("[[at]]\ntime = \"1s\"\naction = \"pause\"\nmembers = \"1\"\n", "at[0].duration"),
+            ("[[at]]\ntime = \"1s\"\naction = \"partition\"\ngroups = [\"1\"]\n", "at[0].groups"),
+            ("[[at]]\ntime = \"200s\"\naction = \"heal\"\n", "at[0].time"),
+            ("[[at]]\ntime = \"1s\"\naction = \"set_network\"\n", "at[0].action"),
+            ("[[at]]\ntime = \"1s\"\naction = \"set_network\"\nloss_probability = 2.0\n", "at[0].loss_probability"),
+            ("[[at]]\ntime = \"1s\"\naction = \"set_network\"\na = \"x\"\nb = \"y\"\n", "at[0].a"),
+            ("[[expect]]\nkind = \"detected\"\n", "expect[0].members"),
+            ("[[expect]]\nkind = \"converged\"\nmembers = \"1\"\n", "expect[0].members"),
+            ("[network]\nloss_probability = -0.1\n", "network.loss_probability"),
+            ("[network]\none_way_delay_min = \"5ms\"\none_way_delay_mean = \"1ms\"\n", "network.one_way_delay_mean"),
+            ("peers = \"0..10\"\n", "peers"),
+            ("[[zone]]\nname = \"a\"\nmembers = \"0..4\"\n", "zone"),
+            ("[[zone]]\nname = \"a\"\nmembers = \"0..9\"\n[[link]]\na = \"a\"\nb = \"c\"\n", "link[0].b"),
+        ];
+        for (body, key) in cases {
+            let line = error_of(body);
+            assert!(line.starts_with("t.toml: "), "{line}");
+            assert!(line.contains(key), "{line:?} should name {key}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn zones_and_links_compile() {
+        let plan = compile_str(
+            "[[zone]]\nname = \"east\"\nmembers = \"0..4\"\n[[zone]]\nname = \"west\"\nmembers = \"5..9\"\n\
+             [[link]]\na = \"east\"\nb = \"west\"\none_way_delay_min = \"30ms\"\n\
+             [[at]]\ntime = \"10s\"\naction = \"set_network\"\na = \"east\"\nb = \"west\"\nloss_probability = 1.0\n",
+        )
+        .expect("valid");
+        let zones = plan.zones.expect("zones");
+        assert_eq!(zones.path(0, 9).expect("linked").delay_min_ns, 30_000_000);
+        assert!(matches!(plan.timeline[0].action, Action::SetLink(0, 1, l) if l.loss_probability == 1.0));
+    }
+
+    #[test]
+    fn seed_override_changes_random_selectors() {
+        let text = format!("{HEAD}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"random:3\"\n");
+        let s = crate::scenario::parse(Path::new("t.toml"), &text, &[]).expect("valid");
+        let picks = |seed| {
+            let plan = compile("t.toml", &s, Some(seed)).expect("valid");
+            match &plan.timeline[0].action {
+                Action::Crash(m) => m.clone(),
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(picks(1), picks(1));
+        assert_ne!((1..6).map(picks).collect::<Vec<_>>(), vec![picks(1); 5]);
+    }
+}

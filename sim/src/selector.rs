@@ -1,0 +1,243 @@
+//! Member selectors: how a scenario names a set of members.
+//!
+//! A selector is a comma-separated list of parts, each one of
+//!
+//! - `7` — one member index;
+//! - `0..99` — an inclusive range of indices;
+//! - `random:5` — five distinct members drawn from the run's seed (from those not already
+//!   named by the other parts of the same selector).
+//!
+//! for example `"0..9,100,random:3"`. In TOML a selector is a string, or an integer for a
+//! single member (`members = 7`). Resolving a selector yields sorted, distinct indices.
+
+use std::fmt;
+
+use rand::seq::SliceRandom;
+use rand::RngCore;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// A parsed selector; [`Selector::resolve`] turns it into member indices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selector {
+    text: String,
+    parts: Vec<Part>,
+}
+
+/// One comma-separated part of a [`Selector`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    One(u32),
+    Range(u32, u32),
+    Random(u32),
+}
+
+/// Why a selector is invalid; the message is meant to follow the key that held it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorError {
+    /// The text is not a selector.
+    #[error("invalid selector {text:?}: {why}")]
+    Syntax {
+        /// The selector as written.
+        text: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// It names a member index the scenario does not have.
+    #[error("selector {text:?} names member {index}, but there are only {members} members (0..{last})", last = members.saturating_sub(1))]
+    OutOfRange {
+        /// The selector as written.
+        text: String,
+        /// The offending index.
+        index: u32,
+        /// How many members the scenario has.
+        members: u32,
+    },
+}
+
+impl Selector {
+    /// Parses `text` (see the module documentation).
+    pub fn parse(text: &str) -> Result<Self, SelectorError> {
+        let syntax = |why: String| SelectorError::Syntax {
+            text: text.to_string(),
+            why,
+        };
+        let mut parts = Vec::new();
+        for raw in text.split(',') {
+            let part = raw.trim();
+            if part.is_empty() {
+                return Err(syntax("empty part".into()));
+            }
+            let number = |s: &str| {
+                s.trim()
+                    .parse::<u32>()
+                    .map_err(|_| syntax(format!("{s:?} is not a member index")))
+            };
+            if let Some(count) = part.strip_prefix("random:") {
+                parts.push(Part::Random(number(count)?));
+            } else if let Some((lo, hi)) = part.split_once("..") {
+                let (lo, hi) = (number(lo)?, number(hi)?);
+                if lo > hi {
+                    return Err(syntax(format!("range {part} is empty (ranges are inclusive)")));
+                }
+                parts.push(Part::Range(lo, hi));
+            } else {
+                parts.push(Part::One(number(part)?));
+            }
+        }
+        Ok(Selector {
+            text: text.to_string(),
+            parts,
+        })
+    }
+
+    /// The selector as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The sorted, distinct member indices among `members` that this selector names. Random
+    /// parts draw from `rng`, so resolve selectors in a fixed order for a reproducible run.
+    pub fn resolve(&self, members: u32, rng: &mut impl RngCore) -> Result<Vec<u32>, SelectorError> {
+        let out_of_range = |index| SelectorError::OutOfRange {
+            text: self.text.clone(),
+            index,
+            members,
+        };
+        let mut chosen = vec![false; members as usize];
+        let mut random = 0u32;
+        for part in &self.parts {
+            match *part {
+                Part::One(i) => *chosen.get_mut(i as usize).ok_or_else(|| out_of_range(i))? = true,
+                Part::Range(lo, hi) => {
+                    if hi >= members {
+                        return Err(out_of_range(hi));
+                    }
+                    chosen[lo as usize..=hi as usize].fill(true);
+                }
+                Part::Random(n) => random = random.saturating_add(n),
+            }
+        }
+        if random > 0 {
+            let mut rest: Vec<u32> = (0..members).filter(|&i| !chosen[i as usize]).collect();
+            if random as usize > rest.len() {
+                return Err(SelectorError::Syntax {
+                    text: self.text.clone(),
+                    why: format!("cannot draw {random} more members out of {}", rest.len()),
+                });
+            }
+            let (drawn, _) = rest.partial_shuffle(rng, random as usize);
+            for &i in drawn.iter() {
+                chosen[i as usize] = true;
+            }
+        }
+        Ok((0..members).filter(|&i| chosen[i as usize]).collect())
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Selector {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SelectorVisitor;
+        impl Visitor<'_> for SelectorVisitor {
+            type Value = Selector;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member selector such as \"7\", \"0..99\", \"0,100\" or \"random:5\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Selector, E> {
+                Selector::parse(v).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Selector, E> {
+                if v < 0 {
+                    return Err(E::custom(format!("member index {v} is negative")));
+                }
+                Selector::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Selector, E> {
+                Selector::parse(&v.to_string()).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(SelectorVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn resolve(text: &str, members: u32) -> Result<Vec<u32>, SelectorError> {
+        Selector::parse(text)?.resolve(members, &mut ChaCha20Rng::seed_from_u64(1))
+    }
+
+    #[test]
+    fn single_range_and_list() {
+        assert_eq!(resolve("7", 10).expect("valid"), vec![7]);
+        assert_eq!(resolve("0..3", 10).expect("valid"), vec![0, 1, 2, 3]);
+        assert_eq!(resolve("0,5", 10).expect("valid"), vec![0, 5]);
+        assert_eq!(resolve(" 8 , 1..2,1", 10).expect("valid"), vec![1, 2, 8]);
+        assert_eq!(resolve("4..4", 10).expect("valid"), vec![4]);
+    }
+
+    #[test]
+    fn random_draws_distinct_members_reproducibly() {
+        let a = resolve("random:5", 100).expect("valid");
+        assert_eq!(a.len(), 5);
+        assert_eq!(a, resolve("random:5", 100).expect("valid"));
+        let b = resolve("0..94,random:5", 100).expect("valid");
+        assert_eq!(b, (0..100).collect::<Vec<_>>());
+        let other = Selector::parse("random:5")
+            .expect("valid")
+            .resolve(100, &mut ChaCha20Rng::seed_from_u64(2))
+            .expect("valid");
+        assert_ne!(a, other);
+    }
+
+    #[test]
+    fn rejects_bad_text() {
+        for bad in ["", "a", "1..", "..3", "5..2", "1,,2", "random:x", "-1", "1.5"] {
+            assert!(
+                matches!(Selector::parse(bad), Err(SelectorError::Syntax { .. })),
+                "{bad:?} should not parse"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_out_of_range() {
+        assert!(matches!(
+            resolve("10", 10),
+            Err(SelectorError::OutOfRange { index: 10, .. })
+        ));
+        assert!(matches!(
+            resolve("0..199", 100),
+            Err(SelectorError::OutOfRange { index: 199, .. })
+        ));
+        assert!(matches!(
+            resolve("random:11", 10),
+            Err(SelectorError::Syntax { .. })
+        ));
+        let message = resolve("0..199", 100).expect_err("out of range").to_string();
+        assert!(message.contains("199") && message.contains("100 members"), "{message}");
+    }
+
+    #[test]
+    fn deserializes_from_string_or_integer() {
+        #[derive(Deserialize)]
+        struct T {
+            s: Selector,
+        }
+        let t: T = toml::from_str("s = 7").expect("integer");
+        assert_eq!(t.s.as_str(), "7");
+        let t: T = toml::from_str("s = \"0..9\"").expect("string");
+        assert_eq!(t.s.as_str(), "0..9");
+        assert!(toml::from_str::<T>("s = \"x\"").is_err());
+        assert!(toml::from_str::<T>("s = -3").is_err());
+    }
+}
