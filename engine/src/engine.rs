@@ -288,11 +288,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Our own id is ignored; the merge rules apply.
     pub fn insert_members(&mut self, members: impl IntoIterator<Item = Membership>) {
         let now_s = self.now_s();
-        for m in members {
-            if m.member.id != self.me.id {
-                self.members.merge(&m, self.config.max_members, now_s);
-            }
-        }
+        let me = self.me.id;
+        let records: Vec<Membership> =
+            members.into_iter().filter(|m| m.member.id != me).collect();
+        self.members
+            .merge_all(records, self.config.max_members, now_s);
     }
 
     // ----- timers --------------------------------------------------------------------------

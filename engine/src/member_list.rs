@@ -92,7 +92,9 @@ impl MemberList {
 
     /// Whether the member at position `i` is persistent.
     pub fn persistent_at(&self, i: usize) -> bool {
-        self.entries.get(i).is_some_and(|e| e.flags & PERSISTENT != 0)
+        self.entries
+            .get(i)
+            .is_some_and(|e| e.flags & PERSISTENT != 0)
     }
 
     /// The id of the member at position `i`.
@@ -149,6 +151,40 @@ impl MemberList {
         }
     }
 
+    /// Merges many records at once. Into an empty list this is a sort and a bulk build
+    /// (O(n log n)) rather than n sorted inserts (O(n²) moves), which matters when thousands of
+    /// engines each start from a converged view of thousands of members.
+    pub fn merge_all(&mut self, mut updates: Vec<Membership>, max_members: usize, now_s: u32) {
+        if !self.entries.is_empty() {
+            for u in &updates {
+                self.merge(u, max_members, now_s);
+            }
+            return;
+        }
+        updates.sort_by_key(|u| u.member.id);
+        // Keep, per id, the record that wins by the merge rule.
+        updates.dedup_by(|later, kept| {
+            if later.member.id != kept.member.id {
+                return false;
+            }
+            let newer = later.member.incarnation > kept.member.incarnation
+                || (later.member.incarnation == kept.member.incarnation
+                    && later.health > kept.health);
+            if newer {
+                *kept = *later;
+            }
+            true
+        });
+        updates.truncate(max_members);
+        self.entries.reserve_exact(updates.len());
+        for u in &updates {
+            let mut e = self.compact(u);
+            e.changed_at_s = now_s;
+            self.counts[u.health.index()] += 1;
+            self.entries.push(e);
+        }
+    }
+
     /// Sets the health of a known member without the merge rule (local decisions: Suspect
     /// after a failed probe, Confirmed after the suspicion timeout, Alive on direct contact).
     /// Returns the previous health.
@@ -179,7 +215,8 @@ impl MemberList {
 
     fn search(&self, id: MemberId) -> Result<usize, usize> {
         let key = split(id);
-        self.entries.binary_search_by(|e| (e.id_hi, e.id_lo).cmp(&key))
+        self.entries
+            .binary_search_by(|e| (e.id_hi, e.id_lo).cmp(&key))
     }
 
     fn replace(&mut self, i: usize, update: &Membership) {
@@ -272,7 +309,10 @@ mod tests {
         Membership {
             member: Member {
                 incarnation: Incarnation(inc),
-                ..Member::new(MemberId::from_u128(id), "10.0.0.1:9638".parse().expect("addr"))
+                ..Member::new(
+                    MemberId::from_u128(id),
+                    "10.0.0.1:9638".parse().expect("addr"),
+                )
             },
             health,
         }
@@ -281,7 +321,10 @@ mod tests {
     #[test]
     fn unknown_member_is_inserted() {
         let mut l = MemberList::new();
-        assert_eq!(l.merge(&ms(5, 0, Health::Suspect), 10, 0), MergeOutcome::Inserted);
+        assert_eq!(
+            l.merge(&ms(5, 0, Health::Suspect), 10, 0),
+            MergeOutcome::Inserted
+        );
         assert_eq!(l.health(MemberId::from_u128(5)), Some(Health::Suspect));
         assert_eq!(l.count(Health::Suspect), 1);
     }
@@ -291,7 +334,12 @@ mod tests {
         let mut l = MemberList::new();
         l.merge(&ms(1, 3, Health::Confirmed), 10, 0);
         let out = l.merge(&ms(1, 4, Health::Alive), 10, 0);
-        assert_eq!(out, MergeOutcome::Updated { from: Health::Confirmed });
+        assert_eq!(
+            out,
+            MergeOutcome::Updated {
+                from: Health::Confirmed
+            }
+        );
         assert_eq!(l.health(MemberId::from_u128(1)), Some(Health::Alive));
         assert_eq!(l.count(Health::Confirmed), 0);
         assert_eq!(l.count(Health::Alive), 1);
@@ -301,15 +349,25 @@ mod tests {
     fn equal_incarnation_needs_strictly_worse_health() {
         let mut l = MemberList::new();
         l.merge(&ms(1, 3, Health::Suspect), 10, 0);
-        assert_eq!(l.merge(&ms(1, 3, Health::Alive), 10, 0), MergeOutcome::Stale);
-        assert_eq!(l.merge(&ms(1, 3, Health::Suspect), 10, 0), MergeOutcome::Stale);
+        assert_eq!(
+            l.merge(&ms(1, 3, Health::Alive), 10, 0),
+            MergeOutcome::Stale
+        );
+        assert_eq!(
+            l.merge(&ms(1, 3, Health::Suspect), 10, 0),
+            MergeOutcome::Stale
+        );
         assert_eq!(
             l.merge(&ms(1, 3, Health::Confirmed), 10, 0),
-            MergeOutcome::Updated { from: Health::Suspect }
+            MergeOutcome::Updated {
+                from: Health::Suspect
+            }
         );
         assert_eq!(
             l.merge(&ms(1, 3, Health::Departed), 10, 0),
-            MergeOutcome::Updated { from: Health::Confirmed }
+            MergeOutcome::Updated {
+                from: Health::Confirmed
+            }
         );
     }
 
@@ -317,7 +375,10 @@ mod tests {
     fn lower_incarnation_is_stale() {
         let mut l = MemberList::new();
         l.merge(&ms(1, 3, Health::Alive), 10, 0);
-        assert_eq!(l.merge(&ms(1, 2, Health::Departed), 10, 0), MergeOutcome::Stale);
+        assert_eq!(
+            l.merge(&ms(1, 2, Health::Departed), 10, 0),
+            MergeOutcome::Stale
+        );
         assert_eq!(l.health(MemberId::from_u128(1)), Some(Health::Alive));
     }
 
@@ -344,7 +405,35 @@ mod tests {
         assert!(l.persistent_at(0));
         l.set_health(MemberId::from_u128(1), Health::Departed, 5);
         assert_eq!(l.changed_at_s(0), 5);
-        assert!(l.get(MemberId::from_u128(1)).is_some_and(|m| m.member.departed));
+        assert!(l
+            .get(MemberId::from_u128(1))
+            .is_some_and(|m| m.member.departed));
+    }
+
+    #[test]
+    fn bulk_merge_matches_one_by_one() {
+        let records = vec![
+            ms(9, 1, Health::Alive),
+            ms(3, 0, Health::Alive),
+            ms(9, 1, Health::Suspect),
+            ms(5, 2, Health::Confirmed),
+            ms(3, 4, Health::Alive),
+        ];
+        let mut bulk = MemberList::new();
+        bulk.merge_all(records.clone(), 10, 0);
+        let mut single = MemberList::new();
+        for r in &records {
+            single.merge(r, 10, 0);
+        }
+        assert_eq!(
+            bulk.iter().collect::<Vec<_>>(),
+            single.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(bulk.count(Health::Suspect), 1);
+        assert_eq!(bulk.len(), 3);
+        let mut bounded = MemberList::new();
+        bounded.merge_all(records, 2, 0);
+        assert_eq!(bounded.len(), 2);
     }
 
     #[test]
