@@ -7,8 +7,8 @@
 //!   `dead_alive` … `dead_departed` (live observers' views of dead subjects), and
 //!   `messages_sent`, `bytes_sent`: **cumulative** totals since the start, all channels.
 //! - `events.csv`: every health change an engine reports, in order: `time_s`, `observer`,
-//!   `subject` (member indices), `from` (`unknown` when the subject was new to the observer),
-//!   `to`, `incarnation` (the subject's, as now held).
+//!   `subject` (member indices), `from` (`Unknown` when the subject was new to the observer),
+//!   `to` (`Alive`, `Suspect`, `Confirmed`, `Departed`), `incarnation` (the subject's, as now held).
 //! - `members.csv`: `index`, `id` (32 hex digits), `address` of every member.
 //! - `summary.json`: see [`Summary`]. Its `wall_seconds` is the only value that differs between
 //!   two runs of the same scenario and seed.
@@ -93,7 +93,7 @@ impl Recorder {
             secs(at_ns).as_str(),
             observer.to_string().as_str(),
             subject.to_string().as_str(),
-            from.map_or("unknown", Health::as_str),
+            from.map_or("Unknown", Health::as_str),
             to.as_str(),
             incarnation.to_string().as_str(),
         ])?;

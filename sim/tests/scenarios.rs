@@ -1,0 +1,48 @@
+//! Every shipped scenario in `scenarios/` is also a test: it must pass through `sim run`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn scenarios() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_scenario_passes() {
+    let files = scenarios();
+    for required in ["partition_heal", "crash_detect", "lossy_network", "pause"] {
+        assert!(
+            files.iter().any(|f| f.file_stem().is_some_and(|s| s == required)),
+            "scenarios/{required}.toml is missing"
+        );
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut failed = Vec::new();
+    for file in &files {
+        let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        let o = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .arg("run")
+            .arg(file)
+            .arg("--quiet")
+            .arg("--out")
+            .arg(out.path().join(name))
+            .output()
+            .expect("run the sim binary");
+        if o.status.code() != Some(0) {
+            failed.push(format!(
+                "{}: exit {:?}\n{}",
+                file.display(),
+                o.status.code(),
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
