@@ -22,6 +22,8 @@ pub mod member;
 pub mod member_list;
 pub mod metrics;
 pub mod network;
+#[cfg(feature = "node")]
+pub mod node;
 pub mod time;
 pub mod wire;
 

@@ -1,0 +1,232 @@
+//! What the gateway serves, rendered from a [`Snapshot`]: Butterfly-shaped JSON, Prometheus
+//! text and a small self-refreshing HTML page.
+
+use std::fmt::Write;
+
+use serde_json::{json, Map, Value};
+
+use crate::member::{Health, Member};
+use crate::metrics::{Channel, DropReason};
+use crate::node::control::Snapshot;
+
+/// `GET /butterfly`: `member_id` and `membership` keyed by member id (ourselves included),
+/// each with `address`, `swim_port`, `gossip_port`, `incarnation`, `persistent`, `health`.
+pub fn butterfly(s: &Snapshot) -> Value {
+    let mut membership = Map::new();
+    let own_health = if s.departed {
+        Health::Departed
+    } else {
+        Health::Alive
+    };
+    membership.insert(s.me.id.to_string(), member_json(&s.me, own_health));
+    for m in &s.members {
+        membership.insert(m.member.id.to_string(), member_json(&m.member, m.health));
+    }
+    json!({
+        "member_id": s.me.id.to_string(),
+        "incarnation": s.me.incarnation.0,
+        "preset": s.preset,
+        "membership": membership,
+    })
+}
+
+fn member_json(m: &Member, health: Health) -> Value {
+    json!({
+        "address": m.addr.ip().to_string(),
+        "swim_port": m.addr.port(),
+        "gossip_port": m.gossip_port,
+        "incarnation": m.incarnation.0,
+        "persistent": m.persistent,
+        "departed": m.departed,
+        "health": health.as_str(),
+    })
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub fn metrics(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let m = &s.metrics;
+    header(
+        &mut out,
+        "swallowtail_messages_total",
+        "counter",
+        "Messages by channel and direction.",
+    );
+    for c in Channel::ALL {
+        let (tx, rx) = (m.sent(c), m.received(c));
+        let _ = writeln!(
+            out,
+            "swallowtail_messages_total{{channel=\"{}\",direction=\"sent\"}} {}",
+            c.as_str(),
+            tx.messages
+        );
+        let _ = writeln!(
+            out,
+            "swallowtail_messages_total{{channel=\"{}\",direction=\"received\"}} {}",
+            c.as_str(),
+            rx.messages
+        );
+    }
+    header(
+        &mut out,
+        "swallowtail_bytes_total",
+        "counter",
+        "Bytes by channel and direction.",
+    );
+    for c in Channel::ALL {
+        let (tx, rx) = (m.sent(c), m.received(c));
+        let _ = writeln!(
+            out,
+            "swallowtail_bytes_total{{channel=\"{}\",direction=\"sent\"}} {}",
+            c.as_str(),
+            tx.bytes
+        );
+        let _ = writeln!(
+            out,
+            "swallowtail_bytes_total{{channel=\"{}\",direction=\"received\"}} {}",
+            c.as_str(),
+            rx.bytes
+        );
+    }
+    header(
+        &mut out,
+        "swallowtail_members",
+        "gauge",
+        "Other members known, by the health held.",
+    );
+    for h in Health::ALL {
+        let n = s.members.iter().filter(|m| m.health == h).count();
+        let _ = writeln!(out, "swallowtail_members{{health=\"{}\"}} {n}", h.as_str());
+    }
+    header(
+        &mut out,
+        "swallowtail_dropped_input_total",
+        "counter",
+        "Input dropped by the engine, by reason.",
+    );
+    for r in DropReason::ALL {
+        let _ = writeln!(
+            out,
+            "swallowtail_dropped_input_total{{reason=\"{}\"}} {}",
+            r.as_str(),
+            m.dropped(r)
+        );
+    }
+    let counters = [
+        ("swallowtail_probes_total", "Probes started.", m.probes),
+        (
+            "swallowtail_pingreqs_sent_total",
+            "PingReqs sent.",
+            m.pingreqs_sent,
+        ),
+        (
+            "swallowtail_refutations_total",
+            "Claims about us refuted.",
+            m.refutations,
+        ),
+        (
+            "swallowtail_probe_pings_sent_total",
+            "ProbePings sent.",
+            m.probe_pings_sent,
+        ),
+        (
+            "swallowtail_push_pulls_total",
+            "Full membership exchanges started.",
+            m.push_pulls,
+        ),
+    ];
+    for (name, help, v) in counters {
+        header(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+    header(
+        &mut out,
+        "swallowtail_incarnation",
+        "gauge",
+        "Our incarnation.",
+    );
+    let _ = writeln!(out, "swallowtail_incarnation {}", s.me.incarnation.0);
+    header(
+        &mut out,
+        "swallowtail_uptime_seconds",
+        "gauge",
+        "Seconds since the node started.",
+    );
+    let _ = writeln!(
+        out,
+        "swallowtail_uptime_seconds {:.3}",
+        s.uptime.as_secs_f64()
+    );
+    for (name, help, v) in &s.transport {
+        let full = format!("swallowtail_transport_{name}");
+        header(&mut out, &full, "gauge", help);
+        let _ = writeln!(out, "{full} {v}");
+    }
+    out
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// `GET /`: the ring at a glance; refreshes every 2 seconds.
+pub fn page(s: &Snapshot) -> String {
+    let mut rows = String::new();
+    let own = if s.departed {
+        Health::Departed
+    } else {
+        Health::Alive
+    };
+    let mut all: Vec<(Member, Health, bool)> = vec![(s.me, own, true)];
+    all.extend(s.members.iter().map(|m| (m.member, m.health, false)));
+    for (m, h, me) in &all {
+        let _ = write!(
+            rows,
+            "<tr class=\"{}\"><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            h.as_str().to_lowercase(),
+            m.id,
+            if *me { " (this node)" } else { "" },
+            escape(&m.addr.to_string()),
+            m.incarnation,
+            if m.persistent { "yes" } else { "" },
+            h.as_str()
+        );
+    }
+    let counts: Vec<String> = Health::ALL
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {}",
+                all.iter().filter(|(_, x, _)| x == h).count(),
+                h.as_str()
+            )
+        })
+        .collect();
+    let services = if s.services.is_empty() {
+        "none".to_owned()
+    } else {
+        escape(&s.services.join(", "))
+    };
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">\
+<title>swallowtail {id}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+td,th{{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}}.alive td:last-child{{color:#080}}\
+.suspect td:last-child{{color:#b80}}.confirmed td:last-child{{color:#c00}}.departed td:last-child{{color:#888}}</style></head>\
+<body><h1>swallowtail ring</h1><p>This node: <code>{id}</code>, incarnation {inc}, preset {preset}, up {up}s.</p>\
+<p>Members: {counts}.</p><table><tr><th>member</th><th>address</th><th>incarnation</th><th>persistent</th><th>health</th></tr>{rows}</table>\
+<h2>Service groups</h2><p>Configured here: {services}. Service groups, leaders and census are not yet supported by this engine.</p>\
+<p><a href=\"/butterfly\">/butterfly</a> · <a href=\"/metrics\">/metrics</a></p></body></html>",
+        id = s.me.id,
+        inc = s.me.incarnation,
+        preset = escape(&s.preset),
+        up = s.uptime.as_secs(),
+        counts = counts.join(", "),
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,342 @@
+//! `engine-node run`: opens the data dir, binds the sockets, builds the engine and runs the
+//! driver with its feeders (gossip listener, HTTP gateway, signal handler).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use smol::stream::StreamExt;
+use smol::Async;
+
+use super::cli::RunArgs;
+use super::clock::ProcessClock;
+use super::control::Command;
+use super::driver::{Driver, Input, Stopped};
+use super::gateway;
+use super::persist::DataDir;
+use super::secret::Secret;
+use super::transport::inbound::{self, InboundConfig};
+use super::transport::pool::{PoolConfig, StreamPool};
+use super::transport::{QueuedNetwork, TransportStats};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::id::{Incarnation, MemberId};
+use crate::member::Member;
+
+/// The default gossip port (Butterfly's).
+pub const DEFAULT_PORT: u16 = 9638;
+/// Inputs (stream frames, control commands) waiting for the driver; beyond this stream
+/// frames are dropped and counted.
+pub const INPUT_QUEUE: usize = 1024;
+
+/// Why the node could not start. Nothing was changed in the ring; the data dir may have
+/// gained a member id and control secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// An operator departed this member; it keeps out of the ring.
+    #[error(
+        "member {0} was departed from the ring by an operator and may not rejoin with this id; \
+         start with a new (empty) --data-dir to join as a new member"
+    )]
+    DepartedByOperator(MemberId),
+    /// `--ring-key` was given but the engine cannot encrypt yet.
+    #[error(
+        "ring encryption is not yet supported by this engine: refusing to run unencrypted with \
+         --ring-key {path} (key {name})"
+    )]
+    EncryptionUnsupported {
+        /// The key file.
+        path: PathBuf,
+        /// The key's name from the file.
+        name: String,
+    },
+    /// The ring key file is unreadable or not a ring key.
+    #[error("bad ring key {0}: {1}")]
+    BadRingKey(PathBuf, String),
+    /// A peer address does not resolve.
+    #[error("bad --peer {0}: {1}")]
+    BadPeer(String, String),
+    /// The protocol config is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// A socket, the data dir or the secret failed.
+    #[error("{0}: {1}")]
+    Io(String, io::Error),
+}
+
+/// A ring key as read from its file (Habitat's `SYM-SEC-1` format: the version line, the
+/// key's `name-revision` line, a blank line, then the base64 key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RingKey {
+    /// `name-revision`.
+    pub name: String,
+    /// The base64 text of the key.
+    key_base64: String,
+}
+
+impl std::fmt::Debug for RingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingKey")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RingKey {
+    /// Parses a ring key file's text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut lines = text.lines();
+        if lines.next().map(str::trim) != Some("SYM-SEC-1") {
+            return Err("the first line must be SYM-SEC-1".into());
+        }
+        let name = lines.next().map(str::trim).unwrap_or("").to_owned();
+        if name.is_empty() {
+            return Err("the second line must name the key".into());
+        }
+        let key_base64: String = lines.map(str::trim).collect();
+        let ok = !key_base64.is_empty()
+            && key_base64
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+        if !ok {
+            return Err("the key must be base64 after a blank line".into());
+        }
+        Ok(RingKey { name, key_base64 })
+    }
+
+    /// The base64 key text.
+    pub fn key_base64(&self) -> &str {
+        &self.key_base64
+    }
+}
+
+/// Runs a node until SIGINT/SIGTERM (or an operator departs it).
+pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
+    if let Some(path) = &args.ring_key {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartError::BadRingKey(path.clone(), e.to_string()))?;
+        let key = RingKey::parse(&text).map_err(|e| StartError::BadRingKey(path.clone(), e))?;
+        return Err(StartError::EncryptionUnsupported {
+            path: path.clone(),
+            name: key.name,
+        });
+    }
+    let config = Config::preset(args.preset.as_str())
+        .ok_or_else(|| StartError::Config(format!("unknown preset {}", args.preset.as_str())))?;
+    let io_err = |what: String| move |e: io::Error| StartError::Io(what, e);
+
+    let data = DataDir::open(&args.data_dir).map_err(io_err(format!(
+        "cannot open the data dir {}",
+        args.data_dir.display()
+    )))?;
+    let loaded = data.load();
+    let member_id = match loaded.member_id {
+        Some(id) => id,
+        None => {
+            let mut bytes = [0u8; 16];
+            getrandom::getrandom(&mut bytes)
+                .map_err(|e| StartError::Io("cannot get randomness".into(), io::Error::other(e)))?;
+            let id = MemberId::from_u128(u128::from_le_bytes(bytes));
+            data.save_member_id(id)
+                .map_err(io_err("cannot save member.json".into()))?;
+            id
+        }
+    };
+    let incarnation = match (&loaded.state, loaded.member_id) {
+        (Some(s), _) if s.departed_by_operator => {
+            return Err(StartError::DepartedByOperator(member_id))
+        }
+        (Some(s), _) => Incarnation(s.incarnation.saturating_add(1)),
+        (None, Some(_)) => {
+            // The id is known but its incarnation was lost: anything the ring holds about us
+            // is older than now, so the clock's seconds outrank it.
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_secs());
+            tracing::warn!(
+                incarnation = secs,
+                "no saved incarnation; starting from the wall clock"
+            );
+            Incarnation(secs)
+        }
+        (None, None) => Incarnation(0),
+    };
+    data.save_state(incarnation, false)
+        .map_err(io_err("cannot save state.json".into()))?;
+    let secret =
+        Secret::load_or_create(&data).map_err(io_err("cannot create the control secret".into()))?;
+
+    let peers = resolve_peers(&args.peers)?;
+    let (udp, tcp) =
+        bind_gossip(args.listen).map_err(io_err(format!("cannot listen on {}", args.listen)))?;
+    let port = udp.local_addr().map_err(io_err("udp".into()))?.port();
+    let http = TcpListener::bind(args.http)
+        .map_err(io_err(format!("cannot serve HTTP on {}", args.http)))?;
+    let ip = advertise_ip(args.listen.ip(), args.advertise, &peers);
+    let me = Member {
+        id: member_id,
+        incarnation,
+        addr: SocketAddr::new(ip, port),
+        gossip_port: port,
+        persistent: args.permanent_peer,
+        departed: false,
+    };
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed)
+        .map_err(|e| StartError::Io("cannot get randomness".into(), io::Error::other(e)))?;
+    let max_frame = config.max_stream_frame_size;
+    let mut engine = Engine::new(
+        config,
+        me,
+        seed,
+        ProcessClock::new(),
+        QueuedNetwork::default(),
+    )
+    .map_err(|e| StartError::Config(e.to_string()))?;
+    let restored = loaded.members.len();
+    engine.insert_members(loaded.members);
+    engine.join(&peers);
+    if !args.services.is_empty() {
+        tracing::warn!(
+            services = ?args.services,
+            "--service: announcing service groups is not yet supported by this engine; not announced"
+        );
+    }
+    tracing::info!(
+        member_id = %member_id, %incarnation, gossip = %me.addr, listen = %args.listen,
+        http = %args.http, preset = args.preset.as_str(), restored_members = restored,
+        peers = ?peers, data_dir = %data.path().display(), "engine-node started"
+    );
+
+    let stats = Arc::new(TransportStats::default());
+    let (input_tx, input_rx) = smol::channel::bounded(INPUT_QUEUE);
+    let udp = Arc::new(Async::new(udp).map_err(io_err("udp".into()))?);
+    let tcp = smol::net::TcpListener::try_from(tcp).map_err(io_err("tcp".into()))?;
+    let http = smol::net::TcpListener::try_from(http).map_err(io_err("http".into()))?;
+    let inbound_config = InboundConfig {
+        max_connections: 1024,
+        max_frame,
+        idle_timeout: Duration::from_secs(120),
+    };
+    let mut signals =
+        async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
+            .map_err(io_err("cannot handle signals".into()))?;
+    let _listener = smol::spawn(inbound::serve(
+        tcp,
+        inbound_config,
+        input_tx.clone(),
+        stats.clone(),
+    ));
+    let _gateway = smol::spawn(gateway::serve(http, input_tx.clone(), secret));
+    let shutdown_tx = input_tx;
+    let _signals = smol::spawn(async move {
+        if let Some(Ok(sig)) = signals.next().await {
+            tracing::info!(signal = ?sig, "shutting down");
+            let _ = shutdown_tx.send(Input::Control(Command::Shutdown)).await;
+        }
+        // A second signal while departing: stop at once.
+        if signals.next().await.is_some() {
+            std::process::exit(130);
+        }
+    });
+    let pool = StreamPool::new(PoolConfig::default(), stats.clone());
+    let driver = Driver::new(
+        engine,
+        udp,
+        input_rx,
+        pool,
+        data,
+        stats,
+        args.preset.as_str().to_owned(),
+        args.services.clone(),
+    );
+    Ok(smol::block_on(driver.run()))
+}
+
+/// Binds UDP and TCP on the same address (port 0: the port the UDP socket got).
+fn bind_gossip(listen: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+    let udp = UdpSocket::bind(listen)?;
+    let port = udp.local_addr()?.port();
+    let tcp = TcpListener::bind(SocketAddr::new(listen.ip(), port))?;
+    Ok((udp, tcp))
+}
+
+/// HOST:PORT or HOST (port 9638), resolved now.
+fn resolve_peers(peers: &[String]) -> Result<Vec<SocketAddr>, StartError> {
+    let mut out = Vec::new();
+    for p in peers.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let with_port = if p.parse::<SocketAddr>().is_ok() || has_port(p) {
+            p.to_owned()
+        } else {
+            format!("{p}:{DEFAULT_PORT}")
+        };
+        let addr = with_port
+            .to_socket_addrs()
+            .map_err(|e| StartError::BadPeer(p.to_owned(), e.to_string()))?
+            .next()
+            .ok_or_else(|| StartError::BadPeer(p.to_owned(), "no address".into()))?;
+        out.push(addr);
+    }
+    Ok(out)
+}
+
+fn has_port(p: &str) -> bool {
+    p.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.contains(':') && port.parse::<u16>().is_ok())
+}
+
+/// The IP we tell the ring: the listen address if specific, else --advertise, else the local
+/// address that routes to the first peer (no packet is sent), else 127.0.0.1.
+fn advertise_ip(listen: IpAddr, advertise: Option<IpAddr>, peers: &[SocketAddr]) -> IpAddr {
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    if let Some(ip) = advertise {
+        return ip;
+    }
+    if let Some(peer) = peers.first() {
+        let probe = UdpSocket::bind(SocketAddr::new(listen, 0)).and_then(|s| {
+            s.connect(peer)?;
+            s.local_addr()
+        });
+        if let Ok(local) = probe {
+            if !local.ip().is_unspecified() {
+                return local.ip();
+            }
+        }
+    }
+    tracing::warn!("no --advertise and no peer to route to: announcing 127.0.0.1");
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+/// Whether `dir` holds a member id already (for tools and tests).
+pub fn has_member(dir: &Path) -> bool {
+    dir.join("member.json").exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_key_parses_habitat_format() {
+        let k = RingKey::parse(
+            "SYM-SEC-1\nfoo-20160504220722\n\nYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=\n",
+        )
+        .expect("valid");
+        assert_eq!(k.name, "foo-20160504220722");
+        assert!(RingKey::parse("SYM-SEC-2\nx\n\nabc").is_err());
+        assert!(RingKey::parse("SYM-SEC-1\n\n\n").is_err());
+        assert!(RingKey::parse("SYM-SEC-1\nx\n\nnot base64!").is_err());
+    }
+
+    #[test]
+    fn peers_get_the_default_port() {
+        let p = resolve_peers(&["127.0.0.1".into(), "127.0.0.2:7000".into()]).expect("resolve");
+        assert_eq!(p[0], "127.0.0.1:9638".parse().expect("addr"));
+        assert_eq!(p[1], "127.0.0.2:7000".parse().expect("addr"));
+        assert!(resolve_peers(&["no such host.invalid:1".into()]).is_err());
+    }
+}
