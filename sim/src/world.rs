@@ -613,6 +613,8 @@ impl<'p> World<'p> {
                 self.dropped_inputs += 1;
                 return;
             }
+            // Rumor and operator events do not change the membership metrics.
+            _ => return,
         };
         let Some(&subject) = self.ids.get(&e.subject) else { return };
         if subject == observer || e.from == Some(e.to) {
