@@ -68,7 +68,7 @@ pub struct Node {
     pub args: Vec<String>,
     /// A command prefix (e.g. `ip netns exec NS`) to run the node under.
     pub prefix: Vec<String>,
-    child: Option<Child>,
+    pub child: Option<Child>,
 }
 
 impl Node {
