@@ -3,27 +3,41 @@
 //!
 //! The queue holds member ids only; the record sent is always the one held at send time, so a
 //! newer update about the same member simply resets its transmit count.
+//!
+//! The same queue, keyed by [`RumorKey`](crate::rumor::RumorKey), is the bounded rumor
+//! dissemination strategy: each rumor is pushed a bounded number of times, least-sent and
+//! newest first.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::id::MemberId;
 
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Broadcasts {
+#[derive(Clone, Debug)]
+pub(crate) struct Broadcasts<K = MemberId> {
     /// id → (transmits so far, insertion sequence)
-    by_id: BTreeMap<MemberId, (u32, u64)>,
+    by_id: BTreeMap<K, (u32, u64)>,
     /// Sorted so that the least-sent, then newest, come first.
-    order: BTreeSet<(u32, Reverse<u64>, MemberId)>,
+    order: BTreeSet<(u32, Reverse<u64>, K)>,
     seq: u64,
 }
 
-impl Broadcasts {
+impl<K> Default for Broadcasts<K> {
+    fn default() -> Self {
+        Broadcasts {
+            by_id: BTreeMap::new(),
+            order: BTreeSet::new(),
+            seq: 0,
+        }
+    }
+}
+
+impl<K: Ord + Clone> Broadcasts<K> {
     /// Queues (or re-queues, with a fresh count) an update about `id`.
-    pub(crate) fn enqueue(&mut self, id: MemberId) {
+    pub(crate) fn enqueue(&mut self, id: K) {
         self.seq += 1;
-        if let Some((tx, seq)) = self.by_id.insert(id, (0, self.seq)) {
-            self.order.remove(&(tx, Reverse(seq), id));
+        if let Some((tx, seq)) = self.by_id.insert(id.clone(), (0, self.seq)) {
+            self.order.remove(&(tx, Reverse(seq), id.clone()));
         }
         self.order.insert((0, Reverse(self.seq), id));
     }
@@ -41,34 +55,39 @@ impl Broadcasts {
         &mut self,
         max: usize,
         limit: u32,
-        skip: Option<MemberId>,
-        mut fits: impl FnMut(MemberId) -> bool,
-    ) -> Vec<MemberId> {
+        skip: Option<K>,
+        mut fits: impl FnMut(K) -> bool,
+    ) -> Vec<K> {
         let mut picked = Vec::new();
         let mut taken = Vec::new();
-        for &(tx, seq, id) in self.order.iter() {
+        for (tx, seq, id) in self.order.iter() {
             if picked.len() >= max {
                 break;
             }
-            if Some(id) == skip {
+            if skip.as_ref() == Some(id) {
                 continue;
             }
-            if !fits(id) {
+            if !fits(id.clone()) {
                 break;
             }
-            picked.push(id);
-            taken.push((tx, seq, id));
+            picked.push(id.clone());
+            taken.push((*tx, *seq, id.clone()));
         }
         for (tx, seq, id) in taken {
-            self.order.remove(&(tx, seq, id));
+            self.order.remove(&(tx, seq, id.clone()));
             if tx + 1 >= limit {
                 self.by_id.remove(&id);
             } else {
+                self.by_id.insert(id.clone(), (tx + 1, seq.0));
                 self.order.insert((tx + 1, seq, id));
-                self.by_id.insert(id, (tx + 1, seq.0));
             }
         }
         picked
+    }
+
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
     }
 
     pub(crate) fn clear(&mut self) {
@@ -83,7 +102,8 @@ pub(crate) fn retransmit_limit(mult: u32, n: usize) -> u32 {
     let mut x = n + 1;
     let mut exact_power = true;
     while x >= 10 {
-        if x % 10 != 0 {
+        let rem = x % 10;
+        if rem != 0 {
             exact_power = false;
         }
         x /= 10;

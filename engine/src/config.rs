@@ -30,7 +30,8 @@ pub struct Config {
     /// Ping/Ack/PingReq (always limited further by `max_datagram_size`).
     pub piggyback_max: usize,
     /// A membership update is piggybacked at most `retransmit_mult * ceil(log10(n + 1))` times
-    /// (memberlist's rule), where n is the number of known members. Must not be zero.
+    /// (memberlist's rule), where n is the number of known members; with the `bounded`
+    /// dissemination strategy, each rumor is pushed that many times too. Must not be zero.
     pub retransmit_mult: u32,
     /// How many members a gracefully departing member tells directly.
     pub departure_fanout: usize,
@@ -54,6 +55,24 @@ pub struct Config {
     pub max_members: usize,
     /// The largest service config or file payload, in bytes (Butterfly: 64 KiB).
     pub max_rumor_payload: usize,
+    /// How service, config, file, election and departure rumors spread: `"bounded"` (the
+    /// default in every preset, `habitat` included, since the presets are about timings) or
+    /// `"habitat"` (Butterfly's per-destination heat, for comparison). See
+    /// [`Dissemination`].
+    #[serde(default)]
+    pub dissemination: Dissemination,
+    /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.
+    #[serde(with = "humantime_serde", default = "default_gossip_interval")]
+    pub gossip_interval: Duration,
+    /// How many members each rumor push goes to per `gossip_interval` (Butterfly: 5). Must not
+    /// be zero.
+    #[serde(default = "default_gossip_fanout")]
+    pub gossip_fanout: usize,
+    /// How often (with the `bounded` strategy) a member exchanges a digest of its rumors with one
+    /// random live member, each then sending the other only what it lacks. Scaled like
+    /// `push_pull_interval` beyond 32 members. Must not be zero.
+    #[serde(with = "humantime_serde", default = "default_anti_entropy_interval")]
+    pub anti_entropy_interval: Duration,
     /// Lifeguard (Dadgar, Phillips, Currey 2018): the master switch for the three mechanisms
     /// below, each of which also has its own switch. Off in the `habitat` preset (Butterfly has
     /// none of them), on in `lan` and `local`.
@@ -82,6 +101,34 @@ pub struct Config {
     pub suspicion_confirmations: u32,
 }
 
+/// How rumors (other than membership) spread through the ring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dissemination {
+    /// Butterfly's: a rumor is hot for each member until sent to it twice; every
+    /// `gossip_interval`, up to `gossip_fanout` members with hot rumors get all of them, one
+    /// rumor per frame. O(N²) traffic and memory per member; kept for comparison.
+    Habitat,
+    /// Each rumor is pushed `retransmit_mult · ⌈log10(n + 1)⌉` times in all (least-sent and
+    /// newest first, batched per frame) to `gossip_fanout` random live members every
+    /// `gossip_interval`, and anti-entropy digests every `anti_entropy_interval` repair what
+    /// the pushes missed. No per-destination state.
+    #[default]
+    Bounded,
+}
+
+fn default_gossip_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_gossip_fanout() -> usize {
+    5
+}
+
+fn default_anti_entropy_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
 /// A [`Config`] that cannot work; the message names the field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid protocol config: {0}")]
@@ -107,6 +154,10 @@ impl Config {
             max_stream_frame_size: 4 * 1024 * 1024,
             max_members: 100_000,
             max_rumor_payload: 64 * 1024,
+            dissemination: Dissemination::Bounded,
+            gossip_interval: Duration::from_secs(1),
+            gossip_fanout: 5,
+            anti_entropy_interval: Duration::from_secs(10),
             lifeguard: false,
             lifeguard_awareness: true,
             lifeguard_dynamic_suspicion: true,
@@ -147,6 +198,8 @@ impl Config {
             max_datagram_size: 1400,
             push_pull_interval: Duration::from_secs(15),
             join_retry_interval: Duration::from_millis(500),
+            gossip_interval: Duration::from_millis(500),
+            anti_entropy_interval: Duration::from_secs(5),
             lifeguard: true,
             ..Config::habitat()
         }
@@ -188,6 +241,8 @@ impl Config {
             ("push_pull_interval", self.push_pull_interval),
             ("join_retry_interval", self.join_retry_interval),
             ("confirmed_to_departed", self.confirmed_to_departed),
+            ("gossip_interval", self.gossip_interval),
+            ("anti_entropy_interval", self.anti_entropy_interval),
         ];
         for (name, d) in nonzero {
             if d.is_zero() {
@@ -199,6 +254,9 @@ impl Config {
                 "ping_timeout ({:?}) + pingreq_timeout ({:?}) must not exceed protocol_period ({:?})",
                 self.ping_timeout, self.pingreq_timeout, self.protocol_period
             )));
+        }
+        if self.gossip_fanout == 0 {
+            return Err(ConfigError("gossip_fanout must not be zero".into()));
         }
         if self.retransmit_mult == 0 {
             return Err(ConfigError("retransmit_mult must not be zero".into()));

@@ -1,6 +1,7 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
 mod membership;
+mod rumors;
 mod swim;
 mod sync;
 
@@ -24,6 +25,8 @@ use crate::probe::{Probe, RoundRobin};
 use crate::time::{Clock, Instant};
 use crate::timer::{Deadlines, Timer, TimerQueue};
 
+pub use rumors::ImportReport;
+
 /// One member of a ring: SWIM failure detection and membership dissemination as a
 /// deterministic state machine.
 ///
@@ -31,13 +34,24 @@ use crate::timer::{Deadlines, Timer, TimerQueue};
 ///
 /// * **Getters** — [`id`](Self::id), [`me`](Self::me), [`incarnation`](Self::incarnation),
 ///   [`members`](Self::members), [`metrics`](Self::metrics), [`config`](Self::config),
-///   [`is_departed`](Self::is_departed).
+///   [`is_departed`](Self::is_departed), [`departed_by_operator`](Self::departed_by_operator),
+///   [`rumors`](Self::rumors) (the rumor store: services, configs, files, elections,
+///   departures; [`RumorStore::export`](crate::rumor::RumorStore::export) persists it),
+///   [`census`](Self::census) and [`census_group`](Self::census_group).
 /// * **Inputs** — [`handle_datagram`](Self::handle_datagram) for every datagram received on the
 ///   SWIM socket, [`handle_stream`](Self::handle_stream) for every frame received on a gossip
 ///   stream, and [`handle_timeout`](Self::handle_timeout) whenever the instant returned by
 ///   [`poll_timeout`](Self::poll_timeout) has been reached.
 /// * **Commands** — [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
-///   gracefully), [`insert_members`](Self::insert_members) (preload a known view).
+///   gracefully), [`insert_members`](Self::insert_members) (preload a known view),
+///   [`announce_service`](Self::announce_service) / [`update_service`](Self::update_service) /
+///   [`withdraw_service`](Self::withdraw_service) (a service this member runs),
+///   [`apply_config`](Self::apply_config) (a service group's configuration),
+///   [`upload_file`](Self::upload_file) (a file for a service group),
+///   [`depart_member`](Self::depart_member) (an operator's departure of any member, for good),
+///   [`import_rumors`](Self::import_rumors) (restore a persisted rumor store through the merge
+///   rules). Rumor commands return a [`RumorError`](crate::rumor::RumorError) and change
+///   nothing when they fail.
 /// * **Outputs** — bytes handed to the [`Network`] during any of the calls above, the next
 ///   deadline from [`poll_timeout`](Self::poll_timeout), and [`Event`]s drained with
 ///   [`poll_event`](Self::poll_event).
@@ -78,6 +92,14 @@ pub struct Engine<C: Clock, N: Network> {
     relays: BTreeMap<(MemberId, MemberId), Member>,
     /// The accuser of the Suspect record being merged right now (threaded to `after_change`).
     pending_accuser: Option<MemberId>,
+    /// Services, configs, files, elections and departures.
+    rumors: crate::rumor::RumorStore,
+    /// How rumors are pushed (Config::dissemination).
+    dissemination: crate::rumor::Disseminator,
+    /// Groups whose service this member runs (announced and not withdrawn).
+    local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
+    /// An operator departed us; we stopped and must never rejoin.
+    departed_by_operator: bool,
     events: VecDeque<Event>,
     metrics: Metrics,
 }
@@ -96,6 +118,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let awareness = Awareness::new(config.awareness_max_multiplier);
+        let config_dissemination = config.dissemination;
         let mut engine = Engine {
             config,
             clock,
@@ -119,6 +142,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             suspects: BTreeMap::new(),
             relays: BTreeMap::new(),
             pending_accuser: None,
+            rumors: crate::rumor::RumorStore::new(),
+            dissemination: crate::rumor::Disseminator::new(config_dissemination),
+            local_services: BTreeMap::new(),
+            departed_by_operator: false,
             events: VecDeque::new(),
             metrics: Metrics::default(),
         };
@@ -133,6 +160,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         engine
             .timers
             .schedule(now + engine.sweep_interval(), Timer::DepartSweep);
+        engine.schedule_rumor_timers(now);
         // Our own record is news to everyone.
         engine.broadcasts.enqueue(engine.me.id);
         Ok(engine)
@@ -313,6 +341,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.periodic_push_pull();
             }
             Timer::JoinRetry => self.on_join_retry(),
+            Timer::GossipTick => self.on_gossip_tick(),
+            Timer::AntiEntropy => self.on_anti_entropy_tick(),
             Timer::RelayTimeout { target, asker } => self.on_relay_timeout(target, asker),
             Timer::DepartSweep => {
                 let next = self.now() + self.sweep_interval();

@@ -3,6 +3,7 @@
 use crate::id::{Incarnation, MemberId};
 use crate::member::Health;
 use crate::metrics::DropReason;
+use crate::rumor::{RumorKey, RumorKind};
 
 /// Something the application, the operator or the simulator may want to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +22,37 @@ pub enum Event {
         /// Why.
         reason: DropReason,
     },
+    /// A rumor changed our rumor store (received, commanded or imported).
+    RumorApplied {
+        /// Its kind.
+        kind: RumorKind,
+        /// Where it is filed.
+        key: RumorKey,
+        /// Its incarnation (term for elections, 0 for departures).
+        incarnation: Incarnation,
+    },
+    /// A rumor was received but not applied.
+    RumorRejected {
+        /// Where it would have been filed, when it decoded that far.
+        key: Option<RumorKey>,
+        /// Why.
+        reason: RumorRejectReason,
+    },
+    /// An operator departed us (we received our own Departure rumor): the engine has left the
+    /// ring like after `depart` and ignores all further input. It must not rejoin with this id.
+    DepartedByOperator,
+}
+
+/// Why a received rumor was not applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RumorRejectReason {
+    /// Older than the rumor held under the same key (an exact duplicate is not reported).
+    Stale,
+    /// Its payload exceeds `Config::max_rumor_payload` (also counted as
+    /// [`DropReason::PayloadTooLarge`]).
+    PayloadTooLarge,
+    /// A field is missing or invalid (also counted as [`DropReason::Invalid`]).
+    Invalid,
 }
 
 /// A change in one member's health as seen by the engine that reports it.

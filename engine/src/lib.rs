@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod census;
 pub mod config;
 pub mod engine;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod network;
 #[cfg(feature = "node")]
 pub mod node;
+pub mod rumor;
 pub mod time;
 pub mod wire;
 
@@ -31,12 +33,14 @@ mod broadcast;
 mod probe;
 mod timer;
 
-pub use config::{Config, ConfigError};
-pub use engine::Engine;
-pub use event::{Event, MemberEvent, MemberEventKind};
+pub use census::{Census, CensusGroup, CensusMember};
+pub use config::{Config, ConfigError, Dissemination};
+pub use engine::{Engine, ImportReport};
+pub use event::{Event, MemberEvent, MemberEventKind, RumorRejectReason};
 pub use id::{Incarnation, MemberId};
 pub use member::{Health, Member, Membership};
 pub use member_list::MemberList;
 pub use metrics::{Channel, DropReason, Metrics, Traffic};
 pub use network::{Network, Outbox};
+pub use rumor::{Rumor, RumorError, RumorKey, RumorKind, RumorStore, ServiceGroup, ServiceSpec};
 pub use time::{Clock, Instant, ManualClock};

@@ -43,11 +43,14 @@ pub enum DropReason {
     FromDeparted = 6,
     /// We have departed and no longer take part.
     SelfDeparted = 7,
+    /// A rumor whose payload (service config, file, exported config) exceeds
+    /// `Config::max_rumor_payload`.
+    PayloadTooLarge = 8,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::Oversized,
         DropReason::Malformed,
         DropReason::Invalid,
@@ -56,6 +59,7 @@ impl DropReason {
         DropReason::Unauthenticated,
         DropReason::FromDeparted,
         DropReason::SelfDeparted,
+        DropReason::PayloadTooLarge,
     ];
 
     /// A short snake_case name (for metrics labels).
@@ -69,6 +73,7 @@ impl DropReason {
             DropReason::Unauthenticated => "unauthenticated",
             DropReason::FromDeparted => "from_departed",
             DropReason::SelfDeparted => "self_departed",
+            DropReason::PayloadTooLarge => "payload_too_large",
         }
     }
 }
@@ -100,7 +105,7 @@ impl Traffic {
 pub struct Metrics {
     sent: [Traffic; 2],
     received: [Traffic; 2],
-    dropped: [u64; 8],
+    dropped: [u64; DropReason::ALL.len()],
     /// Probes started.
     pub probes: u64,
     /// PingReqs sent as the asking member.
@@ -111,6 +116,15 @@ pub struct Metrics {
     pub probe_pings_sent: u64,
     /// Full membership exchanges started.
     pub push_pulls: u64,
+    /// Rumors (service, config, file, election, departure) that changed our store, whether
+    /// from the network, a command or an import.
+    pub rumors_applied: u64,
+    /// Rumors received that were older than the one held (not counted: exact duplicates).
+    pub rumors_stale: u64,
+    /// Rumor push frames sent by the dissemination strategy.
+    pub rumor_pushes: u64,
+    /// Rumor anti-entropy exchanges started.
+    pub anti_entropy_syncs: u64,
 }
 
 impl Metrics {

@@ -22,6 +22,10 @@ pub(crate) enum Timer {
     ProbeTick,
     /// Exchange full membership with a random member.
     PushPull,
+    /// Push rumors (the dissemination strategy's round).
+    GossipTick,
+    /// Exchange a rumor digest with a random member (bounded strategy).
+    AntiEntropy,
     /// Ping the bootstrap peers again if we still know nobody.
     JoinRetry,
     /// Look for Confirmed members old enough to count as Departed.

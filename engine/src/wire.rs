@@ -6,7 +6,8 @@
 //! peers ignore: `Member.departed` (7), `Membership.Health::Departed` (4), `Swim.probeping` (6)
 //! with `Swim.Type::ProbePing` (4), Lifeguard's `Swim.nack` (7) with `Swim.Type::Nack` (5),
 //! `PingReq.nack` (3) and `Membership.accuser` (3), and `Rumor.member_sync` (11) with `Rumor.Type::MemberSync`
-//! (11).
+//! (11). Rumor extensions: `Rumor.batch` (12) with `Rumor.Type::Batch` (12), `Rumor.rumor_sync`
+//! (13) with `Rumor.Type::RumorSync` (13), and `Service.withdrawn` (14).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -218,6 +219,10 @@ pub enum RumorType {
     Zone = 10,
     /// A full membership exchange (swallowtail extension).
     MemberSync = 11,
+    /// Several rumors in one frame (swallowtail extension).
+    Batch = 12,
+    /// A rumor anti-entropy exchange (swallowtail extension).
+    RumorSync = 13,
 }
 
 /// A rumor: one stream frame's payload.
@@ -233,7 +238,7 @@ pub struct Rumor {
     #[prost(string, optional, tag = "3")]
     pub from_id: Option<String>,
     /// The payload.
-    #[prost(oneof = "RumorPayload", tags = "4, 5, 6, 7, 8, 9, 11")]
+    #[prost(oneof = "RumorPayload", tags = "4, 5, 6, 7, 8, 9, 11, 12, 13")]
     pub payload: Option<RumorPayload>,
 }
 
@@ -261,6 +266,12 @@ pub enum RumorPayload {
     /// A full membership exchange.
     #[prost(message, tag = "11")]
     MemberSync(MemberSync),
+    /// Several rumors in one frame.
+    #[prost(message, tag = "12")]
+    Batch(RumorBatch),
+    /// A rumor anti-entropy exchange.
+    #[prost(message, tag = "13")]
+    RumorSync(RumorSync),
 }
 
 /// A service a member runs in a service group.
@@ -287,6 +298,10 @@ pub struct Service {
     /// Host information.
     #[prost(message, optional, tag = "12")]
     pub sys: Option<SysInfo>,
+    /// swallowtail extension: the member no longer runs the service (a tombstone). Field 13
+    /// is Habitat's `ports`, which swallowtail does not use.
+    #[prost(bool, optional, tag = "14")]
+    pub withdrawn: Option<bool>,
 }
 
 /// Host information carried by a [`Service`].
@@ -402,6 +417,50 @@ pub struct MemberSync {
     /// Every member the sender holds, itself included.
     #[prost(message, repeated, tag = "2")]
     pub members: Vec<Membership>,
+}
+
+/// Several rumors in one stream frame (swallowtail extension): the bounded dissemination
+/// strategy batches its pushes, anti-entropy sends what the peer lacks, and a persisted rumor
+/// store is one `RumorBatch`. Inner rumors leave `from_id` out; the envelope carries it.
+#[derive(Clone, PartialEq, Message)]
+pub struct RumorBatch {
+    /// The rumors (never batches or syncs themselves).
+    #[prost(message, repeated, tag = "1")]
+    pub rumors: Vec<Rumor>,
+}
+
+/// One step of a rumor anti-entropy exchange (swallowtail extension), see
+/// `engine/src/engine/sync.rs`:
+///
+/// ```text
+///  A (initiator)                                   B
+///  ── stage 1: bucket_count, buckets ─────────────▶   one hash per bucket of A's rumors
+///  ◀──────────── stage 2: differing, keys+versions ─   B's entries in the buckets that differ
+///  ── Batch: what B lacks ────────────────────────▶
+///  ── stage 3: want (key hashes A lacks) ─────────▶
+///  ◀──────────────────────── Batch: what A lacks ──
+/// ```
+#[derive(Clone, PartialEq, Message)]
+pub struct RumorSync {
+    /// 1, 2 or 3 as above.
+    #[prost(uint32, optional, tag = "1")]
+    pub stage: Option<u32>,
+    /// How many buckets the key-hash space is cut into (a power of two, at most 4096).
+    #[prost(uint32, optional, tag = "2")]
+    pub bucket_count: Option<u32>,
+    /// Stage 1: the hash of each bucket.
+    #[prost(fixed64, repeated, tag = "3")]
+    pub buckets: Vec<u64>,
+    /// Stage 2: the buckets whose hashes differ.
+    #[prost(uint32, repeated, tag = "4")]
+    pub differing: Vec<u32>,
+    /// Stage 2: key hashes of the sender's rumors in those buckets; stage 3: the key hashes
+    /// the sender wants.
+    #[prost(fixed64, repeated, tag = "5")]
+    pub key_hashes: Vec<u64>,
+    /// Stage 2: the version (incarnation or term) of each rumor in `key_hashes`.
+    #[prost(uint64, repeated, tag = "6")]
+    pub versions: Vec<u64>,
 }
 
 /// Encodes `message` as the plaintext payload of a [`Wire`].

@@ -82,6 +82,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Merges `update` by the member-list rules and reacts to the outcome.
     pub(super) fn merge_and_react(&mut self, update: Membership) {
+        // A member an operator departed stays Departed, whatever it claims.
+        let update = self.departure_guard(update);
         let now_s = self.now_s();
         let outcome = self.members.merge(&update, self.config.max_members, now_s);
         match outcome {
@@ -196,6 +198,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         &mut self,
         member: &Member,
     ) -> Result<Option<Membership>, DropReason> {
+        if self.refuse_departed(member) {
+            return Err(DropReason::FromDeparted);
+        }
         let prior = self.members.get(member.id);
         let record = Membership {
             member: *member,

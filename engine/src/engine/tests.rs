@@ -39,6 +39,8 @@ struct Ring {
     seq: u64,
     /// (from, to) pairs whose messages vanish.
     cut: BTreeSet<(usize, usize)>,
+    /// Members whose incoming stream frames vanish (datagrams still arrive).
+    stream_cut: BTreeSet<usize>,
     events: Vec<(usize, Event)>,
 }
 
@@ -63,6 +65,7 @@ impl Ring {
             queue: BinaryHeap::new(),
             seq: 0,
             cut: BTreeSet::new(),
+            stream_cut: BTreeSet::new(),
             events: Vec::new(),
         };
         for i in 1..n {
@@ -148,7 +151,10 @@ impl Ring {
                 let Some(Reverse((_, _, from, to, kind, bytes))) = self.queue.pop() else {
                     break;
                 };
-                if self.cut.contains(&(from, to)) || to >= self.engines.len() {
+                if self.cut.contains(&(from, to))
+                    || (kind == Kind::Stream && self.stream_cut.contains(&to))
+                    || to >= self.engines.len()
+                {
                     continue;
                 }
                 let Some(e) = self.engines[to].as_mut() else {
@@ -772,3 +778,6 @@ fn buddy_system_puts_the_suspicion_first_in_the_probe() {
         }
     }
 }
+
+/// Rumors: services, configs, files, departures, dissemination and anti-entropy.
+mod rumors;

@@ -1,0 +1,578 @@
+//! Rumors in the engine: the commands that create them, applying them to the store (with the
+//! events, departures and refutations that follow), and the dissemination round that pushes
+//! them. Anti-entropy lives with the other stream exchanges in `sync.rs`.
+
+use std::net::SocketAddr;
+
+use prost::Message;
+
+use crate::broadcast::retransmit_limit;
+use crate::census::{Census, CensusGroup};
+use crate::engine::Engine;
+use crate::event::{Event, RumorRejectReason};
+use crate::id::{Incarnation, MemberId};
+use crate::member::{Health, Member, Membership};
+use crate::metrics::DropReason;
+use crate::network::Network;
+use crate::rumor::{
+    decode_batch, decode_rumor, encode_rumor, Departure, Rumor, RumorError, RumorKey, RumorStore,
+    Service, ServiceConfig, ServiceFile, ServiceGroup, ServiceSpec, StoreOutcome,
+};
+use crate::time::{Clock, Instant};
+use crate::timer::Timer;
+use crate::wire::{self, RumorPayload, RumorType};
+
+/// Where a rumor being applied came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// A command on this engine.
+    Local,
+    /// A peer, over a stream.
+    Remote,
+    /// `import_rumors` (a persisted store).
+    Import,
+}
+
+/// What [`Engine::import_rumors`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Rumors that changed the store.
+    pub applied: usize,
+    /// Rumors the store already held, or held newer.
+    pub unchanged: usize,
+    /// Rumors refused (invalid fields, payload too large); counted in the metrics.
+    pub skipped: usize,
+}
+
+/// Bytes a `Rumor` envelope adds around its content, with room for `from_id` and the
+/// encrypted `Wire` (nonce and tag).
+const FRAME_OVERHEAD: usize = 128;
+
+impl<C: Clock, N: Network> Engine<C, N> {
+    // ----- getters -------------------------------------------------------------------------
+
+    /// The rumor store: services, configs, files, elections and operator departures.
+    pub fn rumors(&self) -> &RumorStore {
+        &self.rumors
+    }
+
+    /// Whether an operator departed us (we received our own Departure rumor, or it was in an
+    /// imported store). The engine is then departed too, and must not be restarted with this
+    /// id.
+    pub fn departed_by_operator(&self) -> bool {
+        self.departed_by_operator
+    }
+
+    /// The census: per service group, its members with their health and service, its config,
+    /// files and leaders. Derived from the rumor store and the member list when called (so it
+    /// never disagrees with them and costs no memory between calls): O(rumors).
+    pub fn census(&self) -> Census {
+        Census::build(&self.rumors, &self.members, &self.own_record())
+    }
+
+    /// The census of one service group (O(rumors of the group)), if any rumor names it.
+    pub fn census_group(&self, group: &ServiceGroup) -> Option<CensusGroup> {
+        CensusGroup::build(group, &self.rumors, &self.members, &self.own_record())
+    }
+
+    // ----- commands ------------------------------------------------------------------------
+
+    /// Announces (or changes) the service this member runs in `group`. The incarnation is
+    /// bumped on every change; announcing exactly what is already announced changes nothing.
+    /// Returns the incarnation in force.
+    pub fn announce_service(
+        &mut self,
+        group: ServiceGroup,
+        spec: ServiceSpec,
+    ) -> Result<Incarnation, RumorError> {
+        self.check_active()?;
+        self.check_payload(spec.cfg.len())?;
+        let held = self.rumors.service(&group, self.me.id);
+        if let Some(h) = held {
+            let unchanged = !h.withdrawn
+                && h.pkg == spec.pkg
+                && h.cfg == spec.cfg
+                && h.initialized == spec.initialized
+                && h.sys == spec.sys;
+            if unchanged && self.local_services.contains_key(&group) {
+                return Ok(h.incarnation);
+            }
+        }
+        let incarnation = held.map_or(Incarnation(1), |h| h.incarnation.next());
+        let service = Service {
+            member_id: self.me.id,
+            group: group.clone(),
+            incarnation,
+            initialized: spec.initialized,
+            pkg: spec.pkg,
+            cfg: spec.cfg,
+            sys: spec.sys,
+            withdrawn: false,
+        };
+        self.local_services.insert(group, service.clone());
+        self.apply_rumor(Rumor::Service(service), Origin::Local);
+        Ok(incarnation)
+    }
+
+    /// Changes the service this member already runs in `group`: as
+    /// [`announce_service`](Self::announce_service), but refused with
+    /// [`RumorError::NotRunning`] when the service was not announced.
+    pub fn update_service(
+        &mut self,
+        group: ServiceGroup,
+        spec: ServiceSpec,
+    ) -> Result<Incarnation, RumorError> {
+        self.check_active()?;
+        if !self.local_services.contains_key(&group) {
+            return Err(RumorError::NotRunning(group));
+        }
+        self.announce_service(group, spec)
+    }
+
+    /// Withdraws the service this member runs in `group`: a tombstone, i.e. a Service rumor with
+    /// a higher incarnation and `withdrawn` set (wire field 14; Butterfly peers ignore the flag
+    /// and keep showing the service), so the withdrawal wins over every older announcement and
+    /// leaves every census. Returns the tombstone's incarnation.
+    pub fn withdraw_service(&mut self, group: &ServiceGroup) -> Result<Incarnation, RumorError> {
+        self.check_active()?;
+        let Some(mut service) = self.local_services.remove(group) else {
+            return Err(RumorError::NotRunning(group.clone()));
+        };
+        let held = self
+            .rumors
+            .service(group, self.me.id)
+            .map_or(service.incarnation, |h| h.incarnation);
+        service.incarnation = held.max(service.incarnation).next();
+        service.withdrawn = true;
+        service.cfg = Vec::new();
+        service.initialized = false;
+        let incarnation = service.incarnation;
+        self.apply_rumor(Rumor::Service(service), Origin::Local);
+        Ok(incarnation)
+    }
+
+    /// Applies `config` as version `version` of `group`'s configuration (Butterfly's
+    /// `hab config apply`). The version must be higher than the one in force.
+    pub fn apply_config(
+        &mut self,
+        group: ServiceGroup,
+        version: u64,
+        config: Vec<u8>,
+    ) -> Result<(), RumorError> {
+        self.check_active()?;
+        self.check_payload(config.len())?;
+        if let Some(held) = self.rumors.config(&group) {
+            if held.incarnation.0 >= version {
+                return Err(RumorError::NotNewer {
+                    held: held.incarnation.0,
+                    offered: version,
+                });
+            }
+        }
+        let rumor = Rumor::ServiceConfig(ServiceConfig {
+            group,
+            incarnation: Incarnation(version),
+            encrypted: false,
+            config,
+        });
+        self.apply_rumor(rumor, Origin::Local);
+        Ok(())
+    }
+
+    /// Uploads `body` as version `version` of the file `filename` of `group` (Butterfly's
+    /// `hab file upload`). The version must be higher than the one in force for that file.
+    pub fn upload_file(
+        &mut self,
+        group: ServiceGroup,
+        version: u64,
+        filename: impl Into<String>,
+        body: Vec<u8>,
+    ) -> Result<(), RumorError> {
+        self.check_active()?;
+        let filename = filename.into();
+        if filename.is_empty() {
+            return Err(RumorError::EmptyFileName);
+        }
+        self.check_payload(body.len())?;
+        if let Some(held) = self.rumors.file(&group, &filename) {
+            if held.incarnation.0 >= version {
+                return Err(RumorError::NotNewer {
+                    held: held.incarnation.0,
+                    offered: version,
+                });
+            }
+        }
+        let rumor = Rumor::ServiceFile(ServiceFile {
+            group,
+            incarnation: Incarnation(version),
+            encrypted: false,
+            filename,
+            body,
+        });
+        self.apply_rumor(rumor, Origin::Local);
+        Ok(())
+    }
+
+    /// Departs `member` on an operator's behalf: a Departure rumor, which never changes once
+    /// set. Every engine that learns it holds the member Departed and refuses it ever after,
+    /// whatever incarnation it comes back with; the member itself, when it learns it, stops and
+    /// reports [`Event::DepartedByOperator`]. Departing ourselves is allowed and takes effect at
+    /// once (the rumor is first sent to `departure_fanout` members). Departing a member twice
+    /// is harmless.
+    pub fn depart_member(&mut self, member: MemberId) -> Result<(), RumorError> {
+        self.check_active()?;
+        let rumor = Rumor::Departure(Departure { member_id: member });
+        self.apply_rumor(rumor, Origin::Local);
+        Ok(())
+    }
+
+    /// Merges every rumor of an exported store (see
+    /// [`RumorStore::export`](crate::rumor::RumorStore::export)) by the normal rules, so a stale
+    /// or tampered file can never override newer state. Invalid or oversized rumors are
+    /// skipped and counted. In the bounded strategy imported rumors are not pushed (anti-entropy
+    /// reconciles them); with habitat heat they are hot, as in Butterfly. If the store holds our
+    /// own Departure, the engine stops at once (see [`departed_by_operator`](Self::departed_by_operator)).
+    pub fn import_rumors(&mut self, bytes: &[u8]) -> Result<ImportReport, RumorError> {
+        let batch = decode_batch(bytes).map_err(|_| RumorError::Malformed)?;
+        let mut report = ImportReport::default();
+        for w in &batch.rumors {
+            match self.decode_checked(w) {
+                Some(rumor) => {
+                    if self.apply_rumor(rumor, Origin::Import).changed() {
+                        report.applied += 1;
+                    } else {
+                        report.unchanged += 1;
+                    }
+                }
+                None => report.skipped += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    fn check_active(&self) -> Result<(), RumorError> {
+        if self.departed {
+            return Err(RumorError::Departed);
+        }
+        Ok(())
+    }
+
+    fn check_payload(&self, size: usize) -> Result<(), RumorError> {
+        let limit = self.config.max_rumor_payload;
+        if size > limit {
+            return Err(RumorError::PayloadTooLarge { size, limit });
+        }
+        Ok(())
+    }
+
+    // ----- applying ------------------------------------------------------------------------
+
+    /// A rumor that arrived over a stream (alone or in a batch).
+    pub(super) fn receive_rumor(&mut self, w: &wire::Rumor) {
+        if let Some(rumor) = self.decode_checked(w) {
+            self.apply_rumor(rumor, Origin::Remote);
+        }
+    }
+
+    /// Decodes a rumor and enforces the payload limit; refusals are dropped, counted and
+    /// reported.
+    fn decode_checked(&mut self, w: &wire::Rumor) -> Option<Rumor> {
+        match decode_rumor(w) {
+            Ok(Some(rumor)) => {
+                if rumor.payload_len() > self.config.max_rumor_payload {
+                    self.drop_input(DropReason::PayloadTooLarge);
+                    self.emit(Event::RumorRejected {
+                        key: Some(rumor.key()),
+                        reason: RumorRejectReason::PayloadTooLarge,
+                    });
+                    return None;
+                }
+                Some(rumor)
+            }
+            Ok(None) => {
+                self.drop_input(DropReason::Invalid);
+                None
+            }
+            Err(reason) => {
+                self.drop_input(reason);
+                self.emit(Event::RumorRejected {
+                    key: None,
+                    reason: RumorRejectReason::Invalid,
+                });
+                None
+            }
+        }
+    }
+
+    /// Merges `rumor` into the store and reacts: event, dissemination, departure, refutation.
+    pub(super) fn apply_rumor(&mut self, rumor: Rumor, origin: Origin) -> StoreOutcome {
+        let key = rumor.key();
+        let incarnation = rumor.incarnation();
+        let kind = rumor.kind();
+        let supersede = origin == Origin::Remote && self.contradicts_our_service(&rumor);
+        let outcome = self.rumors.merge(rumor);
+        match outcome {
+            StoreOutcome::Inserted | StoreOutcome::Replaced { .. } => {
+                self.metrics.rumors_applied += 1;
+                if origin != Origin::Import || !self.dissemination.anti_entropy() {
+                    self.dissemination.on_changed(&key);
+                }
+                self.emit(Event::RumorApplied {
+                    kind,
+                    key: key.clone(),
+                    incarnation,
+                });
+                if let RumorKey::Departure { member } = &key {
+                    self.on_departure(*member);
+                }
+            }
+            StoreOutcome::Older => {
+                if origin == Origin::Remote {
+                    self.metrics.rumors_stale += 1;
+                    self.emit(Event::RumorRejected {
+                        key: Some(key.clone()),
+                        reason: RumorRejectReason::Stale,
+                    });
+                }
+            }
+            StoreOutcome::Same => {}
+        }
+        if supersede {
+            if let RumorKey::Service { group, .. } = &key {
+                self.supersede_our_service(group);
+            }
+        }
+        outcome
+    }
+
+    /// Whether `rumor` is a record of a service we run that differs from what we announced, at
+    /// an incarnation not below ours (we restarted without our store, or a peer holds something
+    /// we never said).
+    fn contradicts_our_service(&self, rumor: &Rumor) -> bool {
+        let Rumor::Service(s) = rumor else {
+            return false;
+        };
+        if s.member_id != self.me.id {
+            return false;
+        }
+        self.local_services
+            .get(&s.group)
+            .is_some_and(|mine| s.incarnation >= mine.incarnation && s != mine)
+    }
+
+    /// Re-announces our service in `group` above every incarnation seen, as a refutation.
+    fn supersede_our_service(&mut self, group: &ServiceGroup) {
+        let Some(mut mine) = self.local_services.get(group).cloned() else {
+            return;
+        };
+        let held = self
+            .rumors
+            .service(group, self.me.id)
+            .map_or(mine.incarnation, |s| s.incarnation);
+        mine.incarnation = held.max(mine.incarnation).next();
+        self.local_services.insert(group.clone(), mine.clone());
+        self.apply_rumor(Rumor::Service(mine), Origin::Local);
+    }
+
+    /// An operator departed `member`: Departed in our view, for good.
+    fn on_departure(&mut self, member: MemberId) {
+        if member == self.me.id {
+            self.on_departed_by_operator();
+            return;
+        }
+        if let Some(held) = self.members.get(member) {
+            if held.health != Health::Departed {
+                self.set_local_health(member, Health::Departed);
+            }
+        }
+        self.probe_pings.remove(&member);
+    }
+
+    /// We learned our own Departure: tell a few members directly (so the ring learns it even if
+    /// we were its only holder), then leave like `depart` and report it.
+    fn on_departed_by_operator(&mut self) {
+        if self.departed_by_operator {
+            return;
+        }
+        self.departed_by_operator = true;
+        if !self.departed {
+            let key = RumorKey::Departure { member: self.me.id };
+            let targets = self.random_members(self.config.departure_fanout, None, |h, _| {
+                h == Health::Alive
+            });
+            for i in targets {
+                if let Some(m) = self.members.at(i) {
+                    self.send_rumors(m.member.gossip_addr(), std::slice::from_ref(&key));
+                }
+            }
+            self.depart();
+            self.dissemination.clear();
+        }
+        self.emit(Event::DepartedByOperator);
+    }
+
+    /// Rewrites a membership update about a member an operator departed: whatever its
+    /// incarnation, it stays Departed.
+    pub(super) fn departure_guard(&self, mut update: Membership) -> Membership {
+        if update.health != Health::Departed && self.rumors.is_departed(update.member.id) {
+            update.health = Health::Departed;
+            update.member.departed = true;
+        }
+        update
+    }
+
+    /// A member an operator departed spoke to us directly: refuse it, and tell it about its
+    /// departure so it stops (it may have restarted without its store).
+    pub(super) fn refuse_departed(&mut self, member: &Member) -> bool {
+        if !self.rumors.is_departed(member.id) {
+            return false;
+        }
+        let key = RumorKey::Departure { member: member.id };
+        self.send_rumors(member.gossip_addr(), std::slice::from_ref(&key));
+        true
+    }
+
+    // ----- dissemination -------------------------------------------------------------------
+
+    pub(super) fn schedule_rumor_timers(&mut self, now: Instant) {
+        let jitter = self.jitter(self.config.gossip_interval);
+        self.timers.schedule(now + jitter, Timer::GossipTick);
+        if self.dissemination.anti_entropy() {
+            let ae = self.anti_entropy_interval();
+            let jitter = self.jitter(ae);
+            self.timers.schedule(now + ae + jitter, Timer::AntiEntropy);
+        }
+    }
+
+    /// One dissemination round: up to `gossip_fanout` live members that have something to
+    /// receive get it.
+    pub(super) fn on_gossip_tick(&mut self) {
+        let next = self.now() + self.config.gossip_interval;
+        self.timers.schedule(next, Timer::GossipTick);
+        if self.rumors.is_empty() {
+            return;
+        }
+        let fanout = self.config.gossip_fanout;
+        let candidates = if self.dissemination.batches() {
+            fanout
+        } else {
+            fanout.saturating_mul(3)
+        };
+        let picked = self.random_members(candidates, None, |h, _| {
+            matches!(h, Health::Alive | Health::Suspect)
+        });
+        let mut sent = 0;
+        for i in picked {
+            if sent == fanout {
+                break;
+            }
+            let Some(m) = self.members.at(i) else {
+                continue;
+            };
+            if !self.dissemination.has_work_for(m.member.id) {
+                continue;
+            }
+            if self.push_rumors_to(&m.member) {
+                sent += 1;
+            }
+        }
+    }
+
+    /// Sends `target` what the strategy selects for it; whether anything was sent.
+    fn push_rumors_to(&mut self, target: &Member) -> bool {
+        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
+        let budget = self.frame_budget();
+        let batches = self.dissemination.batches();
+        let Engine {
+            rumors,
+            dissemination,
+            ..
+        } = self;
+        let mut frame: Vec<wire::Rumor> = Vec::new();
+        let mut size = 0;
+        let keys = dissemination.take_for(target.id, limit, |key| {
+            let Some(rumor) = rumors.get(&key) else {
+                return true;
+            };
+            if !batches {
+                return true;
+            }
+            let w = encode_rumor(rumor);
+            let len = w.encoded_len() + 8;
+            if !frame.is_empty() && size + len > budget {
+                return false;
+            }
+            size += len;
+            frame.push(w);
+            true
+        });
+        if keys.is_empty() {
+            return false;
+        }
+        let to = target.gossip_addr();
+        if batches {
+            self.send_rumor_frame(to, frame);
+        } else {
+            let frames: Vec<wire::Rumor> = keys
+                .iter()
+                .filter_map(|k| self.rumors.get(k).map(encode_rumor))
+                .collect();
+            for w in frames {
+                self.send_rumor_frame(to, vec![w]);
+            }
+        }
+        true
+    }
+
+    /// Sends the rumors held under `keys` to `to`, batched into frames within
+    /// `max_stream_frame_size`.
+    pub(super) fn send_rumors(&mut self, to: SocketAddr, keys: &[RumorKey]) {
+        let budget = self.frame_budget();
+        let mut frame = Vec::new();
+        let mut size = 0;
+        for key in keys {
+            let Some(rumor) = self.rumors.get(key) else {
+                continue;
+            };
+            let w = encode_rumor(rumor);
+            let len = w.encoded_len() + 8;
+            if !frame.is_empty() && size + len > budget {
+                self.send_rumor_frame(to, std::mem::take(&mut frame));
+                size = 0;
+            }
+            size += len;
+            frame.push(w);
+        }
+        if !frame.is_empty() {
+            self.send_rumor_frame(to, frame);
+        }
+    }
+
+    /// One stream frame: the rumor itself when alone (as Butterfly sends it), a batch
+    /// otherwise.
+    fn send_rumor_frame(&mut self, to: SocketAddr, mut rumors: Vec<wire::Rumor>) {
+        let from_id = Some(self.me.id.to_string());
+        let envelope = if rumors.len() == 1 {
+            let mut r = rumors.remove(0);
+            r.from_id = from_id;
+            r
+        } else {
+            wire::Rumor {
+                r#type: RumorType::Batch as i32,
+                tag: Vec::new(),
+                from_id,
+                payload: Some(RumorPayload::Batch(wire::RumorBatch { rumors })),
+            }
+        };
+        self.metrics.rumor_pushes += 1;
+        let bytes = wire::seal_plain(&envelope);
+        self.send_stream(to, bytes);
+    }
+
+    fn frame_budget(&self) -> usize {
+        self.config
+            .max_stream_frame_size
+            .saturating_sub(FRAME_OVERHEAD)
+            .max(1)
+    }
+}
