@@ -128,7 +128,12 @@ impl Item {
         let (met, progress) = match self.exp.kind {
             ExpectKind::Converged => (metrics.converged(), metrics.convergence()),
             ExpectKind::Detected => {
-                let done = self.exp.members.iter().filter(|&&m| metrics.detected(m)).count();
+                let done = self
+                    .exp
+                    .members
+                    .iter()
+                    .filter(|&&m| metrics.detected(m))
+                    .count();
                 (done == self.exp.members.len(), done as f64)
             }
             ExpectKind::NoFalsePositives => return,

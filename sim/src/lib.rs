@@ -87,5 +87,9 @@ pub fn load(path: &Path, options: &RunOptions) -> Result<plan::Plan, Error> {
         source,
     })?;
     let scenario = scenario::parse(path, &text, &options.sets)?;
-    Ok(plan::compile(&path.display().to_string(), &scenario, options.seed)?)
+    Ok(plan::compile(
+        &path.display().to_string(),
+        &scenario,
+        options.seed,
+    )?)
 }

@@ -128,7 +128,12 @@ impl Metrics {
     }
 
     /// Member `i` stops (crash or departure) holding `view`, at `at_ns`.
-    pub fn member_down(&mut self, i: u32, view: impl IntoIterator<Item = (u32, Health)>, at_ns: u64) {
+    pub fn member_down(
+        &mut self,
+        i: u32,
+        view: impl IntoIterator<Item = (u32, Health)>,
+        at_ns: u64,
+    ) {
         if !self.live[i as usize] {
             return;
         }
@@ -254,7 +259,9 @@ impl Metrics {
     }
 
     fn check_all_confirmed(&mut self, subject: u32, at_ns: u64) {
-        let Some(c) = self.open_crash[subject as usize] else { return };
+        let Some(c) = self.open_crash[subject as usize] else {
+            return;
+        };
         if self.crashes[c as usize].all_confirmed_ns.is_none() && self.detected(subject) {
             self.crashes[c as usize].all_confirmed_ns = Some(at_ns);
         }
@@ -312,7 +319,10 @@ mod tests {
     use super::*;
 
     fn full_view(n: u32, me: u32) -> Vec<(u32, Health)> {
-        (0..n).filter(|&s| s != me).map(|s| (s, Health::Alive)).collect()
+        (0..n)
+            .filter(|&s| s != me)
+            .map(|s| (s, Health::Alive))
+            .collect()
     }
 
     #[test]

@@ -291,7 +291,9 @@ mod tests {
     fn same_seed_same_fates() {
         let run = || {
             let mut n = model(2, 0.3);
-            (0..100).map(|_| n.transmit(0, 1, Transport::Datagram)).collect::<Vec<_>>()
+            (0..100)
+                .map(|_| n.transmit(0, 1, Transport::Datagram))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
     }

@@ -39,7 +39,10 @@ impl Recorder {
         std::fs::create_dir_all(dir)?;
         let open = |name: &str| -> io::Result<csv::Writer<BufWriter<File>>> {
             let file = File::create(dir.join(name))?;
-            Ok(csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file)))
+            Ok(csv::Writer::from_writer(BufWriter::with_capacity(
+                1 << 16,
+                file,
+            )))
         };
         let mut timeseries = open("timeseries.csv")?;
         timeseries.write_record([
@@ -109,7 +112,10 @@ impl Recorder {
 }
 
 /// Writes `members.csv`: index, id and address of every member.
-pub fn write_members(dir: &Path, members: &[(engine::MemberId, std::net::SocketAddr)]) -> io::Result<()> {
+pub fn write_members(
+    dir: &Path,
+    members: &[(engine::MemberId, std::net::SocketAddr)],
+) -> io::Result<()> {
     let file = File::create(dir.join("members.csv"))?;
     let mut w = csv::Writer::from_writer(BufWriter::new(file));
     w.write_record(["index", "id", "address"])?;

@@ -54,7 +54,9 @@ fn set_at(node: &mut toml::Value, path: &[&str], value: toml::Value) -> Result<(
 fn parse_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -77,7 +79,10 @@ mod tests {
         apply(&mut t, "flag = true").expect("ok");
         assert_eq!(t["members"], toml::Value::Integer(2000));
         assert_eq!(t["network"]["loss_probability"], toml::Value::Float(0.1));
-        assert_eq!(t["protocol"]["suspicion_timeout"], toml::Value::String("5s".into()));
+        assert_eq!(
+            t["protocol"]["suspicion_timeout"],
+            toml::Value::String("5s".into())
+        );
         assert_eq!(t["persistent"], toml::Value::String("0,100".into()));
         assert_eq!(t["flag"], toml::Value::Boolean(true));
     }

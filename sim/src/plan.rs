@@ -9,13 +9,18 @@ use std::time::Duration;
 use engine::Config;
 
 use crate::network::Params;
-use crate::scenario::{ActionKind, At, ExpectKind, NetworkSpec, Scenario, ScenarioError, StartMode};
+use crate::scenario::{
+    ActionKind, At, ExpectKind, NetworkSpec, Scenario, ScenarioError, StartMode,
+};
 use crate::seeds::{self, Stream};
 use crate::selector::Selector;
 use crate::zones::{Link, Zones};
 
 /// At most this many members: member i's address is `10.(i >> 16).(i >> 8 & 255).(i & 255)`.
 pub const MAX_MEMBERS: u32 = 1 << 24;
+
+/// Resolves a selector found at a key into member indices (drawing `random:N` from the seed).
+type Resolve<'a> = dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError> + 'a;
 
 /// A checked, resolved scenario.
 #[derive(Clone, Debug)]
@@ -106,7 +111,10 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
     let seed = seed.unwrap_or(s.seed);
     let n = s.members;
     if n == 0 || n > MAX_MEMBERS {
-        return Err(err("members", format!("must be between 1 and {MAX_MEMBERS}, not {n}")));
+        return Err(err(
+            "members",
+            format!("must be between 1 and {MAX_MEMBERS}, not {n}"),
+        ));
     }
     if s.duration.is_zero() {
         return Err(err("duration", "must not be zero".into()));
@@ -117,7 +125,8 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
     let end_ns = nanos(s.duration);
     let mut rng = seeds::rng(seed, Stream::Selectors, 0);
     let mut resolve = |key: &str, sel: &Selector| {
-        sel.resolve(n, &mut rng).map_err(|e| err(key, e.to_string()))
+        sel.resolve(n, &mut rng)
+            .map_err(|e| err(key, e.to_string()))
     };
 
     let persistent = match &s.persistent {
@@ -146,17 +155,19 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         if at.time > s.duration {
             return Err(err(
                 &format!("{key}.time"),
-                format!("{} is after the end of the run ({})", show(at.time), show(s.duration)),
+                format!(
+                    "{} is after the end of the run ({})",
+                    show(at.time),
+                    show(s.duration)
+                ),
             ));
         }
         check_keys(at).map_err(|(k, m)| err(&format!("{key}.{k}"), m))?;
-        let members = |resolve: &mut dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError>| {
-            match &at.members {
-                Some(sel) => resolve(&format!("{key}.members"), sel),
-                None => Ok(Vec::new()),
-            }
+        let members = |resolve: &mut Resolve<'_>| match &at.members {
+            Some(sel) => resolve(&format!("{key}.members"), sel),
+            None => Ok(Vec::new()),
         };
-        let groups = |resolve: &mut dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError>| {
+        let groups = |resolve: &mut Resolve<'_>| {
             let mut out = Vec::new();
             for (g, sel) in at.groups.iter().flatten().enumerate() {
                 out.push(resolve(&format!("{key}.groups[{g}]"), sel)?);
@@ -212,13 +223,20 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         if after > s.duration {
             return Err(err(
                 &format!("{key}.after"),
-                format!("{} is after the end of the run ({})", show(after), show(s.duration)),
+                format!(
+                    "{} is after the end of the run ({})",
+                    show(after),
+                    show(s.duration)
+                ),
             ));
         }
         let members = match (e.kind, &e.members) {
             (ExpectKind::Detected, Some(sel)) => resolve(&format!("{key}.members"), sel)?,
             (ExpectKind::Detected, None) => {
-                return Err(err(&format!("{key}.members"), "required by kind detected".into()))
+                return Err(err(
+                    &format!("{key}.members"),
+                    "required by kind detected".into(),
+                ))
             }
             (kind, Some(_)) => {
                 return Err(err(
@@ -259,7 +277,11 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
 }
 
 /// The preset named `preset` with the `[protocol]` table merged over it, validated.
-fn protocol_config(file: &str, preset: &str, overrides: &toml::Table) -> Result<Config, ScenarioError> {
+fn protocol_config(
+    file: &str,
+    preset: &str,
+    overrides: &toml::Table,
+) -> Result<Config, ScenarioError> {
     let base = Config::preset(preset).ok_or_else(|| {
         ScenarioError::new(
             file,
@@ -270,7 +292,11 @@ fn protocol_config(file: &str, preset: &str, overrides: &toml::Table) -> Result<
     let mut table = match toml::Value::try_from(&base) {
         Ok(toml::Value::Table(t)) => t,
         Ok(_) | Err(_) => {
-            return Err(ScenarioError::new(file, "preset", "cannot represent the preset as TOML"))
+            return Err(ScenarioError::new(
+                file,
+                "preset",
+                "cannot represent the preset as TOML",
+            ))
         }
     };
     for (key, value) in overrides {
@@ -279,7 +305,11 @@ fn protocol_config(file: &str, preset: &str, overrides: &toml::Table) -> Result<
     let config: Config =
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let path = e.path().to_string();
-            let key = if path == "." { "protocol".to_string() } else { format!("protocol.{path}") };
+            let key = if path == "." {
+                "protocol".to_string()
+            } else {
+                format!("protocol.{path}")
+            };
             ScenarioError::new(file, key, e.into_inner())
         })?;
     config
@@ -294,7 +324,9 @@ fn params(spec: &NetworkSpec) -> Result<Params, (&'static str, String)> {
         delay_min_ns: nanos(spec.one_way_delay_min),
         delay_mean_ns: nanos(spec.one_way_delay_mean),
         loss_probability: spec.loss_probability,
-        stream_loss_probability: spec.stream_loss_probability.unwrap_or(spec.loss_probability),
+        stream_loss_probability: spec
+            .stream_loss_probability
+            .unwrap_or(spec.loss_probability),
         duplicate_probability: spec.duplicate_probability,
     };
     check_params(&p)?;
@@ -330,7 +362,7 @@ fn probability(key: &'static str, p: f64) -> Result<(), (&'static str, String)> 
 fn compile_zones(
     file: &str,
     s: &Scenario,
-    resolve: &mut dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError>,
+    resolve: &mut Resolve<'_>,
 ) -> Result<Option<Zones>, ScenarioError> {
     let err = |key: String, message: String| ScenarioError::new(file, key, message);
     if s.zone.is_empty() {
@@ -346,7 +378,10 @@ fn compile_zones(
     let mut member_zone = vec![u16::MAX; s.members as usize];
     for (z, zone) in s.zone.iter().enumerate() {
         if zone.name.is_empty() || names.contains(&zone.name) {
-            return Err(err(format!("zone[{z}].name"), format!("{:?} is empty or not unique", zone.name)));
+            return Err(err(
+                format!("zone[{z}].name"),
+                format!("{:?} is empty or not unique", zone.name),
+            ));
         }
         for m in resolve(&format!("zone[{z}].members"), &zone.members)? {
             let slot = &mut member_zone[m as usize];
@@ -380,10 +415,17 @@ fn compile_zones(
 }
 
 fn zone_pair(zones: &Zones, a: &str, b: &str) -> Result<(u16, u16), (&'static str, String)> {
-    let za = zones.index(a).ok_or(("a", format!("no zone named {a:?}")))?;
-    let zb = zones.index(b).ok_or(("b", format!("no zone named {b:?}")))?;
+    let za = zones
+        .index(a)
+        .ok_or(("a", format!("no zone named {a:?}")))?;
+    let zb = zones
+        .index(b)
+        .ok_or(("b", format!("no zone named {b:?}")))?;
     if za == zb {
-        return Err(("b", format!("a link joins two different zones, not {b:?} to itself")));
+        return Err((
+            "b",
+            format!("a link joins two different zones, not {b:?} to itself"),
+        ));
     }
     Ok((za, zb))
 }
@@ -391,7 +433,10 @@ fn zone_pair(zones: &Zones, a: &str, b: &str) -> Result<(u16, u16), (&'static st
 fn check_link(link: &Link) -> Result<(), (&'static str, String)> {
     probability("loss_probability", link.loss_probability)?;
     if link.delay_mean_ns < link.delay_min_ns {
-        return Err(("one_way_delay_mean", "is less than one_way_delay_min".into()));
+        return Err((
+            "one_way_delay_mean",
+            "is less than one_way_delay_min".into(),
+        ));
     }
     Ok(())
 }
@@ -407,7 +452,10 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
         ("one_way_delay_min", at.one_way_delay_min.is_some()),
         ("one_way_delay_mean", at.one_way_delay_mean.is_some()),
         ("loss_probability", at.loss_probability.is_some()),
-        ("stream_loss_probability", at.stream_loss_probability.is_some()),
+        (
+            "stream_loss_probability",
+            at.stream_loss_probability.is_some(),
+        ),
         ("duplicate_probability", at.duplicate_probability.is_some()),
     ];
     let network_keys = &present[5..];
@@ -422,25 +470,40 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
         ActionKind::Pause => (&["members", "duration"], &["members", "duration"]),
         ActionKind::SetNetwork if at.a.is_some() || at.b.is_some() => (
             &["a", "b"],
-            &["a", "b", "one_way_delay_min", "one_way_delay_mean", "loss_probability"],
-        ),
-        ActionKind::SetNetwork => {
-            if !network_keys.iter().any(|(_, p)| *p) {
-                return Err(("action", "set_network needs at least one network key".into()));
-            }
-            (&[], &[
+            &[
+                "a",
+                "b",
                 "one_way_delay_min",
                 "one_way_delay_mean",
                 "loss_probability",
-                "stream_loss_probability",
-                "duplicate_probability",
-            ])
+            ],
+        ),
+        ActionKind::SetNetwork => {
+            if !network_keys.iter().any(|(_, p)| *p) {
+                return Err((
+                    "action",
+                    "set_network needs at least one network key".into(),
+                ));
+            }
+            (
+                &[],
+                &[
+                    "one_way_delay_min",
+                    "one_way_delay_mean",
+                    "loss_probability",
+                    "stream_loss_probability",
+                    "duplicate_probability",
+                ],
+            )
         }
     };
     let action = at.action.as_str();
     for key in required {
         if !present.iter().any(|(k, p)| k == key && *p) {
-            let key = present.iter().find(|(k, _)| k == key).map_or("action", |(k, _)| *k);
+            let key = present
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("action", |(k, _)| *k);
             return Err((key, format!("required by action {action}")));
         }
     }
@@ -450,13 +513,20 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
         }
     }
     if let Some(groups) = &at.groups {
-        let needed = if at.action == ActionKind::PartitionOneway { "exactly 2" } else { "at least 2" };
+        let needed = if at.action == ActionKind::PartitionOneway {
+            "exactly 2"
+        } else {
+            "at least 2"
+        };
         let ok = match at.action {
             ActionKind::PartitionOneway => groups.len() == 2,
             _ => groups.len() >= 2,
         };
         if !ok {
-            return Err(("groups", format!("{action} needs {needed} groups, not {}", groups.len())));
+            return Err((
+                "groups",
+                format!("{action} needs {needed} groups, not {}", groups.len()),
+            ));
         }
     }
     if at.duration.is_some_and(|d| d.is_zero()) {
@@ -585,25 +655,64 @@ mod tests {
     fn invalid_scenarios_name_the_key() {
         let cases = [
             ("[protocol]\nbogus_timeout = \"1s\"\n", "protocol"),
-            ("[protocol]\nsuspicion_timeout = \"soon\"\n", "protocol.suspicion_timeout"),
+            (
+                "[protocol]\nsuspicion_timeout = \"soon\"\n",
+                "protocol.suspicion_timeout",
+            ),
             ("[protocol]\nprotocol_period = \"0s\"\n", "protocol"),
             ("preset = \"wan\"\n", "preset"),
-            ("[[at]]\ntime = \"1s\"\naction = \"crash\"\n", "at[0].members"),
-            ("[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"10\"\n", "at[0].members"),
-            ("[[at]]\ntime = \"1s\"\naction = \"heal\"\nmembers = \"1\"\n", "at[0].members"),
-            ("[[at]]\ntime = \"1s\"\naction = \"pause\"\nmembers = \"1\"\n", "at[0].duration"),
-            ("[[at]]\ntime = \"1s\"\naction = \"partition\"\ngroups = [\"1\"]\n", "at[0].groups"),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"crash\"\n",
+                "at[0].members",
+            ),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"10\"\n",
+                "at[0].members",
+            ),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"heal\"\nmembers = \"1\"\n",
+                "at[0].members",
+            ),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"pause\"\nmembers = \"1\"\n",
+                "at[0].duration",
+            ),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"partition\"\ngroups = [\"1\"]\n",
+                "at[0].groups",
+            ),
             ("[[at]]\ntime = \"200s\"\naction = \"heal\"\n", "at[0].time"),
-            ("[[at]]\ntime = \"1s\"\naction = \"set_network\"\n", "at[0].action"),
-            ("[[at]]\ntime = \"1s\"\naction = \"set_network\"\nloss_probability = 2.0\n", "at[0].loss_probability"),
-            ("[[at]]\ntime = \"1s\"\naction = \"set_network\"\na = \"x\"\nb = \"y\"\n", "at[0].a"),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"set_network\"\n",
+                "at[0].action",
+            ),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"set_network\"\nloss_probability = 2.0\n",
+                "at[0].loss_probability",
+            ),
+            (
+                "[[at]]\ntime = \"1s\"\naction = \"set_network\"\na = \"x\"\nb = \"y\"\n",
+                "at[0].a",
+            ),
             ("[[expect]]\nkind = \"detected\"\n", "expect[0].members"),
-            ("[[expect]]\nkind = \"converged\"\nmembers = \"1\"\n", "expect[0].members"),
-            ("[network]\nloss_probability = -0.1\n", "network.loss_probability"),
-            ("[network]\none_way_delay_min = \"5ms\"\none_way_delay_mean = \"1ms\"\n", "network.one_way_delay_mean"),
+            (
+                "[[expect]]\nkind = \"converged\"\nmembers = \"1\"\n",
+                "expect[0].members",
+            ),
+            (
+                "[network]\nloss_probability = -0.1\n",
+                "network.loss_probability",
+            ),
+            (
+                "[network]\none_way_delay_min = \"5ms\"\none_way_delay_mean = \"1ms\"\n",
+                "network.one_way_delay_mean",
+            ),
             ("peers = \"0..10\"\n", "peers"),
             ("[[zone]]\nname = \"a\"\nmembers = \"0..4\"\n", "zone"),
-            ("[[zone]]\nname = \"a\"\nmembers = \"0..9\"\n[[link]]\na = \"a\"\nb = \"c\"\n", "link[0].b"),
+            (
+                "[[zone]]\nname = \"a\"\nmembers = \"0..9\"\n[[link]]\na = \"a\"\nb = \"c\"\n",
+                "link[0].b",
+            ),
         ];
         for (body, key) in cases {
             let line = error_of(body);
@@ -623,12 +732,15 @@ mod tests {
         .expect("valid");
         let zones = plan.zones.expect("zones");
         assert_eq!(zones.path(0, 9).expect("linked").delay_min_ns, 30_000_000);
-        assert!(matches!(plan.timeline[0].action, Action::SetLink(0, 1, l) if l.loss_probability == 1.0));
+        assert!(
+            matches!(plan.timeline[0].action, Action::SetLink(0, 1, l) if l.loss_probability == 1.0)
+        );
     }
 
     #[test]
     fn seed_override_changes_random_selectors() {
-        let text = format!("{HEAD}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"random:3\"\n");
+        let text =
+            format!("{HEAD}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"random:3\"\n");
         let s = crate::scenario::parse(Path::new("t.toml"), &text, &[]).expect("valid");
         let picks = |seed| {
             let plan = compile("t.toml", &s, Some(seed)).expect("valid");

@@ -446,10 +446,22 @@ within = "60s"
     fn errors_name_the_key_on_one_line() {
         let cases = [
             (format!("{MINIMAL}bogus = 1\n"), "bogus"),
-            (format!("{MINIMAL}[[at]]\ntime = \"1s\"\naction = \"explode\"\n"), "at[0].action"),
-            (format!("{MINIMAL}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"x\"\n"), "at[0].members"),
-            (format!("{MINIMAL}[[expect]]\nkind = \"happy\"\n"), "expect[0].kind"),
-            (format!("{MINIMAL}sample_interval = \"soon\"\n"), "sample_interval"),
+            (
+                format!("{MINIMAL}[[at]]\ntime = \"1s\"\naction = \"explode\"\n"),
+                "at[0].action",
+            ),
+            (
+                format!("{MINIMAL}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"x\"\n"),
+                "at[0].members",
+            ),
+            (
+                format!("{MINIMAL}[[expect]]\nkind = \"happy\"\n"),
+                "expect[0].kind",
+            ),
+            (
+                format!("{MINIMAL}sample_interval = \"soon\"\n"),
+                "sample_interval",
+            ),
             ("name = \"t\"\nduration = \"10s\"\n".to_string(), "members"),
             (format!("{MINIMAL}[network]\nloss = 0.5\n"), "loss"),
             ("name = \"t\"\nduration = = \"10s\"\n".to_string(), "line 2"),

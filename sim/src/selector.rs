@@ -78,7 +78,9 @@ impl Selector {
             } else if let Some((lo, hi)) = part.split_once("..") {
                 let (lo, hi) = (number(lo)?, number(hi)?);
                 if lo > hi {
-                    return Err(syntax(format!("range {part} is empty (ranges are inclusive)")));
+                    return Err(syntax(format!(
+                        "range {part} is empty (ranges are inclusive)"
+                    )));
                 }
                 parts.push(Part::Range(lo, hi));
             } else {
@@ -201,7 +203,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["", "a", "1..", "..3", "5..2", "1,,2", "random:x", "-1", "1.5"] {
+        for bad in [
+            "", "a", "1..", "..3", "5..2", "1,,2", "random:x", "-1", "1.5",
+        ] {
             assert!(
                 matches!(Selector::parse(bad), Err(SelectorError::Syntax { .. })),
                 "{bad:?} should not parse"
@@ -223,8 +227,13 @@ mod tests {
             resolve("random:11", 10),
             Err(SelectorError::Syntax { .. })
         ));
-        let message = resolve("0..199", 100).expect_err("out of range").to_string();
-        assert!(message.contains("199") && message.contains("100 members"), "{message}");
+        let message = resolve("0..199", 100)
+            .expect_err("out of range")
+            .to_string();
+        assert!(
+            message.contains("199") && message.contains("100 members"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub fn address(i: u32) -> SocketAddr {
 
 /// The index of the member at `addr`, if it is one of `members` members.
 pub fn index_of(addr: SocketAddr, members: u32) -> Option<u32> {
-    let IpAddr::V4(ip) = addr.ip() else { return None };
+    let IpAddr::V4(ip) = addr.ip() else {
+        return None;
+    };
     let [a, b, c, d] = ip.octets();
     let i = u32::from_be_bytes([0, b, c, d]);
     (a == 10 && addr.port() == PORT && i < members).then_some(i)
@@ -247,13 +249,17 @@ impl<'p> World<'p> {
     }
 
     fn member_table(&self) -> Vec<(MemberId, SocketAddr)> {
-        (0..self.plan.members).map(|i| (self.slots[i as usize].id, address(i))).collect()
+        (0..self.plan.members)
+            .map(|i| (self.slots[i as usize].id, address(i)))
+            .collect()
     }
 
     /// Starts the initial members and schedules samples, checks and the timeline.
     fn start(&mut self) -> Result<(), RunError> {
         let plan = self.plan;
-        let present: Vec<u32> = (0..plan.members).filter(|&i| !plan.late[i as usize]).collect();
+        let present: Vec<u32> = (0..plan.members)
+            .filter(|&i| !plan.late[i as usize])
+            .collect();
         for &i in &present {
             let mut engine = self.new_engine(i)?;
             if plan.start == StartMode::Converged {
@@ -266,7 +272,10 @@ impl<'p> World<'p> {
                     })
                     .collect();
                 engine.insert_members(view);
-                let view = present.iter().filter(|&&s| s != i).map(|&s| (s, Health::Alive));
+                let view = present
+                    .iter()
+                    .filter(|&&s| s != i)
+                    .map(|&s| (s, Health::Alive));
                 self.metrics.member_up(i, view);
             } else {
                 self.metrics.member_up(i, []);
@@ -299,7 +308,9 @@ impl<'p> World<'p> {
             if at > end {
                 break;
             }
-            let Some((at, item)) = self.queue.pop() else { break };
+            let Some((at, item)) = self.queue.pop() else {
+                break;
+            };
             self.now = at;
             self.clock.set(Instant::from_nanos(at));
             self.process(item)?;
@@ -377,7 +388,10 @@ impl<'p> World<'p> {
                 self.judge.check(self.now, &self.metrics);
                 let end = self.plan.end_ns;
                 if self.now < end {
-                    let next = self.now.saturating_add(self.plan.sample_interval_ns).min(end);
+                    let next = self
+                        .now
+                        .saturating_add(self.plan.sample_interval_ns)
+                        .min(end);
                     self.queue.push(next, Item::Sample);
                 }
             }
@@ -441,7 +455,10 @@ impl<'p> World<'p> {
                     if matches!(slot.process, Process::Paused(..)) {
                         slot.pause_token = slot.pause_token.wrapping_add(1);
                         let token = slot.pause_token;
-                        self.queue.push(self.now.saturating_add(duration), Item::Resume { member: i, token });
+                        self.queue.push(
+                            self.now.saturating_add(duration),
+                            Item::Resume { member: i, token },
+                        );
                     }
                 }
             }
@@ -512,7 +529,10 @@ impl<'p> World<'p> {
         }
         let slot = &mut self.slots[i as usize];
         if let Process::Running(engine) = &mut slot.process {
-            if engine.poll_timeout().is_some_and(|t| t.as_nanos() <= self.now) {
+            if engine
+                .poll_timeout()
+                .is_some_and(|t| t.as_nanos() <= self.now)
+            {
                 engine.handle_timeout();
             }
             self.drain(i, true);
@@ -523,7 +543,13 @@ impl<'p> World<'p> {
         let slot = &self.slots[i as usize];
         let seed = seeds::engine_seed(self.plan.seed, i, slot.restarts);
         let me = self.member_record(i);
-        Ok(Engine::new(self.plan.config.clone(), me, seed, self.clock.clone(), Outbox::default())?)
+        Ok(Engine::new(
+            self.plan.config.clone(),
+            me,
+            seed,
+            self.clock.clone(),
+            Outbox::default(),
+        )?)
     }
 
     fn member_record(&self, i: u32) -> Member {
@@ -592,12 +618,36 @@ impl<'p> World<'p> {
         match self.network.transmit(from, to, transport) {
             Fate::Blocked | Fate::Lost => self.messages_lost += 1,
             Fate::Delivered(d) => {
-                self.queue.push(self.now + d, Item::Deliver { to, from, transport, bytes });
+                self.queue.push(
+                    self.now + d,
+                    Item::Deliver {
+                        to,
+                        from,
+                        transport,
+                        bytes,
+                    },
+                );
             }
             Fate::Duplicated(d1, d2) => {
                 let copy = bytes.clone();
-                self.queue.push(self.now + d1, Item::Deliver { to, from, transport, bytes });
-                self.queue.push(self.now + d2, Item::Deliver { to, from, transport, bytes: copy });
+                self.queue.push(
+                    self.now + d1,
+                    Item::Deliver {
+                        to,
+                        from,
+                        transport,
+                        bytes,
+                    },
+                );
+                self.queue.push(
+                    self.now + d2,
+                    Item::Deliver {
+                        to,
+                        from,
+                        transport,
+                        bytes: copy,
+                    },
+                );
             }
         }
     }
@@ -616,16 +666,23 @@ impl<'p> World<'p> {
             // Rumor and operator events do not change the membership metrics.
             _ => return,
         };
-        let Some(&subject) = self.ids.get(&e.subject) else { return };
+        let Some(&subject) = self.ids.get(&e.subject) else {
+            return;
+        };
         if subject == observer || e.from == Some(e.to) {
             return;
         }
         self.view_changes += 1;
-        if let Err(err) = self.recorder.event(self.now, observer, subject, e.from, e.to, e.incarnation.0) {
+        if let Err(err) =
+            self.recorder
+                .event(self.now, observer, subject, e.from, e.to, e.incarnation.0)
+        {
             self.io_error = Some(err);
         }
         self.metrics.view_change(subject, e.from, e.to, self.now);
-        if matches!(e.to, Health::Suspect | Health::Confirmed) && self.reachable_and_up(observer, subject) {
+        if matches!(e.to, Health::Suspect | Health::Confirmed)
+            && self.reachable_and_up(observer, subject)
+        {
             if e.to == Health::Suspect {
                 self.metrics.false_suspected += 1;
             } else {
@@ -633,7 +690,8 @@ impl<'p> World<'p> {
                 self.judge.false_confirmed(self.now, observer, subject);
             }
         }
-        self.judge.view_changed(self.now, &self.metrics, subject, e.to);
+        self.judge
+            .view_changed(self.now, &self.metrics, subject, e.to);
     }
 
     /// Whether `subject` is live, running (not paused) and reachable from `observer` both ways.

@@ -117,7 +117,9 @@ impl Zones {
                 let Some((_, route)) = found else { continue };
                 let mut path = zero;
                 for hop in route.windows(2) {
-                    let Some(edge) = graph.find_edge(hop[0], hop[1]) else { continue };
+                    let Some(edge) = graph.find_edge(hop[0], hop[1]) else {
+                        continue;
+                    };
                     let link = graph[edge];
                     path.delay_min_ns += link.delay_min_ns;
                     path.delay_mean_ns += link.delay_mean_ns;

@@ -71,16 +71,27 @@ members = "5"
 fn same_seed_same_bytes_other_seed_other_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), "busy.toml", BUSY);
-    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
     for out in [&a, &b] {
         let o = run(&file, out, &[]);
         assert!(o.status.code().is_some_and(|c| c < 2), "{o:?}");
     }
     run(&file, &c, &["--seed", "6"]);
     for name in ["timeseries.csv", "events.csv", "members.csv"] {
-        assert_eq!(read(&a, name), read(&b, name), "{name} differs between identical runs");
+        assert_eq!(
+            read(&a, name),
+            read(&b, name),
+            "{name} differs between identical runs"
+        );
     }
-    assert!(read(&a, "events.csv").len() > 1000, "the run should have produced events");
+    assert!(
+        read(&a, "events.csv").len() > 1000,
+        "the run should have produced events"
+    );
     assert_ne!(read(&a, "events.csv"), read(&c, "events.csv"));
     assert_ne!(read(&a, "members.csv"), read(&c, "members.csv"));
     let s = summary(&a);
@@ -101,7 +112,10 @@ fn same_seed_same_bytes_other_seed_other_run() {
     }
     for stage in ["first_suspect", "first_confirmed", "all_confirmed"] {
         for key in ["count", "median_s", "p99_s", "max_s"] {
-            assert!(s["detection"][stage].get(key).is_some(), "detection.{stage}.{key}");
+            assert!(
+                s["detection"][stage].get(key).is_some(),
+                "detection.{stage}.{key}"
+            );
         }
     }
     assert_eq!(s["detection"]["first_confirmed"]["count"], 3);
@@ -131,12 +145,30 @@ fn broken_scenarios_exit_2_with_one_line_naming_file_and_key() {
     let head = "name = \"broken\"\nduration = \"20s\"\nmembers = 8\n";
     let cases = [
         (format!("{head}colour = \"blue\"\n"), "colour"),
-        (format!("{head}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"8\"\n"), "at[0].members"),
-        (format!("{head}[[at]]\ntime = \"1s\"\naction = \"explode\"\n"), "at[0].action"),
-        (format!("{head}[[expect]]\nkind = \"converged\"\nwithin = \"forever\"\n"), "expect[0].within"),
-        (format!("{head}[protocol]\nping_timeout = \"0s\"\n"), "protocol"),
-        (format!("{head}[protocol]\nping_timout = \"1s\"\n"), "ping_timout"),
-        ("name = \"broken\"\nduration = \"20s\"\nmembers = [\n".to_string(), "line "),
+        (
+            format!("{head}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"8\"\n"),
+            "at[0].members",
+        ),
+        (
+            format!("{head}[[at]]\ntime = \"1s\"\naction = \"explode\"\n"),
+            "at[0].action",
+        ),
+        (
+            format!("{head}[[expect]]\nkind = \"converged\"\nwithin = \"forever\"\n"),
+            "expect[0].within",
+        ),
+        (
+            format!("{head}[protocol]\nping_timeout = \"0s\"\n"),
+            "protocol",
+        ),
+        (
+            format!("{head}[protocol]\nping_timout = \"1s\"\n"),
+            "ping_timout",
+        ),
+        (
+            "name = \"broken\"\nduration = \"20s\"\nmembers = [\n".to_string(),
+            "line ",
+        ),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let file = write(dir.path(), &format!("broken{i}.toml"), text);
@@ -148,7 +180,11 @@ fn broken_scenarios_exit_2_with_one_line_naming_file_and_key() {
         assert!(lines[0].contains(&format!("broken{i}.toml")), "{stderr}");
         assert!(lines[0].contains(key), "{stderr:?} should name {key}");
     }
-    let o = run(&dir.path().join("missing.toml"), &dir.path().join("out"), &[]);
+    let o = run(
+        &dir.path().join("missing.toml"),
+        &dir.path().join("out"),
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
     let file = write(dir.path(), "ok.toml", head);
     let o = run(&file, &dir.path().join("out"), &["--set", "members=zero"]);
@@ -165,7 +201,16 @@ fn set_overrides_scenario_keys() {
         "name = \"small\"\nduration = \"10s\"\nmembers = 4\npreset = \"local\"\n",
     );
     let out = dir.path().join("out");
-    let o = run(&file, &out, &["--set", "members=6", "--set", "protocol.suspicion_timeout=2s"]);
+    let o = run(
+        &file,
+        &out,
+        &[
+            "--set",
+            "members=6",
+            "--set",
+            "protocol.suspicion_timeout=2s",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(summary(&out)["members"], 6);
 }
@@ -258,25 +303,41 @@ after = "90s"
     let out = dir.path().join("out");
     let o = run(&file, &out, &[]);
     let s = summary(&out);
-    assert_eq!(o.status.code(), Some(0), "{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        serde_json::to_string_pretty(&s).unwrap_or_default()
+    );
     let events = String::from_utf8(read(&out, "events.csv")).expect("utf-8");
     assert!(
         events.lines().any(|l| l.contains(",18,Alive,Departed,")),
         "member 18's departure should be seen"
     );
-    let rows: Vec<Vec<&str>> = events.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = events
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     let time = |r: &Vec<&str>| r[0].parse::<f64>().expect("time_s");
     assert!(
-        !rows.iter().any(|r| (r[1] == "19" || r[2] == "19") && time(r) < 15.0),
+        !rows
+            .iter()
+            .any(|r| (r[1] == "19" || r[2] == "19") && time(r) < 15.0),
         "the late joiner is absent before its join"
     );
-    assert!(rows.iter().any(|r| r[1] == "19" && time(r) >= 15.0), "the late joiner joins");
     assert!(
-        rows.iter().any(|r| r[2] == "4" && time(r) > 55.0 && r[5] != "0"),
+        rows.iter().any(|r| r[1] == "19" && time(r) >= 15.0),
+        "the late joiner joins"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[2] == "4" && time(r) > 55.0 && r[5] != "0"),
         "the restarted member comes back with a higher incarnation"
     );
     assert!(
-        rows.iter().any(|r| r[2] == "17" && r[4] == "Confirmed" && time(r) > 25.0),
+        rows.iter()
+            .any(|r| r[2] == "17" && r[4] == "Confirmed" && time(r) > 25.0),
         "the isolated member is confirmed"
     );
 }

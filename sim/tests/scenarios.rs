@@ -19,14 +19,19 @@ fn every_shipped_scenario_passes() {
     let files = scenarios();
     for required in ["partition_heal", "crash_detect", "lossy_network", "pause"] {
         assert!(
-            files.iter().any(|f| f.file_stem().is_some_and(|s| s == required)),
+            files
+                .iter()
+                .any(|f| f.file_stem().is_some_and(|s| s == required)),
             "scenarios/{required}.toml is missing"
         );
     }
     let out = tempfile::tempdir().expect("tempdir");
     let mut failed = Vec::new();
     for file in &files {
-        let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        let name = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario");
         let o = Command::new(env!("CARGO_BIN_EXE_sim"))
             .arg("run")
             .arg(file)
