@@ -343,6 +343,49 @@ mod tests {
     }
 
     #[test]
+    fn dissemination_is_bounded_by_default_and_parses_in_lowercase() {
+        for name in ["habitat", "lan", "local"] {
+            let c = Config::preset(name).expect("preset");
+            assert_eq!(c.dissemination, Dissemination::Bounded, "{name}");
+            assert_eq!(c.gossip_fanout, 5);
+        }
+        assert_eq!(Config::habitat().gossip_interval, Duration::from_secs(1));
+        let mut text = toml::to_string(&Config::habitat()).expect("serialize");
+        assert!(text.contains("dissemination = \"bounded\""), "{text}");
+        text = text.replace("\"bounded\"", "\"habitat\"");
+        let c: Config = toml::from_str(&text).expect("parse");
+        assert_eq!(c.dissemination, Dissemination::Habitat);
+        assert!(toml::from_str::<Config>(&text.replace("\"habitat\"", "\"Habitat\"")).is_err());
+        // Files written before these fields existed still load, with the defaults.
+        let old: String = text
+            .lines()
+            .filter(|l| {
+                ![
+                    "dissemination",
+                    "gossip_interval",
+                    "gossip_fanout",
+                    "anti_entropy_interval",
+                ]
+                .iter()
+                .any(|k| l.starts_with(k))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c: Config = toml::from_str(&old).expect("parse without the new fields");
+        assert_eq!(c.dissemination, Dissemination::Bounded);
+        let mut c = Config::lan();
+        c.gossip_fanout = 0;
+        assert!(c
+            .validate()
+            .expect_err("zero fanout")
+            .0
+            .contains("gossip_fanout"));
+        let mut c = Config::lan();
+        c.anti_entropy_interval = Duration::ZERO;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
     fn toml_round_trip_with_human_durations() {
         let text = toml::to_string(&Config::habitat()).expect("serialize");
         assert!(text.contains("suspicion_timeout = \"9s 300ms\""), "{text}");
