@@ -698,3 +698,23 @@ fn garbage_rumor_streams_never_panic() {
         assert_eq!(e.metrics().dropped(DropReason::Invalid), before + 1);
     }
 }
+
+#[test]
+fn same_seed_same_rumor_traffic() {
+    let run = |strategy| {
+        let mut ring = converged(8, with(strategy));
+        ring.engine(2)
+            .apply_config(grp(), 1, b"x".to_vec())
+            .expect("applied");
+        ring.engine(5)
+            .announce_service(grp(), spec("y"))
+            .expect("announced");
+        ring.flush_all();
+        ring.run_for(Duration::from_secs(12));
+        let exports: Vec<Vec<u8>> = (0..8).map(|i| ring.engine(i).rumors().export()).collect();
+        (stream_bytes(&ring), exports, ring.events.len())
+    };
+    for strategy in [Dissemination::Habitat, Dissemination::Bounded] {
+        assert!(run(strategy) == run(strategy), "{strategy:?}");
+    }
+}
