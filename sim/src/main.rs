@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             sets,
             quiet,
         } => {
+            let reproduce_sets: String = sets.iter().map(|set| format!(" --set '{set}'")).collect();
             let options = sim::RunOptions {
                 seed,
                 out,
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
                         ExitCode::SUCCESS
                     } else {
                         eprintln!(
-                            "sim: reproduce with: sim run {} --seed {}",
+                            "sim: reproduce with: sim run {} --seed {}{reproduce_sets}",
                             file.display(),
                             s.seed
                         );
