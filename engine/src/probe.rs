@@ -82,6 +82,9 @@ pub(crate) struct Probe {
     pub(crate) expected_nacks: u32,
     /// Nacks received for this probe.
     pub(crate) nacks: u32,
+    /// The target's incarnation when the probe started: a higher one heard before the probe
+    /// times out means the target is alive (it refuted or restarted meanwhile).
+    pub(crate) incarnation: crate::id::Incarnation,
 }
 
 #[cfg(test)]

@@ -35,6 +35,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 }
             }
         }
+        if update.health == Health::Alive {
+            if let Some(held) = self.members.get(update.member.id) {
+                if held.health == Health::Confirmed
+                    && held.member.incarnation == update.member.incarnation
+                    && !self.rumors.is_departed(update.member.id)
+                {
+                    // Someone reached it since we confirmed it, but it never refuted, so the
+                    // merge rule keeps our stale view — and whoever else holds it. Ask the
+                    // member itself, showing it our claim: it answers (we mark it Alive) and
+                    // refutes (everyone else learns).
+                    self.send_probe_ping(held);
+                    return;
+                }
+            }
+        }
         if update.health == Health::Suspect {
             if let (Some(accuser), Some(held)) = (accuser, self.members.get(update.member.id)) {
                 if held.health == Health::Suspect

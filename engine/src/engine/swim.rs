@@ -40,7 +40,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Err(reason) => return self.drop_input(reason),
         };
         let result = match &swim.payload {
-            Some(SwimPayload::Ping(p)) => self.on_ping(from, p),
+            Some(SwimPayload::Ping(p)) => {
+                let corrections = self.corrections(&swim.membership);
+                self.on_ping(from, p, &corrections)
+            }
             Some(SwimPayload::Ack(a)) => self.on_ack(a),
             Some(SwimPayload::Pingreq(r)) => self.on_pingreq(r),
             Some(SwimPayload::ProbePing(p)) => self.on_probe_ping(from, p),
@@ -81,6 +84,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.probe.acked = false;
         self.probe.expected_nacks = 0;
         self.probe.nacks = 0;
+        self.probe.incarnation = target.member.incarnation;
         self.metrics.probes += 1;
         // The buddy system: the target's own entry rides first, so a member we suspect
         // learns of it from the probe itself and can refute at once.
@@ -144,10 +148,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 .apply(i32::try_from(delta).unwrap_or(i32::MAX));
         }
         if let Some(id) = self.probe.target.take() {
-            match self.members.health(id) {
-                Some(Health::Alive) => self.set_local_health(id, Health::Suspect),
+            let Some(held) = self.members.get(id) else {
+                return;
+            };
+            if held.member.incarnation > self.probe.incarnation {
+                // It refuted or restarted while we waited: that is news from a live member,
+                // and suspecting its new incarnation would start a false alarm.
+                return;
+            }
+            match held.health {
+                Health::Alive => self.set_local_health(id, Health::Suspect),
                 // Our own failed probe independently confirms someone else's suspicion.
-                Some(Health::Suspect) => self.confirm_suspicion(id, self.me.id),
+                Health::Suspect => self.confirm_suspicion(id, self.me.id),
                 _ => {}
             }
         }
@@ -155,9 +167,29 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     // ----- receiving -----------------------------------------------------------------------
 
-    fn on_ping(&mut self, src: SocketAddr, ping: &wire::Ping) -> Result<(), DropReason> {
+    /// Records in `entries` that are older than ours (lower incarnation): the sender missed a
+    /// refutation or a restart, and its stale view would otherwise last until the next full
+    /// exchange. Our newer records ride first in the reply. At most three.
+    fn corrections(&self, entries: &[wire::Membership]) -> Vec<Membership> {
+        entries
+            .iter()
+            .filter_map(|e| Membership::try_from(e).ok())
+            .filter_map(|m| {
+                let held = self.members.get(m.member.id)?;
+                (held.member.incarnation > m.member.incarnation).then_some(held)
+            })
+            .take(3)
+            .collect()
+    }
+
+    fn on_ping(
+        &mut self,
+        src: SocketAddr,
+        ping: &wire::Ping,
+        corrections: &[Membership],
+    ) -> Result<(), DropReason> {
         let from = self.sender(ping.from.as_ref())?;
-        let prior = self.note_direct_contact(&from)?;
+        let prior = self.heard_from(&from)?;
         let forward_to = ping.forward_to.clone();
         let reply_to = if forward_to.is_some() { src } else { from.addr };
         let payload = SwimPayload::Ack(wire::Ack {
@@ -170,7 +202,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             member: from,
             health: Health::Alive,
         });
-        self.send_swim(reply_to, SwimType::Ack, payload, Some(target));
+        self.send_swim_with(reply_to, SwimType::Ack, payload, Some(target), corrections);
         Ok(())
     }
 
@@ -180,7 +212,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             let fwd = Member::try_from(fwd)?;
             if fwd.id != self.me.id {
                 // We are the helper of an indirect probe: relay the target's Ack.
-                self.note_direct_contact(&from)?;
+                self.heard_from(&from)?;
                 self.relays.remove(&(from.id, fwd.id));
                 let payload = SwimPayload::Ack(wire::Ack {
                     from: ack.from.clone(),
@@ -203,7 +235,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn on_pingreq(&mut self, req: &wire::PingReq) -> Result<(), DropReason> {
         let asker = self.sender(req.from.as_ref())?;
-        self.note_direct_contact(&asker)?;
+        self.heard_from(&asker)?;
         let target = Member::try_from(req.target.as_ref().ok_or(DropReason::Invalid)?)?;
         if target.id == self.me.id {
             return Err(DropReason::NotForUs);
@@ -243,7 +275,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn on_nack(&mut self, nack: &wire::Nack) -> Result<(), DropReason> {
         let helper = self.sender(nack.from.as_ref())?;
-        self.note_direct_contact(&helper)?;
+        self.heard_from(&helper)?;
         let target = Member::try_from(nack.target.as_ref().ok_or(DropReason::Invalid)?)?;
         if self.probe.target == Some(target.id) && !self.probe.acked {
             self.probe.nacks += 1;
@@ -253,7 +285,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn on_probe_ping(&mut self, src: SocketAddr, pp: &wire::ProbePing) -> Result<(), DropReason> {
         let from = self.sender(pp.from.as_ref())?;
-        let prior = self.note_direct_contact(&from)?;
+        let prior = self.heard_from(&from)?;
         let _ = src;
         let payload = SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&self.me)),
@@ -261,6 +293,16 @@ impl<C: Clock, N: Network> Engine<C, N> {
         });
         self.send_swim(from.addr, SwimType::Ack, payload, prior);
         Ok(())
+    }
+
+    /// Direct contact from `member`; any message from the member we are probing answers the
+    /// probe as well as an Ack would (it is alive and reaches us).
+    fn heard_from(&mut self, member: &Member) -> Result<Option<Membership>, DropReason> {
+        let prior = self.note_direct_contact(member)?;
+        if self.probe.target == Some(member.id) {
+            self.probe.acked = true;
+        }
+        Ok(prior)
     }
 
     /// The sending member of a message; never ourselves.
@@ -289,7 +331,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .schedule(at, Timer::ProbePingTimeout { id, attempt: 0 });
     }
 
-    fn send_probe_ping(&mut self, claim: Membership) {
+    pub(super) fn send_probe_ping(&mut self, claim: Membership) {
         self.metrics.probe_pings_sent += 1;
         let swim = Swim {
             r#type: SwimType::ProbePing as i32,
@@ -357,6 +399,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
         payload: SwimPayload,
         target: Option<Membership>,
     ) {
+        self.send_swim_with(to, kind, payload, target, &[]);
+    }
+
+    /// [`send_swim`](Self::send_swim) with `corrections` piggybacked right after the target's
+    /// entry.
+    fn send_swim_with(
+        &mut self,
+        to: SocketAddr,
+        kind: SwimType,
+        payload: SwimPayload,
+        target: Option<Membership>,
+        corrections: &[Membership],
+    ) {
         let mut swim = Swim {
             r#type: kind as i32,
             membership: Vec::new(),
@@ -368,6 +423,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if let Some(t) = target {
             let entry = self.wire_entry(&t);
             size += wire::repeated_len(&entry);
+            swim.membership.push(entry);
+        }
+        for c in corrections {
+            let entry = self.wire_entry(c);
+            let len = wire::repeated_len(&entry);
+            if size + len + wire::wire_overhead(size + len) > budget {
+                break;
+            }
+            size += len;
             swim.membership.push(entry);
         }
         let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);

@@ -781,3 +781,113 @@ fn buddy_system_puts_the_suspicion_first_in_the_probe() {
 
 /// Rumors: services, configs, files, departures, dissemination and anti-entropy.
 mod rumors;
+
+#[test]
+fn a_refutation_heard_during_a_probe_prevents_a_false_suspicion() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    // Nothing reaches 0 from the others any more: its probe of 1 will time out.
+    ring.cut.insert((1, 0));
+    ring.cut.insert((2, 0));
+    let mut started = false;
+    for _ in 0..100 {
+        let before = ring.engine(0).metrics().probes;
+        let t = ring.engine(0).poll_timeout().expect("timer");
+        ring.clock.set(t);
+        ring.engine(0).handle_timeout();
+        ring.flush(0);
+        if ring.engine(0).metrics().probes > before && ring.engine(0).probe.target == Some(id(1)) {
+            started = true;
+            break;
+        }
+    }
+    assert!(started, "0 started probing 1");
+    // While the probe is pending, 0 hears second-hand that 1 refuted something (inc + 1).
+    let held = ring.engine(0).members().get(id(1)).expect("known");
+    let refuted = Membership {
+        member: Member {
+            incarnation: held.member.incarnation.next(),
+            ..held.member
+        },
+        health: Health::Alive,
+    };
+    ring.engine(0).apply_membership(refuted);
+    // Past this probe's deadline, before the next probe could fail on its own.
+    let cfg = local();
+    ring.run_for(cfg.ping_timeout + cfg.pingreq_timeout + Duration::from_millis(20));
+    assert_eq!(ring.engine(0).probe.target, None, "the probe ended");
+    assert_eq!(ring.health(0, 1), Some(Health::Alive), "no suspicion of the new incarnation");
+}
+
+#[test]
+fn an_alive_report_about_a_member_we_confirmed_makes_it_refute() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    // 0 (alone) has 2 Confirmed at 2's current incarnation; 2 never heard of it.
+    let now_s = ring.engine(0).now_s();
+    ring.engine(0)
+        .members
+        .set_health(id(2), Health::Confirmed, now_s);
+    // 1 reports 2 Alive at that same incarnation: the merge rule alone would ignore it.
+    ring.engine(0).apply_membership(held);
+    let sent = std::mem::take(ring.engine(0).network_mut());
+    let probe = sent
+        .datagrams
+        .iter()
+        .filter(|(to, _)| *to == addr(2))
+        .filter_map(|(_, b)| wire::open_plain::<Swim>(b).ok())
+        .find(|s| s.r#type == SwimType::ProbePing as i32)
+        .expect("a ProbePing to 2");
+    let claim = Membership::try_from(&probe.membership[0]).expect("claim");
+    assert_eq!(claim.health, Health::Confirmed, "it shows 2 our claim");
+    ring.engine(0).network_mut().datagrams = sent.datagrams;
+    ring.flush(0);
+    ring.run_for(Duration::from_secs(3));
+    assert_eq!(ring.health(0, 2), Some(Health::Alive));
+    assert!(ring.engine(2).incarnation() > held.member.incarnation, "2 refuted");
+}
+
+#[test]
+fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    // 0 knows a newer incarnation of 2 than 1 is about to claim.
+    let newer = Membership {
+        member: Member {
+            incarnation: held.member.incarnation.next(),
+            ..held.member
+        },
+        health: Health::Alive,
+    };
+    ring.engine(0).apply_membership(newer);
+    ring.engine(0).network_mut().datagrams.clear();
+    let stale = Membership {
+        health: Health::Confirmed,
+        ..held
+    };
+    let ping = Swim {
+        r#type: SwimType::Ping as i32,
+        membership: vec![wire::Membership::from(&stale)],
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&member(1))),
+            forward_to: None,
+        })),
+    };
+    ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&ping));
+    let out = std::mem::take(ring.engine(0).network_mut());
+    let ack = out
+        .datagrams
+        .iter()
+        .filter(|(to, _)| *to == addr(1))
+        .filter_map(|(_, b)| wire::open_plain::<Swim>(b).ok())
+        .find(|s| s.r#type == SwimType::Ack as i32)
+        .expect("an Ack to 1");
+    let carried: Vec<Membership> = ack
+        .membership
+        .iter()
+        .filter_map(|m| Membership::try_from(m).ok())
+        .collect();
+    assert!(carried.contains(&newer), "the Ack corrects 1: {carried:?}");
+}
