@@ -37,13 +37,16 @@ pub use rumors::ImportReport;
 ///   [`is_departed`](Self::is_departed), [`departed_by_operator`](Self::departed_by_operator),
 ///   [`rumors`](Self::rumors) (the rumor store: services, configs, files, elections,
 ///   departures; [`RumorStore::export`](crate::rumor::RumorStore::export) persists it),
-///   [`census`](Self::census) and [`census_group`](Self::census_group).
+///   [`census`](Self::census) and [`census_group`](Self::census_group),
+///   [`ring_keys`](Self::ring_keys).
 /// * **Inputs** — [`handle_datagram`](Self::handle_datagram) for every datagram received on the
 ///   SWIM socket, [`handle_stream`](Self::handle_stream) for every frame received on a gossip
 ///   stream, and [`handle_timeout`](Self::handle_timeout) whenever the instant returned by
 ///   [`poll_timeout`](Self::poll_timeout) has been reached.
 /// * **Commands** — [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
 ///   gracefully), [`insert_members`](Self::insert_members) (preload a known view),
+///   [`set_ring_keys`](Self::set_ring_keys) (ring encryption: seal everything sent, accept
+///   only what authenticates),
 ///   [`announce_service`](Self::announce_service) / [`update_service`](Self::update_service) /
 ///   [`withdraw_service`](Self::withdraw_service) (a service this member runs),
 ///   [`apply_config`](Self::apply_config) (a service group's configuration),
@@ -100,6 +103,8 @@ pub struct Engine<C: Clock, N: Network> {
     local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
     /// An operator departed us; we stopped and must never rejoin.
     departed_by_operator: bool,
+    /// Ring encryption: the keyring, if any, and the generator of nonces.
+    ring_seal: crate::crypto::WireSeal,
     events: VecDeque<Event>,
     metrics: Metrics,
 }
@@ -146,6 +151,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             dissemination: crate::rumor::Disseminator::new(config_dissemination),
             local_services: BTreeMap::new(),
             departed_by_operator: false,
+            ring_seal: crate::crypto::WireSeal::new(seed),
             events: VecDeque::new(),
             metrics: Metrics::default(),
         };
@@ -323,6 +329,32 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .merge_all(records, self.config.max_members, now_s);
     }
 
+    /// Sets the ring keys, or with `None` turns ring encryption off. Takes effect at once:
+    ///
+    /// * With a keyring, every datagram and stream frame sent afterwards is a `Wire` sealed with
+    ///   the keyring's primary key (XSalsa20-Poly1305 under a fresh random 24-byte nonce), and
+    ///   input is accepted only if it authenticates under one of its keys. Plaintext, other
+    ///   keys, tampered and truncated input are dropped and counted as
+    ///   [`DropReason::Unauthenticated`].
+    /// * Without one, everything is sent in plaintext and encrypted input is dropped the same
+    ///   way.
+    ///
+    /// To rotate the key of a running ring, give every member a keyring holding both keys
+    /// with the old one primary, then one with the new one primary, then one without the old
+    /// key (see [`Keyring`](crate::crypto::Keyring)); no member stops understanding another.
+    ///
+    /// Nonces are drawn from a ChaCha20 generator seeded with the engine's `seed` (on a stream
+    /// of its own, so protocol decisions do not change): the seed must be fresh from the OS
+    /// every time a production engine is created, or nonces would repeat under the same key.
+    pub fn set_ring_keys(&mut self, keyring: Option<crate::crypto::Keyring>) {
+        self.ring_seal.set_keyring(keyring);
+    }
+
+    /// The ring keys in force, if ring encryption is on.
+    pub fn ring_keys(&self) -> Option<&crate::crypto::Keyring> {
+        self.ring_seal.keyring()
+    }
+
     // ----- timers --------------------------------------------------------------------------
 
     fn on_timer(&mut self, timer: Timer) {
@@ -439,12 +471,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.emit(Event::Dropped { reason });
     }
 
+    /// Decodes an incoming envelope: authenticated with the ring keys when there are some,
+    /// plaintext otherwise. The only decoder of network input.
+    fn open_wire<M: prost::Message + Default>(&self, bytes: &[u8]) -> Result<M, DropReason> {
+        self.ring_seal.open(bytes)
+    }
+
+    /// Sends an envelope from `wire::seal_plain`, sealed on the way out when there are ring keys.
     fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        let bytes = self.ring_seal.seal_outgoing(bytes);
         self.metrics.record_sent(Channel::Datagram, bytes.len());
         self.net.send_datagram(to, bytes);
     }
 
+    /// Like `send_datagram`, for stream frames.
     fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        let bytes = self.ring_seal.seal_outgoing(bytes);
         self.metrics.record_sent(Channel::Stream, bytes.len());
         self.net.send_stream(to, bytes);
     }

@@ -15,6 +15,7 @@
 
 pub mod census;
 pub mod config;
+pub mod crypto;
 pub mod engine;
 pub mod event;
 pub mod id;

@@ -35,7 +35,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.departed {
             return self.drop_input(DropReason::SelfDeparted);
         }
-        let swim: Swim = match wire::open_plain(bytes) {
+        let swim: Swim = match self.open_wire(bytes) {
             Ok(s) => s,
             Err(reason) => return self.drop_input(reason),
         };

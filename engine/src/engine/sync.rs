@@ -46,7 +46,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.departed {
             return self.drop_input(DropReason::SelfDeparted);
         }
-        let rumor: Rumor = match wire::open_plain(bytes) {
+        let rumor: Rumor = match self.open_wire(bytes) {
             Ok(r) => r,
             Err(reason) => return self.drop_input(reason),
         };

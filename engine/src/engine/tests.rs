@@ -782,6 +782,9 @@ fn buddy_system_puts_the_suspicion_first_in_the_probe() {
 /// Rumors: services, configs, files, departures, dissemination and anti-entropy.
 mod rumors;
 
+/// Ring encryption: keyed rings, outsiders, key rotation, unauthenticated input.
+mod ring_keys;
+
 #[test]
 fn a_refutation_heard_during_a_probe_prevents_a_false_suspicion() {
     let mut ring = Ring::new(3, local(), &[]);
