@@ -486,8 +486,9 @@ pub fn open_plain<M: Message + Default>(bytes: &[u8]) -> Result<M, DropReason> {
 /// Bytes a `Wire` adds around a payload of `len` bytes, plus room reserved for encryption
 /// (nonce and tag), so that piggybacking never overfills a datagram once a ring key is used.
 pub fn wire_overhead(len: usize) -> usize {
-    // payload tag + length varint, encrypted flag, nonce field (24 + 2), Poly1305 tag (16).
-    1 + prost::length_delimiter_len(len) + 2 + 26 + 16
+    // payload tag + length varint (of the sealed length), encrypted flag, nonce field
+    // (24 + 2), Poly1305 tag (16).
+    1 + prost::length_delimiter_len(len + 16) + 2 + 26 + 16
 }
 
 /// Bytes a membership entry adds to a repeated field.

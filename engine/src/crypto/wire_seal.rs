@@ -183,6 +183,17 @@ mod tests {
         assert_eq!(WireSeal::new([1; 32]).open::<Swim>(&good), un);
     }
 
+    /// The datagram budget (`wire::wire_overhead`) is exactly what sealing adds, at every
+    /// payload length, varint boundaries included.
+    #[test]
+    fn wire_overhead_is_exact_for_sealed_envelopes() {
+        let ring = Keyring::for_simulation(1);
+        for len in (0..2100).chain(16_300..16_500) {
+            let sealed = seal_wire(&ring, &vec![0; len], [0; 24]);
+            assert_eq!(sealed.len(), len + wire::wire_overhead(len), "payload of {len}");
+        }
+    }
+
     #[test]
     fn authentic_garbage_is_malformed() {
         let ring = Keyring::for_simulation(1);
