@@ -160,3 +160,49 @@ pub enum KeyringError {
     #[error("{0} is the primary key; make another key primary before removing it")]
     RemovePrimary(KeyName),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, byte: u8) -> RingKey {
+        RingKey::from_bytes(name.parse().expect("name"), [byte; 32])
+    }
+
+    #[test]
+    fn newest_first_and_memberlist_style_changes() {
+        let a = key("ring-20240101000000", 1);
+        let b = key("ring-20250101000000", 2);
+        let c = key("other-20230101000000", 3);
+        assert_eq!(Keyring::new([]), Err(KeyringError::Empty));
+        let mut ring = Keyring::new([c.clone(), a.clone(), a.clone()]).expect("keys");
+        assert_eq!(ring.keys(), &[a.clone(), c.clone()]);
+        assert_eq!(ring.primary(), &a);
+        // Install keeps the primary; the newest-first order is kept.
+        ring.insert(b.clone()).expect("insert");
+        assert_eq!(ring.keys(), &[b.clone(), a.clone(), c.clone()]);
+        assert_eq!(ring.primary(), &a);
+        assert_eq!(
+            ring.insert(key("ring-20250101000000", 9)),
+            Err(KeyringError::Conflict(b.name().clone()))
+        );
+        // The primary cannot be removed; an unknown key neither; the primary survives removals.
+        assert_eq!(
+            ring.remove(a.name()),
+            Err(KeyringError::RemovePrimary(a.name().clone()))
+        );
+        let unknown = key("nope-20240101000000", 0);
+        assert_eq!(
+            ring.clone().with_primary(unknown.name()),
+            Err(KeyringError::Unknown(unknown.name().clone()))
+        );
+        assert_eq!(ring.remove(b.name()), Ok(b.clone()));
+        assert_eq!(ring.primary(), &a);
+        let ring = Keyring::new([a.clone(), b.clone()])
+            .and_then(|r| r.with_primary(a.name()))
+            .expect("keys");
+        let sealed = ring.seal(&[1; 24], b"x");
+        assert_eq!(a.open(&[1; 24], &sealed), Ok(b"x".to_vec()));
+        assert_eq!(Keyring::single(b).open(&[1; 24], &sealed), Err(OpenError));
+    }
+}
