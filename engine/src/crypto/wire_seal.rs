@@ -190,7 +190,11 @@ mod tests {
         let ring = Keyring::for_simulation(1);
         for len in (0..2100).chain(16_300..16_500) {
             let sealed = seal_wire(&ring, &vec![0; len], [0; 24]);
-            assert_eq!(sealed.len(), len + wire::wire_overhead(len), "payload of {len}");
+            assert_eq!(
+                sealed.len(),
+                len + wire::wire_overhead(len),
+                "payload of {len}"
+            );
         }
     }
 
