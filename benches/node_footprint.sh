@@ -13,7 +13,7 @@
 # Usage: benches/node_footprint.sh [N ...]
 # Env:   ENGINE_NODE (binary; default target/release/engine-node, built if missing),
 #        SETTLE_SECS (20), STEADY_SECS (30), JOIN_SECS (30), DETECT_LIMIT_SECS (120),
-#        BASE_PORT (20000).
+#        BASE_PORT (20000), PRESET (habitat).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,6 +46,7 @@ steady=${STEADY_SECS:-30}
 join=${JOIN_SECS:-30}
 detect_limit=${DETECT_LIMIT_SECS:-120}
 base=${BASE_PORT:-20000}
+preset=${PRESET:-habitat}
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(10 40)
 work=$(mktemp -d)
@@ -70,7 +71,7 @@ start_node() { # index peer_port
     local peer=()
     [[ $i -gt 0 ]] && peer=(--peer "127.0.0.1:$base")
     "$bin" run --listen "127.0.0.1:$g" --http "127.0.0.1:$h" --data-dir "$work/n$i" \
-        --preset habitat --log-level warn "${peer[@]}" 2>>"$work/n$i.log" &
+        --preset "$preset" --log-level warn "${peer[@]}" 2>>"$work/n$i.log" &
     pids[$i]=$!
 }
 alive_count() { # as seen by node $1
@@ -79,7 +80,7 @@ alive_count() { # as seen by node $1
 }
 sum() { awk '{s += $1} END {print s + 0}'; }
 
-echo "engine-node footprint, preset habitat, on the $FOOTPRINT_WHERE"
+echo "engine-node footprint, preset $preset, on the $FOOTPRINT_WHERE"
 echo "binary: $bin"
 printf '\n%4s %9s %9s %12s %12s %12s %12s %12s %12s\n' N "RSS_MB" "CPU_%" "steady_B/s" "steady_app" \
     "join_B/s" "join_app" "confirm_max" "confirm_med"
