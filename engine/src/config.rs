@@ -73,6 +73,13 @@ pub struct Config {
     /// `push_pull_interval` beyond 32 members. Must not be zero.
     #[serde(with = "humantime_serde", default = "default_anti_entropy_interval")]
     pub anti_entropy_interval: Duration,
+    /// At most this many ProbePings (checks of Confirmed claims about members we hold Alive,
+    /// and of Alive reports about members we hold Confirmed) are started per protocol period.
+    /// After a heal a single full exchange can carry a thousand such claims, and every member
+    /// receives several; beyond the budget a claim is left unchecked and our own view kept
+    /// (our own probes still find a member that really failed). At least 1.
+    #[serde(default = "default_probe_ping_budget")]
+    pub probe_ping_budget: u32,
     /// Lifeguard (Dadgar, Phillips, Currey 2018): the master switch for the three mechanisms
     /// below, each of which also has its own switch. Off in the `habitat` preset (Butterfly has
     /// none of them), on in `lan` and `local`.
@@ -158,6 +165,7 @@ impl Config {
             gossip_interval: Duration::from_secs(1),
             gossip_fanout: 5,
             anti_entropy_interval: Duration::from_secs(10),
+            probe_ping_budget: default_probe_ping_budget(),
             lifeguard: false,
             lifeguard_awareness: true,
             lifeguard_dynamic_suspicion: true,
@@ -276,6 +284,7 @@ impl Config {
             ("awareness_max_multiplier", self.awareness_max_multiplier),
             ("suspicion_max_multiplier", self.suspicion_max_multiplier),
             ("suspicion_confirmations", self.suspicion_confirmations),
+            ("probe_ping_budget", self.probe_ping_budget),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!("{name} must be at least 1")));
@@ -291,6 +300,10 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn default_probe_ping_budget() -> u32 {
+    16
 }
 
 impl Default for Config {

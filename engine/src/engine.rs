@@ -84,6 +84,8 @@ pub struct Engine<C: Clock, N: Network> {
     probe: Probe,
     /// Confirmed claims about members we held Alive, waiting for a ProbePing's verdict.
     probe_pings: BTreeMap<MemberId, Membership>,
+    /// ProbePings started in the current protocol period (bounded by `probe_ping_budget`).
+    probe_ping_count: u32,
     bootstrap: Vec<SocketAddr>,
     last_heal_sync: Option<Instant>,
     /// Lifeguard's local health multiplier.
@@ -141,6 +143,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             round: RoundRobin::default(),
             probe: Probe::default(),
             probe_pings: BTreeMap::new(),
+            probe_ping_count: 0,
             bootstrap: Vec::new(),
             last_heal_sync: None,
             awareness,
@@ -362,6 +365,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Timer::ProbeTick => {
                 let next = self.now() + self.scaled(self.config.protocol_period);
                 self.timers.schedule(next, Timer::ProbeTick);
+                self.probe_ping_count = 0;
                 self.start_probe();
             }
             Timer::PingTimeout { probe } => self.on_ping_timeout(probe),

@@ -78,6 +78,8 @@ pub(crate) struct Probe {
     pub(crate) target: Option<MemberId>,
     /// Whether an Ack from the target arrived (directly or relayed).
     pub(crate) acked: bool,
+    /// Whether the PingReq phase began (the direct Ack was overdue).
+    pub(crate) pingreqs_sent: bool,
     /// PingReqs sent that asked for a Nack.
     pub(crate) expected_nacks: u32,
     /// Nacks received for this probe.

@@ -40,6 +40,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 if held.health == Health::Confirmed
                     && held.member.incarnation == update.member.incarnation
                     && !self.rumors.is_departed(update.member.id)
+                    && self.take_probe_ping_budget()
                 {
                     // Someone reached it since we confirmed it, but it never refuted, so the
                     // merge rule keeps our stale view — and whoever else holds it. Ask the

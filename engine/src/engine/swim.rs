@@ -67,6 +67,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     // ----- the probe loop ------------------------------------------------------------------
 
     pub(super) fn start_probe(&mut self) {
+        // With `ping_timeout + pingreq_timeout == protocol_period` (Butterfly's timings) a real
+        // clock fires the previous probe's PingReq deadline a hair after this tick: judge that
+        // probe now rather than let the new one make its deadline stale.
+        if self.probe.target.is_some() && !self.probe.acked && self.probe.pingreqs_sent {
+            self.on_pingreq_timeout(self.probe.seq);
+        }
         let n = self.members.len();
         let members = &self.members;
         let pick = self
@@ -82,6 +88,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.probe.seq += 1;
         self.probe.target = Some(target.member.id);
         self.probe.acked = false;
+        self.probe.pingreqs_sent = false;
         self.probe.expected_nacks = 0;
         self.probe.nacks = 0;
         self.probe.incarnation = target.member.incarnation;
@@ -112,6 +119,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let helpers = self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _| {
             h == Health::Alive
         });
+        self.probe.pingreqs_sent = true;
         let want_nack = self.config.awareness_on();
         for i in helpers {
             let Some(helper) = self.members.at(i) else {
@@ -320,15 +328,27 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// ProbePing carries only the claim itself, so a live target learns of it and refutes.
     pub(super) fn start_probe_ping(&mut self, claim: Membership) {
         let id = claim.member.id;
-        let fresh = !self.probe_pings.contains_key(&id);
-        self.probe_pings.insert(id, claim);
-        if !fresh {
+        if let Some(pending) = self.probe_pings.get_mut(&id) {
+            *pending = claim; // already being checked
             return;
         }
+        if !self.take_probe_ping_budget() {
+            return; // over budget: keep our view, leave the claim unchecked
+        }
+        self.probe_pings.insert(id, claim);
         self.send_probe_ping(claim);
         let at = self.now() + self.config.ping_timeout;
         self.timers
             .schedule(at, Timer::ProbePingTimeout { id, attempt: 0 });
+    }
+
+    /// Takes one ProbePing from this protocol period's budget, if any is left.
+    pub(super) fn take_probe_ping_budget(&mut self) -> bool {
+        if self.probe_ping_count >= self.config.probe_ping_budget {
+            return false;
+        }
+        self.probe_ping_count += 1;
+        true
     }
 
     pub(super) fn send_probe_ping(&mut self, claim: Membership) {

@@ -32,16 +32,21 @@ enum Kind {
     Stream,
 }
 
+/// A message in flight: (delivery time, sequence, from, to, channel, bytes).
+type InFlight = (Instant, u64, usize, usize, Kind, Vec<u8>);
+
 struct Ring {
     clock: ManualClock,
     engines: Vec<Option<TestEngine>>,
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, usize, Kind, Vec<u8>)>>,
+    queue: BinaryHeap<Reverse<InFlight>>,
     seq: u64,
     /// (from, to) pairs whose messages vanish.
     cut: BTreeSet<(usize, usize)>,
     /// Members whose incoming stream frames vanish (datagrams still arrive).
     stream_cut: BTreeSet<usize>,
     events: Vec<(usize, Event)>,
+    /// How late timers fire (a real process never wakes exactly on time).
+    timer_lag: Duration,
 }
 
 impl Ring {
@@ -67,6 +72,7 @@ impl Ring {
             cut: BTreeSet::new(),
             stream_cut: BTreeSet::new(),
             events: Vec::new(),
+            timer_lag: Duration::ZERO,
         };
         for i in 1..n {
             ring.engine(i).join(&[addr(0)]);
@@ -166,6 +172,7 @@ impl Ring {
                 }
                 self.flush(to);
             } else if let Some((_, i)) = next_timer {
+                self.clock.set(next + self.timer_lag);
                 self.engine(i).handle_timeout();
                 self.flush(i);
             }
@@ -782,6 +789,7 @@ fn buddy_system_puts_the_suspicion_first_in_the_probe() {
 /// Rumors: services, configs, files, departures, dissemination and anti-entropy.
 mod rumors;
 
+
 /// Ring encryption: keyed rings, outsiders, key rotation, unauthenticated input.
 mod ring_keys;
 
@@ -893,4 +901,23 @@ fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
         .filter_map(|m| Membership::try_from(m).ok())
         .collect();
     assert!(carried.contains(&newer), "the Ack corrects 1: {carried:?}");
+}
+
+#[test]
+fn butterfly_timings_detect_failures_when_timers_fire_late() {
+    // ping + PingReq timeouts fill the whole period, as in the habitat preset.
+    let cfg = Config {
+        protocol_period: Duration::from_millis(500),
+        ping_timeout: Duration::from_millis(150),
+        pingreq_timeout: Duration::from_millis(350),
+        ..local()
+    };
+    let mut ring = Ring::new(4, cfg.clone(), &[]);
+    ring.timer_lag = Duration::from_micros(300);
+    ring.run_for(Duration::from_secs(5));
+    ring.engines[3] = None;
+    ring.run_for(Duration::from_secs(5) + cfg.suspicion_timeout);
+    for i in 0..3 {
+        assert_eq!(ring.health(i, 3), Some(Health::Confirmed), "observer {i}");
+    }
 }
