@@ -303,7 +303,7 @@ impl Config {
 }
 
 fn default_probe_ping_budget() -> u32 {
-    16
+    256
 }
 
 impl Default for Config {
