@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use engine::node::cli::{Cli, CliCommand, EXIT_DEPARTED};
+use engine::node::driver::Stopped;
 use engine::node::run::{self, StartError};
 use tracing_subscriber::EnvFilter;
 
@@ -23,7 +24,15 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .init();
             match run::run(args) {
-                Ok(_) => ExitCode::SUCCESS,
+                Ok(Stopped::Shutdown) => ExitCode::SUCCESS,
+                Ok(Stopped::DepartedByOperator) => {
+                    eprintln!(
+                        "error: this member was departed from the ring by an operator; it has \
+                         stopped and will refuse to rejoin with this data dir (start with a new, \
+                         empty --data-dir to join as a new member)"
+                    );
+                    ExitCode::from(EXIT_DEPARTED)
+                }
                 Err(e @ StartError::DepartedByOperator(_)) => {
                     tracing::error!("{e}");
                     eprintln!("error: {e}");

@@ -213,6 +213,50 @@ impl<C: Clock, N: Network> Engine<C, N> {
         Ok(())
     }
 
+    /// As [`apply_config`](Self::apply_config) and [`upload_file`](Self::upload_file) (with
+    /// `filename`), for a payload already sealed to the group's public key (a `BOX-1`
+    /// [`SealedBox`](crate::crypto::SealedBox)): the rumor carries `encrypted = true`. The
+    /// engine never opens it; members holding the group's secret key do.
+    pub fn apply_sealed(
+        &mut self,
+        group: ServiceGroup,
+        version: u64,
+        filename: Option<String>,
+        sealed: Vec<u8>,
+    ) -> Result<(), RumorError> {
+        self.check_active()?;
+        self.check_payload(sealed.len())?;
+        let held = match &filename {
+            None => self.rumors.config(&group).map(|c| c.incarnation.0),
+            Some(f) if f.is_empty() => return Err(RumorError::EmptyFileName),
+            Some(f) => self.rumors.file(&group, f).map(|c| c.incarnation.0),
+        };
+        if let Some(held) = held.filter(|h| *h >= version) {
+            return Err(RumorError::NotNewer {
+                held,
+                offered: version,
+            });
+        }
+        let incarnation = Incarnation(version);
+        let rumor = match filename {
+            None => Rumor::ServiceConfig(ServiceConfig {
+                group,
+                incarnation,
+                encrypted: true,
+                config: sealed,
+            }),
+            Some(filename) => Rumor::ServiceFile(ServiceFile {
+                group,
+                incarnation,
+                encrypted: true,
+                filename,
+                body: sealed,
+            }),
+        };
+        self.apply_rumor(rumor, Origin::Local);
+        Ok(())
+    }
+
     /// Departs `member` on an operator's behalf: a Departure rumor, which never changes once
     /// set. Every engine that learns it holds the member Departed and refuses it ever after,
     /// whatever incarnation it comes back with; the member itself, when it learns it, stops and

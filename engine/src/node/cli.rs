@@ -52,6 +52,83 @@ pub enum CliCommand {
     /// This node's service groups.
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Ring keys, service and user key pairs: generate them (locally), and change a running
+    /// node's ring keys (through its gateway).
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `engine-node key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new ring key `RING-<UTC %Y%m%d%H%M%S>.sym.key` (SYM-SEC-1, mode 0600).
+    Generate {
+        /// The ring's name.
+        ring: String,
+        /// Where to write it.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Write a service group's key pair: `GROUP-<rev>.pub` (BOX-PUB-1, give it to senders) and
+    /// `GROUP-<rev>.box.key` (BOX-SEC-1, mode 0600, for the group's nodes: `--service-key`).
+    GenerateService {
+        /// `service.group`.
+        group: String,
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Write a user's key pair: `NAME-<rev>.pub` (for the nodes: `--user-public-key`) and
+    /// `NAME-<rev>.box.key` (mode 0600, for `--user` of `config apply` / `file upload`).
+    GenerateUser {
+        /// The user's name.
+        name: String,
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// List a running node's ring keys (names only) and which one seals.
+    List {
+        /// Which node to ask.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Install a ring key on a running node, next to its keys (the primary is unchanged;
+    /// a node without ring keys starts encrypting with it).
+    Install {
+        /// The ring key file.
+        file: PathBuf,
+        /// Which node to ask.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Make one of a running node's ring keys the one that seals.
+    Use {
+        /// The key's `NAME-REVISION`.
+        name: String,
+        /// Which node to ask.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a ring key (not the primary) from a running node.
+    Remove {
+        /// The key's `NAME-REVISION`.
+        name: String,
+        /// Which node to ask.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// How `config apply` and `file upload` seal their payload.
+#[derive(Clone, Debug, Default, Args)]
+pub struct SealArgs {
+    /// Seal the payload to this service public key file (BOX-PUB-1); needs --user.
+    #[arg(long, requires = "user")]
+    pub encrypt_to: Option<PathBuf>,
+    /// The sender's secret key file (BOX-SEC-1), with --encrypt-to.
+    #[arg(long, requires = "encrypt_to")]
+    pub user: Option<PathBuf>,
 }
 
 /// `engine-node config …`
@@ -65,6 +142,9 @@ pub enum ConfigCommand {
         version: u64,
         /// The config file.
         file: PathBuf,
+        /// Sealing.
+        #[command(flatten)]
+        seal: SealArgs,
         /// Which node to ask.
         #[command(flatten)]
         client: ClientArgs,
@@ -82,6 +162,9 @@ pub enum FileCommand {
         version: u64,
         /// The file.
         file: PathBuf,
+        /// Sealing.
+        #[command(flatten)]
+        seal: SealArgs,
         /// Which node to ask.
         #[command(flatten)]
         client: ClientArgs,
@@ -181,9 +264,30 @@ pub struct RunArgs {
     /// variable takes a comma-separated list.
     #[arg(long = "service", env = "SWALLOWTAIL_SERVICE", value_delimiter = ',')]
     pub services: Vec<String>,
-    /// The ring key file (Habitat's SYM-SEC-1 format): encrypts all ring traffic.
-    #[arg(long, env = "SWALLOWTAIL_RING_KEY")]
-    pub ring_key: Option<PathBuf>,
+    /// A ring key file (Habitat's SYM-SEC-1 format) or a directory of `*.sym.key` files:
+    /// encrypts all ring traffic. Repeatable; the node opens with any key and seals with the
+    /// newest (or --ring-key-primary). The environment variable takes a comma-separated list.
+    #[arg(long = "ring-key", env = "SWALLOWTAIL_RING_KEY", value_delimiter = ',')]
+    pub ring_keys: Vec<PathBuf>,
+    /// The ring key that seals, `NAME-REVISION` (default: the newest).
+    #[arg(long, env = "SWALLOWTAIL_RING_KEY_PRIMARY", requires = "ring_keys")]
+    pub ring_key_primary: Option<String>,
+    /// A service group's secret key file (BOX-SEC-1): configs and files sealed to it are
+    /// opened and shown in this node's census. Repeatable.
+    #[arg(
+        long = "service-key",
+        env = "SWALLOWTAIL_SERVICE_KEY",
+        value_delimiter = ','
+    )]
+    pub service_keys: Vec<PathBuf>,
+    /// A user's public key file (BOX-PUB-1) or a directory of `*.pub` files: the senders whose
+    /// sealed configs and files this node accepts. Repeatable.
+    #[arg(
+        long = "user-public-key",
+        env = "SWALLOWTAIL_USER_PUBLIC_KEY",
+        value_delimiter = ','
+    )]
+    pub user_public_keys: Vec<PathBuf>,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing directives.
     #[arg(long, env = "SWALLOWTAIL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,

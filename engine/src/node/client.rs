@@ -1,7 +1,7 @@
 //! The subcommands that talk to a node's gateway (hyper's HTTP/1 client on smol).
 
 use std::fmt::Write;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -10,9 +10,20 @@ use hyper::{Method, Request, StatusCode};
 use smol::net::TcpStream;
 use smol_hyper::rt::FuturesIo;
 
-use super::cli::{CliCommand, ClientArgs, ConfigCommand, FileCommand, ServiceCommand};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use super::cli::{
+    CliCommand, ClientArgs, ConfigCommand, FileCommand, KeyCommand, SealArgs, ServiceCommand,
+};
 use super::secret::{self, Secret};
 use super::transport::pool::timeout;
+use crate::crypto::key_files::{
+    generate_box_key_files, generate_ring_key_file, read_box_public_key, read_box_secret_key,
+    read_ring_key, KeyFileError,
+};
+use crate::crypto::{Revision, SealedBox};
+use crate::rumor::ServiceGroup;
 
 /// How long a subcommand waits for the gateway.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,32 +78,47 @@ pub async fn execute(command: CliCommand) -> Result<String, ClientError> {
             group,
             version,
             file,
+            seal,
             client,
         }) => {
             let token = token(&client)?;
-            let body = read_file(&file)?;
-            let path = format!("/config/{group}?version={version}");
+            let (body, sealed) = seal_payload(read_file(&file)?, &seal)?;
+            let path = format!(
+                "/config/{group}?version={version}{}",
+                encrypted_query(sealed)
+            );
             request(&client, Method::POST, &path, Some(&token), body).await?;
-            Ok(format!("applied config version {version} to {group}"))
+            Ok(format!(
+                "applied config version {version} to {group}{}",
+                if sealed { " (encrypted)" } else { "" }
+            ))
         }
         CliCommand::File(FileCommand::Upload {
             group,
             version,
             file,
+            seal,
             client,
         }) => {
             let token = token(&client)?;
-            let body = read_file(&file)?;
+            let (body, sealed) = seal_payload(read_file(&file)?, &seal)?;
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .ok_or_else(|| {
                     ClientError::Local(format!("{} has no file name", file.display()))
                 })?;
-            let path = format!("/file/{group}/{name}?version={version}");
+            let path = format!(
+                "/file/{group}/{name}?version={version}{}",
+                encrypted_query(sealed)
+            );
             request(&client, Method::POST, &path, Some(&token), body).await?;
-            Ok(format!("uploaded {name} version {version} to {group}"))
+            Ok(format!(
+                "uploaded {name} version {version} to {group}{}",
+                if sealed { " (encrypted)" } else { "" }
+            ))
         }
+        CliCommand::Key(key) => key_command(key).await,
         CliCommand::Service(ServiceCommand::Announce { group, client }) => {
             let token = token(&client)?;
             request(
@@ -117,6 +143,111 @@ pub async fn execute(command: CliCommand) -> Result<String, ClientError> {
             .await?;
             Ok(format!("withdrew {group}"))
         }
+    }
+}
+
+async fn key_command(command: KeyCommand) -> Result<String, ClientError> {
+    let local = |e: KeyFileError| ClientError::Local(e.to_string());
+    match command {
+        KeyCommand::Generate { ring, out } => {
+            let (path, key) =
+                generate_ring_key_file(&out, &ring, wall_clock_revision(), &mut os_rng()?)
+                    .map_err(local)?;
+            Ok(format!(
+                "wrote ring key {} to {} (mode 0600; copy it to every member, start them with --ring-key)",
+                key.name(),
+                path.display()
+            ))
+        }
+        KeyCommand::GenerateService { group, out } => {
+            group
+                .parse::<ServiceGroup>()
+                .map_err(|e| ClientError::Local(format!("bad service group {group:?}: {e}")))?;
+            let (public, secret, _) =
+                generate_box_key_files(&out, &group, wall_clock_revision(), &mut os_rng()?)
+                    .map_err(local)?;
+            Ok(format!(
+                "wrote {} (public: for --encrypt-to) and {} (secret, mode 0600: for the group's nodes, --service-key)",
+                public.display(),
+                secret.display()
+            ))
+        }
+        KeyCommand::GenerateUser { name, out } => {
+            let (public, secret, _) =
+                generate_box_key_files(&out, &name, wall_clock_revision(), &mut os_rng()?)
+                    .map_err(local)?;
+            Ok(format!(
+                "wrote {} (public: for the nodes, --user-public-key) and {} (secret, mode 0600: for --user)",
+                public.display(),
+                secret.display()
+            ))
+        }
+        KeyCommand::List { client } => {
+            let body = request(&client, Method::GET, "/ring-keys", None, Vec::new()).await?;
+            Ok(String::from_utf8_lossy(&body).trim_end().to_owned())
+        }
+        KeyCommand::Install { file, client } => {
+            let token = token(&client)?;
+            let key = read_ring_key(&file).map_err(local)?;
+            let body = request(
+                &client,
+                Method::POST,
+                "/ring-keys",
+                Some(&token),
+                key.to_text().into_bytes(),
+            )
+            .await?;
+            Ok(String::from_utf8_lossy(&body).trim_end().to_owned())
+        }
+        KeyCommand::Use { name, client } => {
+            let token = token(&client)?;
+            let path = format!("/ring-keys/primary/{name}");
+            let body = request(&client, Method::POST, &path, Some(&token), Vec::new()).await?;
+            Ok(String::from_utf8_lossy(&body).trim_end().to_owned())
+        }
+        KeyCommand::Remove { name, client } => {
+            let token = token(&client)?;
+            let path = format!("/ring-keys/remove/{name}");
+            let body = request(&client, Method::POST, &path, Some(&token), Vec::new()).await?;
+            Ok(String::from_utf8_lossy(&body).trim_end().to_owned())
+        }
+    }
+}
+
+/// The key revision for now (UTC `%Y%m%d%H%M%S`).
+fn wall_clock_revision() -> Revision {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Revision::from_unix_seconds(secs)
+}
+
+/// A generator seeded from the operating system.
+fn os_rng() -> Result<ChaCha20Rng, ClientError> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed)
+        .map_err(|e| ClientError::Local(format!("cannot get randomness: {e}")))?;
+    Ok(ChaCha20Rng::from_seed(seed))
+}
+
+/// Seals `plain` to `--encrypt-to` from `--user` when given; `(body, sealed)`.
+fn seal_payload(plain: Vec<u8>, seal: &SealArgs) -> Result<(Vec<u8>, bool), ClientError> {
+    let (Some(to), Some(user)) = (&seal.encrypt_to, &seal.user) else {
+        return Ok((plain, false));
+    };
+    let local = |e: KeyFileError| ClientError::Local(e.to_string());
+    let receiver = read_box_public_key(to).map_err(local)?;
+    let sender = read_box_secret_key(user).map_err(local)?;
+    let sealed = SealedBox::seal(&plain, &sender, &receiver, &mut os_rng()?)
+        .map_err(|e| ClientError::Local(format!("cannot seal: {e}")))?;
+    Ok((sealed.to_bytes(), true))
+}
+
+fn encrypted_query(sealed: bool) -> &'static str {
+    if sealed {
+        "&encrypted=true"
+    } else {
+        ""
     }
 }
 

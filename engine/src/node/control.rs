@@ -1,12 +1,17 @@
 //! The control channel between the HTTP gateway (or the signal handler) and the driver.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use smol::channel::Sender;
 
+use super::sealed::ServiceKeys;
+use crate::census::Census;
+use crate::crypto::{KeyName, Keyring, RingKey};
 use crate::id::MemberId;
 use crate::member::{Member, Membership};
 use crate::metrics::Metrics;
+use crate::rumor::{Election, RumorKind};
 
 /// A request to the task that owns the engine. Every variant that expects an answer carries
 /// the sender for it; a dropped sender just means the requester went away.
@@ -28,8 +33,50 @@ pub enum Command {
         /// The outcome.
         reply: Sender<Result<(), ControlError>>,
     },
+    /// List or change the ring keys.
+    RingKeys {
+        /// What to do.
+        action: RingKeyAction,
+        /// The keys in force afterwards, or why nothing changed.
+        reply: Sender<Result<RingKeysView, ControlError>>,
+    },
     /// Leave the ring gracefully, save state and stop (SIGINT/SIGTERM).
     Shutdown,
+}
+
+/// A change to the ring keys of a running node (memberlist's keyring operations).
+#[derive(Clone, Debug)]
+pub enum RingKeyAction {
+    /// Just list them.
+    List,
+    /// Add a key next to the others, the primary unchanged (or start encrypting with it).
+    Install(RingKey),
+    /// Make a held key the one that seals.
+    Use(KeyName),
+    /// Drop a key that is not the primary.
+    Remove(KeyName),
+}
+
+/// The ring keys in force (names only; never the keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RingKeysView {
+    /// Every key's `NAME-REVISION`, newest first.
+    pub keys: Vec<String>,
+    /// The key that seals (`None`: the ring is not encrypted).
+    pub primary: Option<String>,
+}
+
+impl RingKeysView {
+    /// The view of `ring`.
+    pub fn of(ring: Option<&Keyring>) -> Self {
+        match ring {
+            None => RingKeysView::default(),
+            Some(r) => RingKeysView {
+                keys: r.keys().iter().map(|k| k.name().to_string()).collect(),
+                primary: Some(r.primary().name().to_string()),
+            },
+        }
+    }
 }
 
 /// Operator actions carried by rumors.
@@ -41,8 +88,10 @@ pub enum RumorAction {
         group: String,
         /// Must be higher than the version in force.
         version: u64,
-        /// The config (TOML) bytes.
+        /// The config (TOML) bytes, or a sealed `BOX-1` payload if `encrypted`.
         body: Vec<u8>,
+        /// The body is sealed to the group's public key.
+        encrypted: bool,
     },
     /// Upload a file to a group.
     UploadFile {
@@ -52,8 +101,10 @@ pub enum RumorAction {
         filename: String,
         /// Must be higher than the version in force.
         version: u64,
-        /// The file's bytes.
+        /// The file's bytes, or a sealed `BOX-1` payload if `encrypted`.
         body: Vec<u8>,
+        /// The body is sealed to the group's public key.
+        encrypted: bool,
     },
     /// Announce that this member runs a service group.
     AnnounceService {
@@ -70,10 +121,13 @@ pub enum RumorAction {
 /// Why a control request failed; the gateway maps each to an HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
-    /// The engine does not implement this yet (HTTP 501). Nothing changed.
-    #[error("{0} is not yet supported by this engine")]
-    Unsupported(&'static str),
-    /// The request cannot be carried out as asked (HTTP 400/404/409). Nothing changed.
+    /// The payload is larger than the ring carries (HTTP 413). Nothing changed.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The request names something that does not exist (HTTP 404). Nothing changed.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request cannot be carried out as asked (HTTP 409). Nothing changed.
     #[error("{0}")]
     Rejected(String),
     /// The node is shutting down (HTTP 503). Nothing changed.
@@ -96,8 +150,20 @@ pub struct Snapshot {
     pub transport: Vec<(&'static str, &'static str, u64)>,
     /// The preset in force.
     pub preset: String,
-    /// Service groups named with `--service` (announced once the engine supports it).
+    /// Service groups this member announced (`--service`, `service announce`).
     pub services: Vec<String>,
+    /// The census (services, configs, files, leaders per group).
+    pub census: Census,
+    /// Rumors held, per kind.
+    pub rumor_counts: Vec<(RumorKind, usize)>,
+    /// Members departed by an operator.
+    pub departures: Vec<MemberId>,
+    /// Elections held (leader and update), as stored.
+    pub elections: Vec<(&'static str, Election)>,
+    /// The service keys this node opens sealed payloads with.
+    pub service_keys: Arc<ServiceKeys>,
+    /// The ring keys in force.
+    pub ring_keys: RingKeysView,
     /// Time since the node started.
     pub uptime: Duration,
 }

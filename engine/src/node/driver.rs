@@ -16,13 +16,15 @@ use smol::channel::Receiver;
 use smol::{Async, Timer};
 
 use super::clock::ProcessClock;
-use super::control::{Command, ControlError, RumorAction, Snapshot};
+use super::control::{Command, ControlError, RingKeyAction, RingKeysView, RumorAction, Snapshot};
 use super::persist::DataDir;
+use super::sealed::{PayloadView, ServiceKeys};
 use super::transport::pool::StreamPool;
 use super::transport::{QueuedNetwork, TransportStats};
+use crate::crypto::Keyring;
 use crate::engine::Engine;
 use crate::event::{Event, MemberEventKind};
-use crate::id::MemberId;
+use crate::rumor::{Rumor, RumorError, RumorKey, RumorKind, ServiceGroup, ServiceSpec};
 use crate::time::Clock;
 
 /// The engine as the node runs it.
@@ -68,11 +70,15 @@ pub struct Driver {
     data: DataDir,
     stats: Arc<TransportStats>,
     preset: String,
-    services: Vec<String>,
+    services: std::collections::BTreeSet<String>,
+    service_keys: Arc<ServiceKeys>,
     started: std::time::Instant,
     state_dirty: bool,
     members_dirty: bool,
+    rumors_dirty: bool,
+    departed_by_operator: bool,
     last_members_save: std::time::Instant,
+    last_rumors_save: std::time::Instant,
     last_full_save: std::time::Instant,
 }
 
@@ -95,6 +101,7 @@ impl Driver {
         stats: Arc<TransportStats>,
         preset: String,
         services: Vec<String>,
+        service_keys: Arc<ServiceKeys>,
     ) -> Self {
         let now = std::time::Instant::now();
         Driver {
@@ -105,11 +112,15 @@ impl Driver {
             data,
             stats,
             preset,
-            services,
+            services: services.into_iter().collect(),
+            service_keys,
             started: now,
             state_dirty: true,
             members_dirty: true,
+            rumors_dirty: true,
+            departed_by_operator: false,
             last_members_save: now,
+            last_rumors_save: now,
             last_full_save: now,
         }
     }
@@ -122,6 +133,9 @@ impl Driver {
             self.flush();
             self.drain_events();
             self.save(false);
+            if self.departed_by_operator {
+                break Stopped::DepartedByOperator;
+            }
             let wake_at = self.next_wake();
             let udp = self.udp.clone();
             let wake = smol::future::or(
@@ -170,6 +184,9 @@ impl Driver {
         if self.members_dirty {
             at = at.min(self.last_members_save + MEMBERS_SAVE_DEBOUNCE);
         }
+        if self.rumors_dirty {
+            at = at.min(self.last_rumors_save + MEMBERS_SAVE_DEBOUNCE);
+        }
         if let Some(t) = self.engine.poll_timeout() {
             at = at.min(self.engine.clock().to_std(t));
         }
@@ -183,26 +200,125 @@ impl Driver {
                 None
             }
             Command::Depart { member, reply } => {
-                if member == self.engine.id() {
-                    tracing::warn!(%member, "departed by an operator; leaving the ring for good");
-                    let _ = reply.try_send(Ok(()));
+                let me = member == self.engine.id();
+                let outcome = self.engine.depart_member(member).map_err(control_error);
+                if outcome.is_ok() {
+                    tracing::warn!(%member, this_member = me, "departed by an operator");
+                    self.rumors_dirty = true;
+                }
+                let ok = outcome.is_ok();
+                let _ = reply.try_send(outcome);
+                if me && ok {
+                    self.departed_by_operator = true;
                     return Some(Stopped::DepartedByOperator);
                 }
-                let _ = reply.try_send(Err(depart_other_unsupported(member)));
                 None
             }
             Command::Rumor { action, reply } => {
-                let what = match action {
-                    RumorAction::ApplyConfig { .. } => "applying a service config",
-                    RumorAction::UploadFile { .. } => "uploading a service file",
-                    RumorAction::AnnounceService { .. } => "announcing a service",
-                    RumorAction::WithdrawService { .. } => "withdrawing a service",
-                };
-                let _ = reply.try_send(Err(ControlError::Unsupported(what)));
+                let outcome = self.rumor_action(action);
+                if outcome.is_ok() {
+                    self.rumors_dirty = true;
+                }
+                let _ = reply.try_send(outcome);
+                None
+            }
+            Command::RingKeys { action, reply } => {
+                let _ = reply.try_send(self.ring_keys(action));
                 None
             }
             Command::Shutdown => Some(Stopped::Shutdown),
         }
+    }
+
+    fn rumor_action(&mut self, action: RumorAction) -> Result<(), ControlError> {
+        let group = |g: &str| {
+            g.parse::<ServiceGroup>()
+                .map_err(|e| ControlError::Rejected(format!("bad service group {g:?}: {e}")))
+        };
+        let e = &mut self.engine;
+        match action {
+            RumorAction::ApplyConfig {
+                group: g,
+                version,
+                body,
+                encrypted,
+            } => {
+                let g = group(&g)?;
+                let r = if encrypted {
+                    e.apply_sealed(g.clone(), version, None, body)
+                } else {
+                    e.apply_config(g.clone(), version, body)
+                };
+                r.map_err(control_error)?;
+                tracing::info!(group = %g, version, encrypted, "config applied");
+            }
+            RumorAction::UploadFile {
+                group: g,
+                filename,
+                version,
+                body,
+                encrypted,
+            } => {
+                let g = group(&g)?;
+                let r = if encrypted {
+                    e.apply_sealed(g.clone(), version, Some(filename.clone()), body)
+                } else {
+                    e.upload_file(g.clone(), version, filename.clone(), body)
+                };
+                r.map_err(control_error)?;
+                tracing::info!(group = %g, %filename, version, encrypted, "file uploaded");
+            }
+            RumorAction::AnnounceService { group: g } => {
+                let parsed = group(&g)?;
+                let spec = ServiceSpec {
+                    initialized: true,
+                    ..ServiceSpec::default()
+                };
+                let inc = e.announce_service(parsed, spec).map_err(control_error)?;
+                tracing::info!(group = %g, incarnation = %inc, "service announced");
+                self.services.insert(g);
+            }
+            RumorAction::WithdrawService { group: g } => {
+                let parsed = group(&g)?;
+                let inc = e.withdraw_service(&parsed).map_err(control_error)?;
+                tracing::info!(group = %g, incarnation = %inc, "service withdrawn");
+                self.services.remove(&g);
+            }
+        }
+        Ok(())
+    }
+
+    fn ring_keys(&mut self, action: RingKeyAction) -> Result<RingKeysView, ControlError> {
+        let held = self.engine.ring_keys().cloned();
+        let changed = match (action, held) {
+            (RingKeyAction::List, _) => None,
+            (RingKeyAction::Install(key), None) => Some(Keyring::single(key)),
+            (RingKeyAction::Install(key), Some(mut ring)) => {
+                ring.insert(key)
+                    .map_err(|e| ControlError::Rejected(e.to_string()))?;
+                Some(ring)
+            }
+            (RingKeyAction::Use(_) | RingKeyAction::Remove(_), None) => {
+                return Err(ControlError::NotFound(
+                    "this node has no ring keys (install one first)".into(),
+                ))
+            }
+            (RingKeyAction::Use(name), Some(ring)) => Some(
+                ring.with_primary(&name)
+                    .map_err(|e| ControlError::NotFound(e.to_string()))?,
+            ),
+            (RingKeyAction::Remove(name), Some(mut ring)) => {
+                ring.remove(&name)
+                    .map_err(|e| ControlError::Rejected(e.to_string()))?;
+                Some(ring)
+            }
+        };
+        if let Some(ring) = changed {
+            let view = RingKeysView::of(Some(&ring));
+            tracing::info!(keys = ?view.keys, primary = ?view.primary, "ring keys changed");
+            self.engine.set_ring_keys(Some(ring));
+        }
+        Ok(RingKeysView::of(self.engine.ring_keys()))
     }
 
     /// Hands everything the engine sent to the sockets, without waiting.
@@ -250,9 +366,47 @@ impl Driver {
                     tracing::info!(%incarnation, %accused, "refuted a claim about us");
                 }
                 Event::Dropped { reason } => tracing::debug!(%reason, "dropped input"),
+                Event::RumorApplied {
+                    kind,
+                    key,
+                    incarnation,
+                } => {
+                    self.rumors_dirty = true;
+                    tracing::debug!(%kind, %key, %incarnation, "rumor applied");
+                    self.check_sealed(&key);
+                }
+                Event::RumorRejected { key, reason } => {
+                    tracing::debug!(key = ?key, reason = ?reason, "rumor rejected")
+                }
+                Event::DepartedByOperator => {
+                    tracing::error!(
+                        member = %self.engine.id(),
+                        "an operator departed this member from the ring; stopping for good"
+                    );
+                    self.departed_by_operator = true;
+                }
                 #[allow(unreachable_patterns)]
                 other => tracing::debug!(event = ?other, "engine event"),
             }
+        }
+    }
+
+    /// Logs a sealed config or file that this node should open but cannot.
+    fn check_sealed(&self, key: &RumorKey) {
+        if self.service_keys.is_empty() {
+            return;
+        }
+        let (encrypted, bytes) = match self.engine.rumors().get(key) {
+            Some(Rumor::ServiceConfig(c)) => (c.encrypted, &c.config),
+            Some(Rumor::ServiceFile(f)) => (f.encrypted, &f.body),
+            _ => return,
+        };
+        match self.service_keys.view(encrypted, bytes) {
+            PayloadView::Unreadable(why) => {
+                tracing::error!(%key, "sealed payload cannot be opened, not used: {why}")
+            }
+            PayloadView::Opened(_) => tracing::info!(%key, "sealed payload opened"),
+            _ => {}
         }
     }
 
@@ -277,6 +431,14 @@ impl Driver {
             self.members_dirty = false;
             self.last_members_save = now;
         }
+        let rumors_due = self.rumors_dirty && now >= self.last_rumors_save + MEMBERS_SAVE_DEBOUNCE;
+        if rumors_due || force || periodic {
+            if let Err(e) = self.data.save_rumors(&self.engine.rumors().export()) {
+                tracing::error!(error = %e, "cannot save rumors.pb");
+            }
+            self.rumors_dirty = false;
+            self.last_rumors_save = now;
+        }
         if periodic || force {
             self.last_full_save = now;
         }
@@ -284,7 +446,9 @@ impl Driver {
 
     async fn shut_down(mut self, why: Stopped) {
         tracing::info!("departing the ring");
-        self.engine.depart();
+        if !self.engine.is_departed() {
+            self.engine.depart();
+        }
         self.flush();
         self.drain_events();
         self.save(true);
@@ -363,20 +527,42 @@ impl Driver {
                 r(&s.input_queue_full),
             ),
         ];
+        let rumors = self.engine.rumors();
+        let rumor_counts = RumorKind::ALL
+            .iter()
+            .map(|k| (*k, rumors.count(*k)))
+            .collect();
+        let mut elections = Vec::new();
+        for (_, r) in rumors.iter() {
+            match r {
+                Rumor::Election(e) => elections.push(("election", e.clone())),
+                Rumor::ElectionUpdate(e) => elections.push(("election_update", e.clone())),
+                _ => {}
+            }
+        }
         Snapshot {
+            census: self.engine.census(),
+            rumor_counts,
+            departures: rumors.departures().collect(),
+            elections,
+            service_keys: self.service_keys.clone(),
+            ring_keys: RingKeysView::of(self.engine.ring_keys()),
             me: *self.engine.me(),
             departed: self.engine.is_departed(),
             members: self.engine.members().iter().collect(),
             metrics: self.engine.metrics().clone(),
             transport,
             preset: self.preset.clone(),
-            services: self.services.clone(),
+            services: self.services.iter().cloned().collect(),
             uptime: self.started.elapsed(),
         }
     }
 }
 
-fn depart_other_unsupported(member: MemberId) -> ControlError {
-    tracing::info!(%member, "operator departure of another member requested; departure rumors are not in the engine yet");
-    ControlError::Unsupported("departing another member (departure rumors)")
+fn control_error(e: RumorError) -> ControlError {
+    match e {
+        RumorError::PayloadTooLarge { .. } => ControlError::TooLarge(e.to_string()),
+        RumorError::Departed => ControlError::ShuttingDown,
+        other => ControlError::Rejected(other.to_string()),
+    }
 }

@@ -25,5 +25,6 @@ pub mod driver;
 pub mod gateway;
 pub mod persist;
 pub mod run;
+pub mod sealed;
 pub mod secret;
 pub mod transport;

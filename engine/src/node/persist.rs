@@ -5,9 +5,11 @@
 //! | `member.json`  | the member id                                       | once             |
 //! | `state.json`   | incarnation; whether an operator departed us        | on change, at exit |
 //! | `members.json` | the member view (restored through the merge rules)  | on change (debounced), periodically, at exit |
+//! | `rumors.pb`    | the rumor store (`RumorStore::export`, a protobuf `RumorBatch`), restored with `Engine::import_rumors` (merge rules) | on change (debounced), periodically, at exit |
 //! | `ctl_secret`   | the control secret ([`secret`](super::secret))      | once             |
 //!
-//! Each JSON file carries a `version` field. Every write is atomic: a temporary file is
+//! Each JSON file carries a `version` field; `rumors.pb` that does not decode is moved aside
+//! the same way. Every write is atomic: a temporary file is
 //! written and fsynced, renamed over the old one, and the directory is fsynced. A file that
 //! cannot be parsed (truncated, corrupt, unknown version) is renamed to
 //! `NAME.corrupt-<unix seconds>` with a warning and the node goes on without it; the other
@@ -31,6 +33,8 @@ pub const FORMAT_VERSION: u32 = 1;
 const MEMBER_FILE: &str = "member.json";
 const STATE_FILE: &str = "state.json";
 const MEMBERS_FILE: &str = "members.json";
+/// The persisted rumor store.
+pub const RUMORS_FILE: &str = "rumors.pb";
 
 /// A member's data dir.
 #[derive(Clone, Debug)]
@@ -47,6 +51,8 @@ pub struct Loaded {
     pub state: Option<State>,
     /// The saved member view (empty if none).
     pub members: Vec<Membership>,
+    /// The saved rumor store (`RumorStore::export` bytes), if any.
+    pub rumors: Option<Vec<u8>>,
 }
 
 /// `state.json`.
@@ -130,10 +136,21 @@ impl DataDir {
                 parsed
             })
             .unwrap_or_default();
+        let rumors_path = self.path.join(RUMORS_FILE);
+        let _ = fs::remove_file(self.path.join(format!("{RUMORS_FILE}.tmp")));
+        let rumors = match fs::read(&rumors_path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::warn!(file = %rumors_path.display(), error = %e, "cannot read; ignoring it");
+                None
+            }
+        };
         Loaded {
             member_id,
             state,
             members,
+            rumors,
         }
     }
 
@@ -171,6 +188,11 @@ impl DataDir {
             members: members.iter().map(MemberRecord::from_membership).collect(),
         };
         self.write_json(MEMBERS_FILE, &file)
+    }
+
+    /// Saves the rumor store (the bytes of `RumorStore::export`).
+    pub fn save_rumors(&self, bytes: &[u8]) -> io::Result<()> {
+        self.write_atomic(RUMORS_FILE, bytes, 0o600)
     }
 
     /// Writes `bytes` to `name` atomically: temp file, fsync, rename, fsync of the directory.

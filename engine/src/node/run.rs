@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,15 +15,19 @@ use super::clock::ProcessClock;
 use super::control::Command;
 use super::driver::{Driver, Input, Stopped};
 use super::gateway;
-use super::persist::DataDir;
+use super::persist::{DataDir, RUMORS_FILE};
+use super::sealed::ServiceKeys;
 use super::secret::Secret;
 use super::transport::inbound::{self, InboundConfig};
 use super::transport::pool::{PoolConfig, StreamPool};
 use super::transport::{QueuedNetwork, TransportStats};
 use crate::config::Config;
+use crate::crypto::key_files::load_keyring;
+use crate::crypto::{KeyName, Keyring};
 use crate::engine::Engine;
 use crate::id::{Incarnation, MemberId};
 use crate::member::Member;
+use crate::rumor::{ServiceGroup, ServiceSpec};
 
 /// The default gossip port (Butterfly's).
 pub const DEFAULT_PORT: u16 = 9638;
@@ -41,20 +45,10 @@ pub enum StartError {
          start with a new (empty) --data-dir to join as a new member"
     )]
     DepartedByOperator(MemberId),
-    /// `--ring-key` was given but the engine cannot encrypt yet.
-    #[error(
-        "ring encryption is not yet supported by this engine: refusing to run unencrypted with \
-         --ring-key {path} (key {name})"
-    )]
-    EncryptionUnsupported {
-        /// The key file.
-        path: PathBuf,
-        /// The key's name from the file.
-        name: String,
-    },
-    /// The ring key file is unreadable or not a ring key.
-    #[error("bad ring key {0}: {1}")]
-    BadRingKey(PathBuf, String),
+    /// A ring key, service key or user key file is unreadable or invalid, or the keys do not
+    /// form a keyring.
+    #[error("bad keys: {0}")]
+    BadKeys(String),
     /// A peer address does not resolve.
     #[error("bad --peer {0}: {1}")]
     BadPeer(String, String),
@@ -66,63 +60,20 @@ pub enum StartError {
     Io(String, io::Error),
 }
 
-/// A ring key as read from its file (Habitat's `SYM-SEC-1` format: the version line, the
-/// key's `name-revision` line, a blank line, then the base64 key).
-#[derive(Clone, PartialEq, Eq)]
-pub struct RingKey {
-    /// `name-revision`.
-    pub name: String,
-    /// The base64 text of the key.
-    key_base64: String,
-}
-
-impl std::fmt::Debug for RingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RingKey")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RingKey {
-    /// Parses a ring key file's text.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut lines = text.lines();
-        if lines.next().map(str::trim) != Some("SYM-SEC-1") {
-            return Err("the first line must be SYM-SEC-1".into());
-        }
-        let name = lines.next().map(str::trim).unwrap_or("").to_owned();
-        if name.is_empty() {
-            return Err("the second line must name the key".into());
-        }
-        let key_base64: String = lines.map(str::trim).collect();
-        let ok = !key_base64.is_empty()
-            && key_base64
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
-        if !ok {
-            return Err("the key must be base64 after a blank line".into());
-        }
-        Ok(RingKey { name, key_base64 })
-    }
-
-    /// The base64 key text.
-    pub fn key_base64(&self) -> &str {
-        &self.key_base64
-    }
-}
-
 /// Runs a node until SIGINT/SIGTERM (or an operator departs it).
 pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
-    if let Some(path) = &args.ring_key {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| StartError::BadRingKey(path.clone(), e.to_string()))?;
-        let key = RingKey::parse(&text).map_err(|e| StartError::BadRingKey(path.clone(), e))?;
-        return Err(StartError::EncryptionUnsupported {
-            path: path.clone(),
-            name: key.name,
-        });
-    }
+    let keyring = load_ring_keys(&args)?;
+    let service_keys = ServiceKeys::load(&args.service_keys, &args.user_public_keys)
+        .map_err(|e| StartError::BadKeys(e.to_string()))?;
+    let services = args
+        .services
+        .iter()
+        .map(|g| {
+            g.trim()
+                .parse::<ServiceGroup>()
+                .map_err(|e| StartError::Config(format!("bad --service {g:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let config = Config::preset(args.preset.as_str())
         .ok_or_else(|| StartError::Config(format!("unknown preset {}", args.preset.as_str())))?;
     let io_err = |what: String| move |e: io::Error| StartError::Io(what, e);
@@ -196,13 +147,40 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     )
     .map_err(|e| StartError::Config(e.to_string()))?;
     let restored = loaded.members.len();
+    if let Some(ring) = &keyring {
+        let names: Vec<String> = ring.keys().iter().map(|k| k.name().to_string()).collect();
+        tracing::info!(keys = ?names, primary = %ring.primary().name(), "ring encryption on");
+    }
+    engine.set_ring_keys(keyring);
+    if let Some(bytes) = &loaded.rumors {
+        match engine.import_rumors(bytes) {
+            Ok(r) => tracing::info!(
+                applied = r.applied,
+                unchanged = r.unchanged,
+                skipped = r.skipped,
+                "rumor store restored"
+            ),
+            Err(e) => data.move_aside(RUMORS_FILE, &format!("{e}")),
+        }
+        if engine.departed_by_operator() {
+            let _ = data.save_state(incarnation, true);
+            return Err(StartError::DepartedByOperator(member_id));
+        }
+    }
     engine.insert_members(loaded.members);
     engine.join(&peers);
-    if !args.services.is_empty() {
-        tracing::warn!(
-            services = ?args.services,
-            "--service: announcing service groups is not yet supported by this engine; not announced"
-        );
+    for group in &services {
+        let spec = ServiceSpec {
+            initialized: true,
+            ..ServiceSpec::default()
+        };
+        match engine.announce_service(group.clone(), spec) {
+            Ok(inc) => tracing::info!(%group, incarnation = %inc, "service announced"),
+            Err(e) => tracing::error!(%group, error = %e, "cannot announce the service"),
+        }
+    }
+    if !service_keys.is_empty() {
+        tracing::info!(keys = ?service_keys.names(), "opening configs and files sealed to these service keys");
     }
     tracing::info!(
         member_id = %member_id, %incarnation, gossip = %me.addr, listen = %args.listen,
@@ -250,9 +228,29 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         data,
         stats,
         args.preset.as_str().to_owned(),
-        args.services.clone(),
+        services.iter().map(ToString::to_string).collect(),
+        Arc::new(service_keys),
     );
     Ok(smol::block_on(driver.run()))
+}
+
+/// The keyring from `--ring-key` (files or directories), with `--ring-key-primary` sealing.
+fn load_ring_keys(args: &RunArgs) -> Result<Option<Keyring>, StartError> {
+    if args.ring_keys.is_empty() {
+        return Ok(None);
+    }
+    let ring = load_keyring(&args.ring_keys).map_err(|e| StartError::BadKeys(e.to_string()))?;
+    let ring = match &args.ring_key_primary {
+        None => ring,
+        Some(name) => {
+            let name: KeyName = name
+                .parse()
+                .map_err(|e| StartError::BadKeys(format!("--ring-key-primary {name:?}: {e}")))?;
+            ring.with_primary(&name)
+                .map_err(|e| StartError::BadKeys(format!("--ring-key-primary: {e}")))?
+        }
+    };
+    Ok(Some(ring))
 }
 
 /// Binds UDP and TCP on the same address (port 0: the port the UDP socket got).
@@ -319,18 +317,6 @@ pub fn has_member(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ring_key_parses_habitat_format() {
-        let k = RingKey::parse(
-            "SYM-SEC-1\nfoo-20160504220722\n\nYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=\n",
-        )
-        .expect("valid");
-        assert_eq!(k.name, "foo-20160504220722");
-        assert!(RingKey::parse("SYM-SEC-2\nx\n\nabc").is_err());
-        assert!(RingKey::parse("SYM-SEC-1\n\n\n").is_err());
-        assert!(RingKey::parse("SYM-SEC-1\nx\n\nnot base64!").is_err());
-    }
 
     #[test]
     fn peers_get_the_default_port() {

@@ -3,13 +3,18 @@
 //! | request                                   | answer                                         |
 //! |-------------------------------------------|------------------------------------------------|
 //! | `GET /`                                   | a small HTML page of the ring, refreshing itself |
-//! | `GET /butterfly`                          | JSON: `member_id`, `membership`                |
-//! | `GET /census`, `GET /services`            | 501 until the engine has rumors                |
+//! | `GET /butterfly`                          | JSON: `member_id`, `membership`, `services`, `configs`, `files`, `elections`, `departures` |
+//! | `GET /census`                             | JSON: per service group its members, config, files, leaders (sealed payloads opened with `--service-key`) |
+//! | `GET /services`                           | JSON: every service a member runs, with its health |
 //! | `GET /metrics`                            | Prometheus text                                |
-//! | `POST /depart/{member_id}`                | depart a member (this one now; others with departure rumors) |
-//! | `POST /config/{group}?version=N` + body   | apply a service config (501 until rumors)      |
-//! | `POST /file/{group}/{name}?version=N` + body | upload a file (501 until rumors)            |
-//! | `POST /service/{group}/announce`, `/withdraw` | announce / withdraw a service group (501 until rumors) |
+//! | `GET /ring-keys`                          | JSON: the ring keys' names and the primary     |
+//! | `POST /depart/{member_id}`                | depart a member for good (a Departure rumor; this node stops if it is itself) |
+//! | `POST /config/{group}?version=N[&encrypted=true]` + body | apply a service config (a sealed `BOX-1` body with `encrypted`) |
+//! | `POST /file/{group}/{name}?version=N[&encrypted=true]` + body | upload a file               |
+//! | `POST /service/{group}/announce`, `/withdraw` | announce / withdraw a service group this node runs |
+//! | `POST /ring-keys` + SYM-SEC-1 key text    | install a ring key (the primary unchanged)     |
+//! | `POST /ring-keys/primary/{NAME-REV}`      | make a held ring key the one that seals        |
+//! | `POST /ring-keys/remove/{NAME-REV}`       | remove a ring key (not the primary)            |
 //!
 //! Every `POST` needs `Authorization: Bearer <control secret>`; without it the answer is 401
 //! and nothing changes. Errors are JSON: `{"error": "..."}`. Connections are bounded in
@@ -31,10 +36,11 @@ use smol::channel::Sender;
 use smol::net::TcpListener;
 use smol_hyper::rt::{FuturesIo, SmolTimer};
 
-use super::control::{Command, ControlError, RumorAction, Snapshot};
+use super::control::{Command, ControlError, RingKeyAction, RumorAction, Snapshot};
 use super::driver::Input;
 use super::secret::Secret;
 use super::transport::pool::timeout;
+use crate::crypto::{KeyName, RingKey, SealedBox};
 use crate::id::MemberId;
 
 /// The largest request body accepted (a service config or file, plus headroom).
@@ -101,7 +107,9 @@ async fn handle(req: Request<Incoming>, control: &Sender<Input>, secret: &Secret
             Err(_) => {
                 return error(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body too large or broken",
+                    &format!(
+                    "request body larger than the gateway's limit of {MAX_BODY} bytes, or broken"
+                ),
                 )
             }
         };
@@ -130,8 +138,15 @@ async fn handle(req: Request<Incoming>, control: &Sender<Input>, secret: &Secret
             ),
             Err(r) => r,
         },
-        ["census"] => unsupported("the census (service rumors)"),
-        ["services"] => unsupported("service groups (service rumors)"),
+        ["census"] => match snapshot(control).await {
+            Ok(s) => json_reply(StatusCode::OK, &render::census(&s)),
+            Err(r) => r,
+        },
+        ["services"] => match snapshot(control).await {
+            Ok(s) => json_reply(StatusCode::OK, &render::services(&s)),
+            Err(r) => r,
+        },
+        ["ring-keys"] => ring_keys(control, RingKeyAction::List).await,
         _ => error(StatusCode::NOT_FOUND, "no such resource"),
     }
 }
@@ -151,26 +166,55 @@ async fn post(segments: &[&str], query: &str, body: Bytes, control: &Sender<Inpu
             let (reply, rx) = smol::channel::bounded(1);
             return command(control, Command::Depart { member, reply }, rx).await;
         }
-        ["config", group] => match (valid_group(group), version(query)) {
-            (Ok(group), Ok(version)) => RumorAction::ApplyConfig {
+        ["ring-keys"] => {
+            let key = std::str::from_utf8(&body)
+                .map_err(|_| "the key must be SYM-SEC-1 text".to_owned())
+                .and_then(|t| RingKey::parse(t).map_err(|e| format!("not a ring key: {e}")));
+            return match key {
+                Ok(k) => ring_keys(control, RingKeyAction::Install(k)).await,
+                Err(m) => error(StatusCode::BAD_REQUEST, &m),
+            };
+        }
+        ["ring-keys", op @ ("primary" | "remove"), name] => {
+            let Ok(name) = name.parse::<KeyName>() else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "the key name must be NAME-REVISION (e.g. prod-20260101000000)",
+                );
+            };
+            let action = if *op == "primary" {
+                RingKeyAction::Use(name)
+            } else {
+                RingKeyAction::Remove(name)
+            };
+            return ring_keys(control, action).await;
+        }
+        ["config", group] => match (valid_group(group), version(query), sealed(query, &body)) {
+            (Ok(group), Ok(version), Ok(encrypted)) => RumorAction::ApplyConfig {
                 group,
                 version,
                 body: body.to_vec(),
+                encrypted,
             },
-            (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m),
+            (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => {
+                return error(StatusCode::BAD_REQUEST, m)
+            }
         },
         ["file", group, filename] => {
             if filename.is_empty() || filename.contains("..") || filename.len() > 255 {
                 return error(StatusCode::BAD_REQUEST, "bad file name");
             }
-            match (valid_group(group), version(query)) {
-                (Ok(group), Ok(version)) => RumorAction::UploadFile {
+            match (valid_group(group), version(query), sealed(query, &body)) {
+                (Ok(group), Ok(version), Ok(encrypted)) => RumorAction::UploadFile {
                     group,
                     filename: (*filename).to_owned(),
                     version,
                     body: body.to_vec(),
+                    encrypted,
                 },
-                (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m),
+                (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => {
+                    return error(StatusCode::BAD_REQUEST, m)
+                }
             }
         }
         ["service", group, op @ ("announce" | "withdraw")] => match valid_group(group) {
@@ -200,9 +244,48 @@ async fn command(
     }
     match timeout(Duration::from_secs(5), rx.recv()).await {
         Some(Ok(Ok(()))) => json_reply(StatusCode::OK, &json!({"ok": true})),
-        Some(Ok(Err(ControlError::Unsupported(what)))) => unsupported(what),
-        Some(Ok(Err(ControlError::Rejected(why)))) => error(StatusCode::CONFLICT, &why),
-        Some(Ok(Err(ControlError::ShuttingDown))) | Some(Err(_)) | None => error(
+        Some(Ok(Err(e))) => control_error(&e),
+        Some(Err(_)) | None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is busy or shutting down",
+        ),
+    }
+}
+
+fn control_error(e: &ControlError) -> Reply {
+    match e {
+        ControlError::TooLarge(why) => error(StatusCode::PAYLOAD_TOO_LARGE, why),
+        ControlError::NotFound(why) => error(StatusCode::NOT_FOUND, why),
+        ControlError::Rejected(why) => error(StatusCode::CONFLICT, why),
+        ControlError::ShuttingDown => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is busy or shutting down",
+        ),
+    }
+}
+
+async fn ring_keys(control: &Sender<Input>, action: RingKeyAction) -> Reply {
+    let (reply, rx) = smol::channel::bounded(1);
+    if !matches!(
+        timeout(
+            Duration::from_secs(2),
+            control.send(Input::Control(Command::RingKeys { action, reply }))
+        )
+        .await,
+        Some(Ok(()))
+    ) {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is busy or shutting down",
+        );
+    }
+    match timeout(Duration::from_secs(5), rx.recv()).await {
+        Some(Ok(Ok(view))) => json_reply(
+            StatusCode::OK,
+            &json!({ "keys": view.keys, "primary": view.primary }),
+        ),
+        Some(Ok(Err(e))) => control_error(&e),
+        Some(Err(_)) | None => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the node is busy or shutting down",
         ),
@@ -253,11 +336,15 @@ fn version(query: &str) -> Result<u64, &'static str> {
         .ok_or("a numeric ?version=N is required")
 }
 
-fn unsupported(what: &str) -> Reply {
-    error(
-        StatusCode::NOT_IMPLEMENTED,
-        &format!("{what} is not yet supported by this engine"),
-    )
+/// `encrypted=true` (or `1`) in the query: the body must be a sealed `BOX-1` payload.
+fn sealed(query: &str, body: &[u8]) -> Result<bool, &'static str> {
+    let encrypted = query
+        .split('&')
+        .any(|kv| kv == "encrypted=true" || kv == "encrypted=1");
+    if encrypted && SealedBox::parse(body).is_err() {
+        return Err("with encrypted=true the body must be a sealed BOX-1 payload");
+    }
+    Ok(encrypted)
 }
 
 fn error(status: StatusCode, message: &str) -> Reply {

@@ -5,9 +5,14 @@ use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+use crate::census::CensusMember;
 use crate::member::{Health, Member};
 use crate::metrics::{Channel, DropReason};
 use crate::node::control::Snapshot;
+use crate::node::sealed::PayloadView;
 
 /// `GET /butterfly`: `member_id` and `membership` keyed by member id (ourselves included),
 /// each with `address`, `swim_port`, `gossip_port`, `incarnation`, `persistent`, `health`.
@@ -22,12 +27,148 @@ pub fn butterfly(s: &Snapshot) -> Value {
     for m in &s.members {
         membership.insert(m.member.id.to_string(), member_json(&m.member, m.health));
     }
+    let mut services = Map::new();
+    let mut configs = Map::new();
+    let mut files = Map::new();
+    for (group, g) in &s.census.groups {
+        if !g.members.is_empty() {
+            let rows: Map<String, Value> = g
+                .members
+                .iter()
+                .map(|m| (m.member_id.to_string(), service_json(m)))
+                .collect();
+            services.insert(group.to_string(), Value::Object(rows));
+        }
+        if let Some(c) = &g.config {
+            configs.insert(
+                group.to_string(),
+                payload_json(s, c.incarnation.0, c.encrypted, &c.config),
+            );
+        }
+        if !g.files.is_empty() {
+            let rows: Map<String, Value> = g
+                .files
+                .iter()
+                .map(|f| {
+                    (
+                        f.filename.clone(),
+                        payload_json(s, f.incarnation.0, f.encrypted, &f.body),
+                    )
+                })
+                .collect();
+            files.insert(group.to_string(), Value::Object(rows));
+        }
+    }
     json!({
         "member_id": s.me.id.to_string(),
         "incarnation": s.me.incarnation.0,
         "preset": s.preset,
         "membership": membership,
+        "services": services,
+        "configs": configs,
+        "files": files,
+        "elections": elections_json(s),
+        "departures": s.departures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "ring_keys": { "keys": s.ring_keys.keys, "primary": s.ring_keys.primary },
     })
+}
+
+fn elections_json(s: &Snapshot) -> Vec<Value> {
+    s.elections
+        .iter()
+        .map(|(kind, e)| {
+            json!({
+                "kind": kind,
+                "service_group": e.group.to_string(),
+                "term": e.term,
+                "member_id": e.member_id.to_string(),
+                "suitability": e.suitability,
+                "status": format!("{:?}", e.status),
+                "votes": e.votes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+fn service_json(m: &CensusMember) -> Value {
+    let sv = &m.service;
+    json!({
+        "member_id": m.member_id.to_string(),
+        "service_group": sv.group.to_string(),
+        "health": m.health.map(Health::as_str),
+        "incarnation": sv.incarnation.0,
+        "initialized": sv.initialized,
+        "pkg": sv.pkg,
+        "cfg": String::from_utf8_lossy(&sv.cfg),
+    })
+}
+
+/// A config or file: its version, whether it is sealed, and its content as this node can
+/// show it (`status`: plain, opened, encrypted or unreadable; never undecodable bytes).
+fn payload_json(s: &Snapshot, version: u64, encrypted: bool, bytes: &[u8]) -> Value {
+    let view = s.service_keys.view(encrypted, bytes);
+    let mut v = json!({
+        "version": version,
+        "encrypted": encrypted,
+        "status": view.status(),
+        "size": bytes.len(),
+    });
+    match &view {
+        PayloadView::Plain(b) | PayloadView::Opened(b) => match std::str::from_utf8(b) {
+            Ok(text) => v["content"] = json!(text),
+            Err(_) => v["content_base64"] = json!(STANDARD.encode(b)),
+        },
+        PayloadView::Encrypted => v["content"] = json!("encrypted"),
+        PayloadView::Unreadable(why) => v["error"] = json!(why),
+    }
+    v
+}
+
+/// `GET /census`: per service group, its members (with health), config, files and leaders.
+pub fn census(s: &Snapshot) -> Value {
+    let mut groups = Map::new();
+    for (group, g) in &s.census.groups {
+        let files: Map<String, Value> = g
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.filename.clone(),
+                    payload_json(s, f.incarnation.0, f.encrypted, &f.body),
+                )
+            })
+            .collect();
+        groups.insert(
+            group.to_string(),
+            json!({
+                "members": g.members.iter().map(service_json).collect::<Vec<_>>(),
+                "config": g.config.as_ref().map(|c| payload_json(s, c.incarnation.0, c.encrypted, &c.config)),
+                "files": files,
+                "leader": g.leader.map(|l| l.to_string()),
+                "update_leader": g.update_leader.map(|l| l.to_string()),
+                "election_status": g.election_status.map(|e| format!("{e:?}")),
+                "update_election_status": g.update_election_status.map(|e| format!("{e:?}")),
+            }),
+        );
+    }
+    json!({
+        "member_id": s.me.id.to_string(),
+        "service_keys": s.service_keys.names(),
+        "groups": groups,
+        "departures": s.departures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /services`: every service a member runs (withdrawn ones left out), with its health,
+/// and the groups this node announced.
+pub fn services(s: &Snapshot) -> Value {
+    let all: Vec<Value> = s
+        .census
+        .groups
+        .values()
+        .flat_map(|g| g.members.iter().map(service_json))
+        .collect();
+    json!({ "local": s.services, "services": all })
 }
 
 fn member_json(m: &Member, health: Health) -> Value {
@@ -111,6 +252,15 @@ pub fn metrics(s: &Snapshot) -> String {
             r.as_str(),
             m.dropped(r)
         );
+    }
+    header(
+        &mut out,
+        "swallowtail_rumors",
+        "gauge",
+        "Rumors held, by kind.",
+    );
+    for (kind, n) in &s.rumor_counts {
+        let _ = writeln!(out, "swallowtail_rumors{{kind=\"{}\"}} {n}", kind.as_str());
     }
     let counters = [
         ("swallowtail_probes_total", "Probes started.", m.probes),
@@ -207,6 +357,34 @@ pub fn page(s: &Snapshot) -> String {
     } else {
         escape(&s.services.join(", "))
     };
+    let mut groups = String::new();
+    for (group, g) in &s.census.groups {
+        let members: Vec<String> = g
+            .members
+            .iter()
+            .map(|m| {
+                format!(
+                    "<code>{}</code> {}",
+                    m.member_id,
+                    m.health.map_or("unknown", Health::as_str)
+                )
+            })
+            .collect();
+        let _ = write!(
+            groups,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(group.as_str()),
+            members.join("<br>"),
+            g.leader
+                .map_or(String::new(), |l| format!("<code>{l}</code>")),
+            g.config.as_ref().map_or(String::new(), |c| format!(
+                "v{}{}",
+                c.incarnation.0,
+                if c.encrypted { " (sealed)" } else { "" }
+            )),
+            g.files.len(),
+        );
+    }
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">\
 <title>swallowtail {id}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
@@ -214,7 +392,7 @@ td,th{{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}}.alive td
 .suspect td:last-child{{color:#b80}}.confirmed td:last-child{{color:#c00}}.departed td:last-child{{color:#888}}</style></head>\
 <body><h1>swallowtail ring</h1><p>This node: <code>{id}</code>, incarnation {inc}, preset {preset}, up {up}s.</p>\
 <p>Members: {counts}.</p><table><tr><th>member</th><th>address</th><th>incarnation</th><th>persistent</th><th>health</th></tr>{rows}</table>\
-<h2>Service groups</h2><p>Configured here: {services}. Service groups, leaders and census are not yet supported by this engine.</p>\
+<h2>Service groups</h2><p>Announced here: {services}.</p><table><tr><th>group</th><th>members</th><th>leader</th><th>config</th><th>files</th></tr>{groups}</table>\
 <p><a href=\"/butterfly\">/butterfly</a> · <a href=\"/metrics\">/metrics</a></p></body></html>",
         id = s.me.id,
         inc = s.me.incarnation,
