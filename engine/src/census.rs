@@ -36,6 +36,8 @@ pub struct CensusGroup {
     pub update_leader: Option<MemberId>,
     /// The election's status, if one was held.
     pub election_status: Option<ElectionStatus>,
+    /// The update election's status, if one was held.
+    pub update_election_status: Option<ElectionStatus>,
 }
 
 /// One member of a service group.
@@ -115,6 +117,7 @@ impl CensusGroup {
             leader: finished(election),
             update_leader: finished(update),
             election_status: election.map(|e| e.status),
+            update_election_status: update.map(|e| e.status),
         })
     }
 

@@ -1,5 +1,6 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
+mod elections;
 mod membership;
 mod rumors;
 mod swim;
@@ -103,6 +104,8 @@ pub struct Engine<C: Clock, N: Network> {
     dissemination: crate::rumor::Disseminator,
     /// Groups whose service this member runs (announced and not withdrawn).
     local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
+    /// Leader and update elections: per-group voter state and suitability.
+    elections: elections::Elections,
     /// An operator departed us; we stopped and must never rejoin.
     departed_by_operator: bool,
     /// Ring encryption: the keyring, if any, and the generator of nonces.
@@ -153,6 +156,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             rumors: crate::rumor::RumorStore::new(),
             dissemination: crate::rumor::Disseminator::new(config_dissemination),
             local_services: BTreeMap::new(),
+            elections: elections::Elections::default(),
             departed_by_operator: false,
             ring_seal: crate::crypto::WireSeal::new(seed),
             events: VecDeque::new(),

@@ -3,7 +3,7 @@
 use crate::id::{Incarnation, MemberId};
 use crate::member::Health;
 use crate::metrics::DropReason;
-use crate::rumor::{RumorKey, RumorKind};
+use crate::rumor::{ElectionKind, RumorKey, RumorKind, ServiceGroup};
 
 /// Something the application, the operator or the simulator may want to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +41,38 @@ pub enum Event {
     /// An operator departed us (we received our own Departure rumor): the engine has left the
     /// ring like after `depart` and ignores all further input. It must not rejoin with this id.
     DepartedByOperator,
+    /// This member started (or joined, or restarted) an election of `group` at `term`, voting
+    /// in it.
+    ElectionStarted {
+        /// Leader or update election.
+        kind: ElectionKind,
+        /// The group.
+        group: ServiceGroup,
+        /// The term.
+        term: u64,
+    },
+    /// The election of `group` this member holds is now Finished with `leader` (it finished it
+    /// as the candidate, or adopted a peer's Finished election).
+    ElectionFinished {
+        /// Leader or update election.
+        kind: ElectionKind,
+        /// The group.
+        group: ServiceGroup,
+        /// The term.
+        term: u64,
+        /// The leader.
+        leader: MemberId,
+    },
+    /// The election of `group` this member holds is now NoQuorum: no more than half of the
+    /// group's Alive, Suspect and Confirmed members are Alive.
+    ElectionNoQuorum {
+        /// Leader or update election.
+        kind: ElectionKind,
+        /// The group.
+        group: ServiceGroup,
+        /// The term.
+        term: u64,
+    },
 }
 
 /// Why a received rumor was not applied.

@@ -119,6 +119,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.broadcasts.enqueue(update.member.id);
         if from != Some(update.health) {
             self.emit_member_event(update.member.id, from, update.health, update);
+            self.elections_on_member_change(update.member.id, from, update.health);
         }
         if update.health == Health::Suspect && from != Some(Health::Suspect) {
             let now = self.now();

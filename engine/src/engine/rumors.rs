@@ -8,6 +8,7 @@ use prost::Message;
 
 use crate::broadcast::retransmit_limit;
 use crate::census::{Census, CensusGroup};
+use crate::engine::elections::ElectionGate;
 use crate::engine::Engine;
 use crate::event::{Event, RumorRejectReason};
 use crate::id::{Incarnation, MemberId};
@@ -109,8 +110,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
             sys: spec.sys,
             withdrawn: false,
         };
-        self.local_services.insert(group, service.clone());
+        self.local_services.insert(group.clone(), service.clone());
         self.apply_rumor(Rumor::Service(service), Origin::Local);
+        self.elections_on_announce(&group, spec.topology);
         Ok(incarnation)
     }
 
@@ -148,6 +150,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         service.initialized = false;
         let incarnation = service.incarnation;
         self.apply_rumor(Rumor::Service(service), Origin::Local);
+        self.elections_on_withdraw(group);
         Ok(incarnation)
     }
 
@@ -354,6 +357,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let incarnation = rumor.incarnation();
         let kind = rumor.kind();
         let supersede = origin == Origin::Remote && self.contradicts_our_service(&rumor);
+        let gate = self.elections_before_apply(&rumor, origin);
+        if matches!(gate, ElectionGate::Reject) {
+            return StoreOutcome::Older;
+        }
         let outcome = self.rumors.merge(rumor);
         match outcome {
             StoreOutcome::Inserted | StoreOutcome::Replaced { .. } => {
@@ -386,6 +393,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.supersede_our_service(group);
             }
         }
+        self.elections_after_apply(&key, outcome, gate);
         outcome
     }
 
@@ -493,6 +501,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn on_gossip_tick(&mut self) {
         let next = self.now() + self.config.gossip_interval;
         self.timers.schedule(next, Timer::GossipTick);
+        self.run_election_checks();
         if self.rumors.is_empty() {
             return;
         }

@@ -789,6 +789,9 @@ fn buddy_system_puts_the_suspicion_first_in_the_probe() {
 /// Rumors: services, configs, files, departures, dissemination and anti-entropy.
 mod rumors;
 
+/// Leader and update elections.
+mod elections;
+
 
 /// Ring encryption: keyed rings, outsiders, key rotation, unauthenticated input.
 mod ring_keys;

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::rumor::{RumorKey, RumorStore};
+use crate::rumor::{Rumor, RumorKey, RumorStore};
 
 /// The most buckets a digest uses (32 KiB of bucket hashes).
 pub(crate) const MAX_BUCKETS: u32 = 4096;
@@ -33,7 +33,7 @@ impl Digest {
             .iter()
             .map(|(k, r)| DigestEntry {
                 key_hash: key_hash(k),
-                version: r.incarnation().0,
+                version: version(r),
             })
             .collect();
         entries.sort_unstable();
@@ -94,6 +94,19 @@ impl Digest {
             .map(|(h, _)| *h)
             .collect();
         (give, want)
+    }
+}
+
+/// The version a digest carries: the incarnation, except for elections, where a Finished
+/// election outranks an unfinished one of the same term (the merge rule adopts it), so a
+/// member left Running after a heal is sent the Finished one.
+fn version(r: &Rumor) -> u64 {
+    match r {
+        Rumor::Election(e) | Rumor::ElectionUpdate(e) => e
+            .term
+            .saturating_mul(2)
+            .saturating_add(u64::from(e.is_finished())),
+        _ => r.incarnation().0,
     }
 }
 

@@ -40,6 +40,20 @@ pub struct ServiceSpec {
     pub initialized: bool,
     /// Host information.
     pub sys: Option<SysInfo>,
+    /// How the group is organized. Local to this member: the Service rumor does not carry it
+    /// (Butterfly's has no such field); a [`Topology::Leader`] service starts (or joins) the
+    /// group's leader election when announced.
+    pub topology: Topology,
+}
+
+/// How a service group is organized (Habitat's `--topology`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Topology {
+    /// Every member is alike; no election is started.
+    #[default]
+    Standalone,
+    /// One member leads: announcing the service starts the group's leader election.
+    Leader,
 }
 
 /// Host information carried by a [`Service`].

@@ -19,9 +19,9 @@ mod store;
 
 use std::fmt;
 
-pub use election::{Election, ElectionStatus};
+pub use election::{Election, ElectionKind, ElectionStatus};
 pub use group::{ParseServiceGroupError, ServiceGroup, MAX_SERVICE_GROUP_LEN};
-pub use kinds::{Departure, Service, ServiceConfig, ServiceFile, ServiceSpec, SysInfo};
+pub use kinds::{Departure, Service, ServiceConfig, ServiceFile, ServiceSpec, SysInfo, Topology};
 pub use store::{RumorStore, StoreOutcome};
 
 pub(crate) use codec::{decode_batch, decode_rumor, encode_rumor};

@@ -187,6 +187,37 @@ impl RumorStore {
             .collect()
     }
 
+    /// The election of `kind` for `group`.
+    pub fn election_of(
+        &self,
+        kind: crate::rumor::ElectionKind,
+        group: &ServiceGroup,
+    ) -> Option<&Election> {
+        match kind {
+            crate::rumor::ElectionKind::Leader => self.election(group),
+            crate::rumor::ElectionKind::Update => self.election_update(group),
+        }
+    }
+
+    /// Stores `rumor` under its key whatever is held there, bypassing the merge rule (the
+    /// election algorithm's own updates: a new term, a status, our vote).
+    pub(crate) fn put(&mut self, rumor: Rumor) -> StoreOutcome {
+        let key = rumor.key();
+        match self.rumors.get_mut(&key) {
+            None => {
+                self.counts[rumor.kind() as usize] += 1;
+                self.rumors.insert(key, rumor);
+                StoreOutcome::Inserted
+            }
+            Some(held) if *held == rumor => StoreOutcome::Same,
+            Some(held) => {
+                let from = held.incarnation();
+                *held = rumor;
+                StoreOutcome::Replaced { from }
+            }
+        }
+    }
+
     /// Merges `rumor` by the rule of its kind (see [`Rumor::merge`]).
     pub fn merge(&mut self, rumor: Rumor) -> StoreOutcome {
         let key = rumor.key();

@@ -120,10 +120,17 @@ fn a_departure_never_changes_once_set() {
 }
 
 #[test]
-fn elections_higher_term_replaces_equal_term_keeps_and_the_two_kinds_are_apart() {
+fn elections_higher_term_replaces_equal_term_merges_and_the_two_kinds_are_apart() {
     for update in [false, true] {
         let mut store = RumorStore::new();
         store.merge(election(update, 2, 1));
+        // Same term: the votes merge (the rules are tested in `rumor::election`).
+        assert_eq!(
+            store.merge(election(update, 2, 5)),
+            StoreOutcome::Replaced {
+                from: Incarnation(2)
+            }
+        );
         assert_eq!(store.merge(election(update, 2, 5)), StoreOutcome::Same);
         assert_eq!(store.merge(election(update, 1, 5)), StoreOutcome::Older);
         assert_eq!(

@@ -25,6 +25,7 @@ fn spec(cfg: &str) -> ServiceSpec {
         cfg: cfg.as_bytes().to_vec(),
         initialized: true,
         sys: None,
+        ..ServiceSpec::default()
     }
 }
 
