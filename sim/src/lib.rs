@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod coverage;
 pub mod expect;
 pub mod metrics;
 pub mod network;
@@ -30,6 +31,7 @@ pub mod queue;
 pub mod scenario;
 pub mod seeds;
 pub mod selector;
+pub mod traffic;
 pub mod world;
 pub mod zones;
 

@@ -17,8 +17,17 @@
 //! member Suspect (or worse: a Confirmed rumor implies someone suspected it), to the first
 //! observer holding it Confirmed (or Departed), and to the first moment every live member
 //! holds it Confirmed or Departed. A restart ends the measurement of that crash.
+//!
+//! **Rumors** are covered by [`crate::coverage`] (per rumor version: live holders, and when it
+//! reached 50/99/100 % of the live members) and **traffic** by [`crate::traffic`] (per channel,
+//! and what the stream frames carry). *Member-seconds* integrate the live count over virtual
+//! time, so traffic per member per second is `bytes / member-seconds` even when members come
+//! and go.
 
-use engine::Health;
+use engine::{Health, RumorKey};
+
+use crate::coverage::Coverage;
+use crate::traffic::Traffic;
 
 /// Counts of views by health, indexed by `Health::index()`.
 pub type HealthCounts = [u64; 4];
@@ -77,6 +86,16 @@ pub struct Metrics {
     pub false_suspected: u64,
     /// Times an observer marked a live, unpaused, reachable member Confirmed.
     pub false_confirmed: u64,
+    /// Rumor coverage.
+    pub coverage: Coverage,
+    /// Traffic per channel and content.
+    pub traffic: Traffic,
+    /// Rumor copies needed: rumors applied by a member that did not create them.
+    pub rumor_copies_needed: u64,
+    /// Rumors received but rejected (stale, oversized, invalid).
+    pub rumors_rejected: u64,
+    live_member_ns: u128,
+    last_ns: u64,
 }
 
 impl Metrics {
@@ -95,7 +114,44 @@ impl Metrics {
             bytes_sent: 0,
             false_suspected: 0,
             false_confirmed: 0,
+            coverage: Coverage::new(members),
+            traffic: Traffic::default(),
+            rumor_copies_needed: 0,
+            rumors_rejected: 0,
+            live_member_ns: 0,
+            last_ns: 0,
         }
+    }
+
+    /// Moves the clock of the member-seconds integral to `now` (call before any change of the
+    /// live set, and at the end of the run).
+    pub fn advance(&mut self, now: u64) {
+        if now > self.last_ns {
+            self.live_member_ns += u128::from(self.live_count) * u128::from(now - self.last_ns);
+            self.last_ns = now;
+        }
+    }
+
+    /// Live members integrated over virtual time so far, in member-seconds.
+    pub fn member_seconds(&self) -> f64 {
+        self.live_member_ns as f64 / 1e9
+    }
+
+    /// Member `m` applied the rumor under `key` at `incarnation`; `local`: a command on `m`
+    /// created it (so no copy was needed).
+    pub fn rumor_applied(
+        &mut self,
+        m: u32,
+        key: &RumorKey,
+        incarnation: u64,
+        now: u64,
+        local: bool,
+    ) {
+        if !local {
+            self.rumor_copies_needed += 1;
+        }
+        self.coverage
+            .applied(m, key, incarnation, now, &self.live, self.live_count);
     }
 
     /// How many members are live.
@@ -148,6 +204,7 @@ impl Metrics {
             self.dead_views[h] += c;
         }
         self.check_all_confirmed_open(at_ns);
+        self.coverage.member_down(i, at_ns, self.live_count);
     }
 
     /// Starts timing the detection of member `i`'s crash at `at_ns` (call after

@@ -165,6 +165,19 @@ pub struct Summary {
     /// The state at the end of the run.
     #[serde(rename = "final")]
     pub end: End,
+    /// Per rumor version: when it was born and how long it took to reach 50/99/100 % of the
+    /// live members (see [`crate::coverage`]).
+    pub rumor_convergence: Vec<crate::coverage::RumorConvergence>,
+    /// Totals over `rumor_convergence`.
+    pub rumor_coverage: crate::coverage::RumorTotals,
+    /// Messages and bytes per channel, per member per second (see [`crate::traffic`]).
+    pub traffic: crate::traffic::TrafficSummary,
+    /// Rumor copies sent per copy needed (1.0 is the least possible).
+    pub redundancy: crate::traffic::Redundancy,
+    /// Rumors received but not applied (stale, oversized, invalid).
+    pub rumors_rejected: u64,
+    /// Operator commands and refused commands, in order.
+    pub commands: Vec<crate::world::CommandRecord>,
 }
 
 /// Detection latencies over the crashes of a run.

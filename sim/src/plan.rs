@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
-use engine::Config;
+use engine::{Config, ServiceGroup, ServiceSpec};
+use rand::Rng;
 
 use crate::network::Params;
 use crate::scenario::{
-    ActionKind, At, ExpectKind, NetworkSpec, Scenario, ScenarioError, StartMode,
+    ActionKind, At, Expect, ExpectKind, NetworkSpec, RumorSel, Scenario, ScenarioError, StartMode,
+    Topology,
 };
 use crate::seeds::{self, Stream};
 use crate::selector::Selector;
@@ -18,6 +20,9 @@ use crate::zones::{Link, Zones};
 
 /// At most this many members: member i's address is `10.(i >> 16).(i >> 8 & 255).(i & 255)`.
 pub const MAX_MEMBERS: u32 = 1 << 24;
+
+/// At most this many timeline steps after repeated pauses are expanded.
+pub const MAX_STEPS: usize = 1_000_000;
 
 /// Resolves a selector found at a key into member indices (drawing `random:N` from the seed).
 type Resolve<'a> = dyn FnMut(&str, &Selector) -> Result<Vec<u32>, ScenarioError> + 'a;
@@ -35,8 +40,10 @@ pub struct Plan {
     pub members: u32,
     /// The protocol config every engine gets.
     pub config: Config,
-    /// How the ring starts.
-    pub start: StartMode,
+    /// How the ring starts (`bootstrap`).
+    pub bootstrap: StartMode,
+    /// The `[[service]]` entries, in file order.
+    pub services: Vec<ServicePlan>,
     /// `persistent[i]`: member i carries the persistent flag.
     pub persistent: Vec<bool>,
     /// Bootstrap peers (member indices).
@@ -55,7 +62,27 @@ pub struct Plan {
     pub expectations: Vec<Expectation>,
 }
 
-/// One resolved `[[at]]`.
+/// One resolved `[[service]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServicePlan {
+    /// The group.
+    pub group: ServiceGroup,
+    /// Who runs it (sorted, distinct).
+    pub members: Vec<u32>,
+    /// Its topology.
+    pub topology: Topology,
+    /// What each member announces.
+    pub spec: ServiceSpec,
+}
+
+impl ServicePlan {
+    /// Whether member `i` runs this service.
+    pub fn runs(&self, i: u32) -> bool {
+        self.members.binary_search(&i).is_ok()
+    }
+}
+
+/// One resolved `[[at]]` (a repeated pause is several).
 #[derive(Clone, Debug)]
 pub struct Step {
     /// When, in nanoseconds.
@@ -89,6 +116,70 @@ pub enum Action {
     SetNetwork(Params),
     /// New parameters for the link between two zones.
     SetLink(u16, u16, Link),
+    /// An operator applies a service config through `via` (or the default issuer).
+    ApplyConfig {
+        /// Group.
+        group: ServiceGroup,
+        /// Version.
+        version: u64,
+        /// The config's bytes.
+        payload: Vec<u8>,
+        /// The issuing member, if the scenario names one.
+        via: Option<u32>,
+    },
+    /// An operator uploads a file through `via` (or the default issuer).
+    UploadFile {
+        /// Group.
+        group: ServiceGroup,
+        /// Version.
+        version: u64,
+        /// File name.
+        file: String,
+        /// The file's bytes.
+        payload: Vec<u8>,
+        /// The issuing member, if the scenario names one.
+        via: Option<u32>,
+    },
+    /// An operator departs these members through `via` (or the default issuer).
+    DepartMember {
+        /// Who is departed.
+        members: Vec<u32>,
+        /// The issuing member, if the scenario names one.
+        via: Option<u32>,
+    },
+    /// These members change the service they run in `group`.
+    UpdateService {
+        /// Group.
+        group: ServiceGroup,
+        /// Who.
+        members: Vec<u32>,
+        /// New package identifier, if any.
+        pkg: Option<String>,
+        /// New exported config, if any.
+        cfg: Option<Vec<u8>>,
+    },
+}
+
+impl Action {
+    /// The action's name in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Partition(_) => "partition",
+            Action::PartitionOneWay(..) => "partition_oneway",
+            Action::Heal => "heal",
+            Action::Isolate(_) => "isolate",
+            Action::Crash(_) => "crash",
+            Action::Restart(_) => "restart",
+            Action::Pause(..) => "pause",
+            Action::Join(_) => "join",
+            Action::Depart(_) => "depart",
+            Action::SetNetwork(_) | Action::SetLink(..) => "set_network",
+            Action::ApplyConfig { .. } => "apply_config",
+            Action::UploadFile { .. } => "upload_file",
+            Action::DepartMember { .. } => "depart_member",
+            Action::UpdateService { .. } => "update_service",
+        }
+    }
 }
 
 /// One resolved `[[expect]]`.
@@ -100,8 +191,40 @@ pub struct Expectation {
     pub after_ns: u64,
     /// Window end (inclusive), in nanoseconds, at most the end of the run.
     pub until_ns: u64,
-    /// For `detected`: the members.
+    /// For `detected` and `departed`: the members.
     pub members: Vec<u32>,
+    /// For `rumor_everywhere`: the rumor.
+    pub rumor: Option<RumorTarget>,
+}
+
+/// What a `rumor_everywhere` expectation looks for: every live member holds `version` or newer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RumorTarget {
+    /// The group's config.
+    Config {
+        /// Group.
+        group: ServiceGroup,
+        /// Least version.
+        version: u64,
+    },
+    /// One file of the group.
+    File {
+        /// Group.
+        group: ServiceGroup,
+        /// File name.
+        file: String,
+        /// Least version.
+        version: u64,
+    },
+    /// The service of every live member of the group's `[[service]]` entry.
+    Service {
+        /// Group.
+        group: ServiceGroup,
+        /// The members running it.
+        members: Vec<u32>,
+        /// Least incarnation.
+        version: u64,
+    },
 }
 
 /// Checks and resolves `scenario` read from `file`; `seed` overrides the scenario's.
@@ -142,19 +265,28 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
     let mut zones = compile_zones(file, s, &mut resolve)?;
     let initial_network = network;
     let initial_zones = zones.clone();
+    let services = compile_services(file, s, &mut resolve)?;
+    let group_of = |key: &str, text: &str| {
+        text.parse::<ServiceGroup>()
+            .map_err(|e| err(key, e.to_string()))
+    };
+    let declared = |key: &str, group: &ServiceGroup| {
+        services
+            .iter()
+            .find(|sv| &sv.group == group)
+            .ok_or_else(|| err(key, format!("no [[service]] declares the group {group}")))
+    };
 
-    let mut order: Vec<usize> = (0..s.at.len()).collect();
-    order.sort_by_key(|&i| s.at[i].time);
     let mut late = vec![false; n as usize];
-    let mut timeline = Vec::with_capacity(s.at.len());
     // Resolve in file order (for reproducible random selectors), apply network changes in
     // time order (to check each against the parameters in force).
-    let mut resolved: Vec<Option<Action>> = Vec::with_capacity(s.at.len());
+    let mut resolved: Vec<Option<Vec<Step>>> = Vec::with_capacity(s.at.len());
     for (i, at) in s.at.iter().enumerate() {
         let key = format!("at[{i}]");
+        let k = |name: &str| format!("{key}.{name}");
         if at.time > s.duration {
             return Err(err(
-                &format!("{key}.time"),
+                &k("time"),
                 format!(
                     "{} is after the end of the run ({})",
                     show(at.time),
@@ -162,9 +294,9 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
                 ),
             ));
         }
-        check_keys(at).map_err(|(k, m)| err(&format!("{key}.{k}"), m))?;
+        check_keys(at).map_err(|(name, m)| err(&k(name), m))?;
         let members = |resolve: &mut Resolve<'_>| match &at.members {
-            Some(sel) => resolve(&format!("{key}.members"), sel),
+            Some(sel) => resolve(&k("members"), sel),
             None => Ok(Vec::new()),
         };
         let groups = |resolve: &mut Resolve<'_>| {
@@ -174,55 +306,157 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
             }
             Ok::<_, ScenarioError>(out)
         };
-        let action = match at.action {
-            ActionKind::Partition => Some(Action::Partition(groups(&mut resolve)?)),
+        let group = || match &at.group {
+            Some(text) => group_of(&k("group"), text),
+            None => Err(err(&k("group"), "required".into())),
+        };
+        let payload = || -> Result<Vec<u8>, ScenarioError> {
+            let (name, bytes) = match (&at.text, at.size) {
+                (Some(text), _) => ("text", text.as_bytes().to_vec()),
+                (None, Some(size)) => {
+                    if size > config.max_rumor_payload as u64 {
+                        return Err(err(
+                            &k("size"),
+                            format!(
+                                "{size} bytes exceed protocol.max_rumor_payload ({} bytes)",
+                                config.max_rumor_payload
+                            ),
+                        ));
+                    }
+                    ("size", filler(seed, i as u64, size as usize))
+                }
+                (None, None) => ("text", Vec::new()),
+            };
+            if bytes.len() > config.max_rumor_payload {
+                return Err(err(
+                    &k(name),
+                    format!(
+                        "{} bytes exceed protocol.max_rumor_payload ({} bytes)",
+                        bytes.len(),
+                        config.max_rumor_payload
+                    ),
+                ));
+            }
+            Ok(bytes)
+        };
+        if let Some(via) = at.via {
+            if via >= n {
+                return Err(err(
+                    &k("via"),
+                    format!("member {via} does not exist (there are {n} members)"),
+                ));
+            }
+        }
+        let at_ns = nanos(at.time);
+        let one = |action: Action| Some(vec![Step { at_ns, action }]);
+        let steps = match at.action {
+            ActionKind::Partition => one(Action::Partition(groups(&mut resolve)?)),
             ActionKind::PartitionOneway => {
                 let mut g = groups(&mut resolve)?;
                 let to = g.pop().unwrap_or_default();
                 let from = g.pop().unwrap_or_default();
-                Some(Action::PartitionOneWay(from, to))
+                one(Action::PartitionOneWay(from, to))
             }
-            ActionKind::Heal => Some(Action::Heal),
-            ActionKind::Isolate => Some(Action::Isolate(members(&mut resolve)?)),
-            ActionKind::Crash => Some(Action::Crash(members(&mut resolve)?)),
-            ActionKind::Restart => Some(Action::Restart(members(&mut resolve)?)),
+            ActionKind::Heal => one(Action::Heal),
+            ActionKind::Isolate => one(Action::Isolate(members(&mut resolve)?)),
+            ActionKind::Crash => one(Action::Crash(members(&mut resolve)?)),
+            ActionKind::Restart => one(Action::Restart(members(&mut resolve)?)),
             ActionKind::Pause => {
-                let d = at.duration.map(nanos).unwrap_or_default();
-                Some(Action::Pause(members(&mut resolve)?, d))
+                let m = members(&mut resolve)?;
+                Some(pauses(file, &key, at, s.duration, seed, i as u64, m)?)
             }
             ActionKind::Join => {
                 let m = members(&mut resolve)?;
                 for &i in &m {
                     late[i as usize] = true;
                 }
-                Some(Action::Join(m))
+                one(Action::Join(m))
             }
-            ActionKind::Depart => Some(Action::Depart(members(&mut resolve)?)),
+            ActionKind::Depart => one(Action::Depart(members(&mut resolve)?)),
             ActionKind::SetNetwork => None,
+            ActionKind::ApplyConfig => one(Action::ApplyConfig {
+                group: group()?,
+                version: at.version.unwrap_or_default(),
+                payload: payload()?,
+                via: at.via,
+            }),
+            ActionKind::UploadFile => {
+                let name = at.file.clone().unwrap_or_default();
+                if name.is_empty() {
+                    return Err(err(&k("file"), "must not be empty".into()));
+                }
+                one(Action::UploadFile {
+                    group: group()?,
+                    version: at.version.unwrap_or_default(),
+                    file: name,
+                    payload: payload()?,
+                    via: at.via,
+                })
+            }
+            ActionKind::DepartMember => one(Action::DepartMember {
+                members: members(&mut resolve)?,
+                via: at.via,
+            }),
+            ActionKind::UpdateService => {
+                let g = group()?;
+                let entry = declared(&k("group"), &g)?;
+                let m = members(&mut resolve)?;
+                if let Some(&x) = m.iter().find(|&&x| !entry.runs(x)) {
+                    return Err(err(
+                        &k("members"),
+                        format!("member {x} does not run a service in {g} (see [[service]])"),
+                    ));
+                }
+                let cfg = if at.text.is_some() || at.size.is_some() {
+                    Some(payload()?)
+                } else {
+                    None
+                };
+                one(Action::UpdateService {
+                    group: g,
+                    members: m,
+                    pkg: at.pkg.clone(),
+                    cfg,
+                })
+            }
         };
-        resolved.push(action);
+        resolved.push(steps);
     }
+    let mut order: Vec<usize> = (0..s.at.len()).collect();
+    order.sort_by_key(|&i| s.at[i].time);
+    let mut timeline = Vec::with_capacity(s.at.len());
     for &i in &order {
         let at = &s.at[i];
         let key = format!("at[{i}]");
-        let action = match resolved[i].take() {
-            Some(action) => action,
-            None => set_network(at, &mut network, zones.as_mut())
-                .map_err(|(k, m)| err(&format!("{key}.{k}"), m))?,
-        };
-        timeline.push(Step {
-            at_ns: nanos(at.time),
-            action,
-        });
+        match resolved[i].take() {
+            Some(steps) => timeline.extend(steps),
+            None => {
+                let action = set_network(at, &mut network, zones.as_mut())
+                    .map_err(|(k, m)| err(&format!("{key}.{k}"), m))?;
+                timeline.push(Step {
+                    at_ns: nanos(at.time),
+                    action,
+                });
+            }
+        }
+        if timeline.len() > MAX_STEPS {
+            return Err(err(
+                &key,
+                format!("the timeline has more than {MAX_STEPS} steps"),
+            ));
+        }
     }
+    // Stable: among equal times, the order above (time, then file order) is kept.
+    timeline.sort_by_key(|step| step.at_ns);
 
     let mut expectations = Vec::with_capacity(s.expect.len());
     for (i, e) in s.expect.iter().enumerate() {
         let key = format!("expect[{i}]");
+        let k = |name: &str| format!("{key}.{name}");
         let after = e.after.unwrap_or_default();
         if after > s.duration {
             return Err(err(
-                &format!("{key}.after"),
+                &k("after"),
                 format!(
                     "{} is after the end of the run ({})",
                     show(after),
@@ -230,21 +464,46 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
                 ),
             ));
         }
-        let members = match (e.kind, &e.members) {
-            (ExpectKind::Detected, Some(sel)) => resolve(&format!("{key}.members"), sel)?,
-            (ExpectKind::Detected, None) => {
-                return Err(err(
-                    &format!("{key}.members"),
-                    "required by kind detected".into(),
-                ))
+        check_expect_keys(e).map_err(|(name, m)| err(&k(name), m))?;
+        let members = match &e.members {
+            Some(sel) => resolve(&k("members"), sel)?,
+            None => Vec::new(),
+        };
+        let rumor = match (e.kind, e.rumor) {
+            (ExpectKind::RumorEverywhere, Some(sel)) => {
+                let text = e.group.as_deref().unwrap_or_default();
+                let group = group_of(&k("group"), text)?;
+                Some(match sel {
+                    RumorSel::Config => RumorTarget::Config {
+                        group,
+                        version: e.version.unwrap_or_default(),
+                    },
+                    RumorSel::File => RumorTarget::File {
+                        group,
+                        file: e.file.clone().unwrap_or_default(),
+                        version: e.version.unwrap_or_default(),
+                    },
+                    RumorSel::Service => {
+                        let entry = declared(&k("group"), &group)?;
+                        if let Some(&x) = members.iter().find(|&&x| !entry.runs(x)) {
+                            return Err(err(
+                                &k("members"),
+                                format!("member {x} does not run a service in {group}"),
+                            ));
+                        }
+                        RumorTarget::Service {
+                            members: if members.is_empty() {
+                                entry.members.clone()
+                            } else {
+                                members.clone()
+                            },
+                            group,
+                            version: e.version.unwrap_or(1),
+                        }
+                    }
+                })
             }
-            (kind, Some(_)) => {
-                return Err(err(
-                    &format!("{key}.members"),
-                    format!("not used by kind {}", kind.as_str()),
-                ))
-            }
-            (_, None) => Vec::new(),
+            _ => None,
         };
         let until_ns = match e.within {
             Some(w) => nanos(after).saturating_add(nanos(w)).min(end_ns),
@@ -255,6 +514,7 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
             after_ns: nanos(after),
             until_ns,
             members,
+            rumor,
         });
     }
 
@@ -264,7 +524,8 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         end_ns,
         members: n,
         config,
-        start: s.start,
+        bootstrap: s.bootstrap,
+        services,
         persistent,
         peers,
         late,
@@ -274,6 +535,198 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         timeline,
         expectations,
     })
+}
+
+/// The `[[service]]` entries, checked: groups parse, a member runs at most one service per
+/// group.
+fn compile_services(
+    file: &str,
+    s: &Scenario,
+    resolve: &mut Resolve<'_>,
+) -> Result<Vec<ServicePlan>, ScenarioError> {
+    let mut out: Vec<ServicePlan> = Vec::with_capacity(s.service.len());
+    for (i, entry) in s.service.iter().enumerate() {
+        let key = |name: &str| format!("service[{i}].{name}");
+        let group: ServiceGroup =
+            entry
+                .group
+                .parse()
+                .map_err(|e: engine::rumor::ParseServiceGroupError| {
+                    ScenarioError::new(file, key("group"), e)
+                })?;
+        let members = resolve(&key("members"), &entry.members)?;
+        for other in out.iter().filter(|o| o.group == group) {
+            if let Some(&m) = members.iter().find(|&&m| other.runs(m)) {
+                return Err(ScenarioError::new(
+                    file,
+                    key("members"),
+                    format!("member {m} already runs a service in {group}"),
+                ));
+            }
+        }
+        let pkg = entry
+            .pkg
+            .clone()
+            .unwrap_or_else(|| format!("core/{}/1.0.0/20240101000000", group.service()));
+        let cfg = entry.cfg.clone().unwrap_or_default().into_bytes();
+        out.push(ServicePlan {
+            group,
+            members,
+            topology: entry.topology,
+            spec: ServiceSpec {
+                pkg,
+                cfg,
+                initialized: true,
+                sys: None,
+                topology: match entry.topology {
+                    Topology::Standalone => engine::rumor::Topology::Standalone,
+                    Topology::Leader => engine::rumor::Topology::Leader,
+                },
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The steps of a `pause`, repeated every `every` (`count` times or until `until`), each
+/// member's each pause delayed by up to `jitter` (drawn from the seed).
+fn pauses(
+    file: &str,
+    key: &str,
+    at: &At,
+    run: Duration,
+    seed: u64,
+    index: u64,
+    members: Vec<u32>,
+) -> Result<Vec<Step>, ScenarioError> {
+    let err =
+        |name: &str, message: String| ScenarioError::new(file, format!("{key}.{name}"), message);
+    let duration = nanos(at.duration.unwrap_or_default());
+    let Some(every) = at.every else {
+        return Ok(vec![Step {
+            at_ns: nanos(at.time),
+            action: Action::Pause(members, duration),
+        }]);
+    };
+    let every = nanos(every);
+    let jitter = at.jitter.map(nanos).unwrap_or(0);
+    if every < duration.saturating_add(jitter) {
+        return Err(err(
+            "every",
+            format!(
+                "{} is shorter than duration + jitter ({}): a member's pauses would overlap",
+                show(Duration::from_nanos(every)),
+                show(Duration::from_nanos(duration.saturating_add(jitter)))
+            ),
+        ));
+    }
+    let until = at.until.unwrap_or(run);
+    if until < at.time || until > run {
+        return Err(err(
+            "until",
+            format!(
+                "{} is not between time ({}) and the end of the run ({})",
+                show(until),
+                show(at.time),
+                show(run)
+            ),
+        ));
+    }
+    let count = at.count.map_or(u64::MAX, u64::from);
+    let first = nanos(at.time);
+    let repeats = ((nanos(until) - first) / every)
+        .saturating_add(1)
+        .min(count);
+    let per_repeat = if jitter > 0 { members.len().max(1) } else { 1 };
+    if (repeats as u128) * (per_repeat as u128) > MAX_STEPS as u128 {
+        return Err(err(
+            "every",
+            format!("the pause would repeat more than {MAX_STEPS} times"),
+        ));
+    }
+    let mut rng = seeds::rng(seed, Stream::PauseJitter, index);
+    let mut steps = Vec::with_capacity((repeats as usize) * per_repeat);
+    for r in 0..repeats {
+        let start = first + r * every;
+        if jitter == 0 {
+            steps.push(Step {
+                at_ns: start,
+                action: Action::Pause(members.clone(), duration),
+            });
+            continue;
+        }
+        for &m in &members {
+            let at_ns = start + rng.gen_range(0..jitter);
+            steps.push(Step {
+                at_ns,
+                action: Action::Pause(vec![m], duration),
+            });
+        }
+    }
+    Ok(steps)
+}
+
+/// `size` bytes of deterministic filler for payload `index` of a run with `seed`: lines of
+/// 63 lowercase letters and a newline.
+pub fn filler(seed: u64, index: u64, size: usize) -> Vec<u8> {
+    let mut rng = seeds::rng(seed, Stream::Payload, index);
+    (0..size)
+        .map(|i| {
+            if i % 64 == 63 {
+                b'\n'
+            } else {
+                b'a' + rng.gen_range(0..26u8)
+            }
+        })
+        .collect()
+}
+
+/// Which keys each expectation kind needs and allows; errors name the key.
+fn check_expect_keys(e: &Expect) -> Result<(), (&'static str, String)> {
+    let present: [(&'static str, bool); 5] = [
+        ("members", e.members.is_some()),
+        ("rumor", e.rumor.is_some()),
+        ("group", e.group.is_some()),
+        ("version", e.version.is_some()),
+        ("file", e.file.is_some()),
+    ];
+    let (required, allowed): (&[&str], &[&str]) = match (e.kind, e.rumor) {
+        (ExpectKind::Detected | ExpectKind::Departed, _) => (&["members"], &["members"]),
+        (ExpectKind::RumorEverywhere, Some(RumorSel::Config)) => {
+            (&["group", "version"], &["rumor", "group", "version"])
+        }
+        (ExpectKind::RumorEverywhere, Some(RumorSel::File)) => (
+            &["group", "version", "file"],
+            &["rumor", "group", "version", "file"],
+        ),
+        (ExpectKind::RumorEverywhere, Some(RumorSel::Service)) => {
+            (&["group"], &["rumor", "group", "version", "members"])
+        }
+        (ExpectKind::RumorEverywhere, None) => (&["rumor"], &[]),
+        (ExpectKind::Converged | ExpectKind::NoFalsePositives, _) => (&[], &[]),
+    };
+    let kind = e.kind.as_str();
+    for key in required {
+        if !present.iter().any(|(k, p)| k == key && *p) {
+            let key = present
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("kind", |(k, _)| *k);
+            return Err((key, format!("required by kind {kind}")));
+        }
+    }
+    for (key, is_present) in present {
+        if is_present && !allowed.contains(&key) {
+            let what = match e.rumor {
+                Some(r) if key != "rumor" => {
+                    format!("not used by kind {kind} with rumor = {r:?}")
+                }
+                _ => format!("not used by kind {kind}"),
+            };
+            return Err((key, what));
+        }
+    }
+    Ok(())
 }
 
 /// The preset named `preset` with the `[protocol]` table merged over it, validated.
@@ -443,7 +896,7 @@ fn check_link(link: &Link) -> Result<(), (&'static str, String)> {
 
 /// Which keys each action needs and allows; errors name the key.
 fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
-    let present: [(&'static str, bool); 10] = [
+    let present: [(&'static str, bool); 21] = [
         ("groups", at.groups.is_some()),
         ("members", at.members.is_some()),
         ("duration", at.duration.is_some()),
@@ -457,8 +910,19 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
             at.stream_loss_probability.is_some(),
         ),
         ("duplicate_probability", at.duplicate_probability.is_some()),
+        ("every", at.every.is_some()),
+        ("count", at.count.is_some()),
+        ("until", at.until.is_some()),
+        ("jitter", at.jitter.is_some()),
+        ("group", at.group.is_some()),
+        ("version", at.version.is_some()),
+        ("text", at.text.is_some()),
+        ("size", at.size.is_some()),
+        ("file", at.file.is_some()),
+        ("pkg", at.pkg.is_some()),
+        ("via", at.via.is_some()),
     ];
-    let network_keys = &present[5..];
+    let network_keys = &present[5..10];
     let (required, allowed): (&[&str], &[&str]) = match at.action {
         ActionKind::Partition | ActionKind::PartitionOneway => (&["groups"], &["groups"]),
         ActionKind::Heal => (&[], &[]),
@@ -467,7 +931,43 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
         | ActionKind::Restart
         | ActionKind::Join
         | ActionKind::Depart => (&["members"], &["members"]),
-        ActionKind::Pause => (&["members", "duration"], &["members", "duration"]),
+        ActionKind::Pause => {
+            let repeat_keys = [
+                ("count", at.count.is_some()),
+                ("until", at.until.is_some()),
+                ("jitter", at.jitter.is_some()),
+            ];
+            for (key, given) in repeat_keys {
+                if given && at.every.is_none() {
+                    return Err((key, "repeats a pause, so it needs every".into()));
+                }
+            }
+            (
+                &["members", "duration"],
+                &["members", "duration", "every", "count", "until", "jitter"],
+            )
+        }
+        ActionKind::ApplyConfig => (
+            &["group", "version"],
+            &["group", "version", "text", "size", "via"],
+        ),
+        ActionKind::UploadFile => (
+            &["group", "version", "file"],
+            &["group", "version", "file", "text", "size", "via"],
+        ),
+        ActionKind::DepartMember => (&["members"], &["members", "via"]),
+        ActionKind::UpdateService => {
+            if at.pkg.is_none() && at.text.is_none() && at.size.is_none() {
+                return Err((
+                    "pkg",
+                    "update_service needs pkg, text or size (what changes)".into(),
+                ));
+            }
+            (
+                &["group", "members"],
+                &["group", "members", "pkg", "text", "size"],
+            )
+        }
         ActionKind::SetNetwork if at.a.is_some() || at.b.is_some() => (
             &["a", "b"],
             &[
@@ -531,6 +1031,21 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
     }
     if at.duration.is_some_and(|d| d.is_zero()) {
         return Err(("duration", "must not be zero".into()));
+    }
+    if at.every.is_some_and(|d| d.is_zero()) {
+        return Err(("every", "must not be zero".into()));
+    }
+    if at.count == Some(0) {
+        return Err(("count", "must be at least 1".into()));
+    }
+    if at.text.is_some() && at.size.is_some() {
+        return Err(("size", "give text or size, not both".into()));
+    }
+    if matches!(at.action, ActionKind::ApplyConfig | ActionKind::UploadFile)
+        && at.text.is_none()
+        && at.size.is_none()
+    {
+        return Err(("text", format!("required by action {action} (or size)")));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! persistent = "0,100"
 //! peers = "0"
 //! preset = "habitat"
+//! bootstrap = "converged"        # or "join" (the default); `start` is an alias
 //! sample_interval = "1s"
 //! [protocol]
 //! suspicion_timeout = "9300ms"
@@ -20,14 +21,29 @@
 //! one_way_delay_min = "1ms"
 //! one_way_delay_mean = "4ms"
 //! loss_probability = 0.01
+//! [[service]]
+//! group = "redis.default"
+//! members = "0..4"
+//! topology = "leader"
 //! [[at]]
 //! time = "60s"
 //! action = "partition"
 //! groups = ["0..99", "100..199"]
+//! [[at]]
+//! time = "70s"
+//! action = "apply_config"
+//! group = "redis.default"
+//! version = 2
+//! size = 4096                     # or text = "maxmemory = 1"
 //! [[expect]]
 //! kind = "converged"
 //! after = "150s"
 //! within = "60s"
+//! [[expect]]
+//! kind = "rumor_everywhere"
+//! rumor = "config"
+//! group = "redis.default"
+//! version = 2
 //! ```
 
 use std::fmt;
@@ -67,9 +83,12 @@ pub struct Scenario {
     /// How often a row of `timeseries.csv` is written (default 1 s).
     #[serde(default = "default_sample_interval", with = "humantime_serde")]
     pub sample_interval: Duration,
-    /// How the ring starts (default `join`).
+    /// How the ring starts (default `join`); `start` is accepted as an alias.
+    #[serde(default, alias = "start")]
+    pub bootstrap: StartMode,
+    /// Services the members run, announced when they start (and again after a restart).
     #[serde(default)]
-    pub start: StartMode,
+    pub service: Vec<ServiceEntry>,
     /// Any protocol `Config` field, overriding the preset.
     #[serde(default)]
     pub protocol: toml::Table,
@@ -100,6 +119,36 @@ pub enum StartMode {
     /// Every member starts knowing every other initially present member as Alive (a converged
     /// ring, without the join events), and is also given `peers`.
     Converged,
+}
+
+/// One `[[service]]`: the members running a service in a service group.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEntry {
+    /// The service group, `service.group[@org]`.
+    pub group: String,
+    /// Who runs it.
+    pub members: Selector,
+    /// `standalone` (default) or `leader` (elections run in the group once they exist).
+    #[serde(default)]
+    pub topology: Topology,
+    /// Package identifier announced (default `core/<service>/1.0.0/20240101000000`).
+    #[serde(default)]
+    pub pkg: Option<String>,
+    /// The configuration the service exports to its group (TOML text, default empty).
+    #[serde(default)]
+    pub cfg: Option<String>,
+}
+
+/// A service group's topology.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topology {
+    /// Every member on its own.
+    #[default]
+    Standalone,
+    /// One leader, elected (issue 4).
+    Leader,
 }
 
 /// The `[network]` table, also the keys a `set_network` action may change.
@@ -171,6 +220,43 @@ pub struct At {
     /// For `pause`: how long.
     #[serde(default, with = "humantime_serde")]
     pub duration: Option<Duration>,
+    /// For `pause`: repeat every this long (from `time`), `count` times or until `until`.
+    #[serde(default, with = "humantime_serde")]
+    pub every: Option<Duration>,
+    /// For a repeated `pause`: how many pauses in all (default: until `until` or the end).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// For a repeated `pause`: no pause starts after this time (default: the end of the run).
+    #[serde(default, with = "humantime_serde")]
+    pub until: Option<Duration>,
+    /// For a repeated `pause`: each member's each pause starts up to this much later than
+    /// scheduled (uniform, drawn from the seed), so the members do not pause in step.
+    #[serde(default, with = "humantime_serde")]
+    pub jitter: Option<Duration>,
+    /// For rumor actions: the service group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// For `apply_config` and `upload_file`: the version (must be newer than the one in force).
+    #[serde(default)]
+    pub version: Option<u64>,
+    /// For `apply_config`, `upload_file`, `update_service`: the payload as text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// For `apply_config`, `upload_file`, `update_service`: a payload of this many bytes of
+    /// filler, generated from the seed (instead of `text`).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// For `upload_file`: the file's name.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// For `update_service`: the new package identifier.
+    #[serde(default)]
+    pub pkg: Option<String>,
+    /// For operator actions (`apply_config`, `upload_file`, `depart_member`): the member whose
+    /// engine issues the command (default: the lowest-index running member, not one of the
+    /// departed `members`).
+    #[serde(default)]
+    pub via: Option<u32>,
     /// For `set_network` on a link: one zone.
     #[serde(default)]
     pub a: Option<String>,
@@ -209,7 +295,8 @@ pub enum ActionKind {
     /// The `members`' processes stop; their state is lost.
     Crash,
     /// The `members` start again (crashing first if running): same id, incarnation kept as if
-    /// persisted and raised by one, fresh state, joining through `peers`.
+    /// persisted and raised by one, the rumor store restored as persisted, a fresh member
+    /// list, joining through `peers` (and announcing their services again).
     Restart,
     /// The `members` stop processing for `duration`: inputs queue, no timers fire.
     Pause,
@@ -219,6 +306,15 @@ pub enum ActionKind {
     Depart,
     /// Changes the `[network]` keys given, or a link's keys when `a` and `b` name zones.
     SetNetwork,
+    /// An operator applies version `version` of `group`'s configuration (`text` or `size`).
+    ApplyConfig,
+    /// An operator uploads version `version` of the file `file` of `group` (`text` or `size`).
+    UploadFile,
+    /// An operator departs the `members` for good (through a running member's engine).
+    DepartMember,
+    /// The `members` change the service they run in `group` (`pkg`, and `text` or `size` for
+    /// the exported config).
+    UpdateService,
 }
 
 impl ActionKind {
@@ -235,6 +331,10 @@ impl ActionKind {
             ActionKind::Join => "join",
             ActionKind::Depart => "depart",
             ActionKind::SetNetwork => "set_network",
+            ActionKind::ApplyConfig => "apply_config",
+            ActionKind::UploadFile => "upload_file",
+            ActionKind::DepartMember => "depart_member",
+            ActionKind::UpdateService => "update_service",
         }
     }
 }
@@ -251,9 +351,35 @@ pub struct Expect {
     /// Length of the window (default: until the end of the run).
     #[serde(default, with = "humantime_serde")]
     pub within: Option<Duration>,
-    /// For `detected`: which members.
+    /// For `detected` and `departed`: which members; for `rumor_everywhere` of services: whose
+    /// services (default: every member of the group's `[[service]]`).
     #[serde(default)]
     pub members: Option<Selector>,
+    /// For `rumor_everywhere`: which kind of rumor.
+    #[serde(default)]
+    pub rumor: Option<RumorSel>,
+    /// For `rumor_everywhere`: the service group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// For `rumor_everywhere`: the version (incarnation) that must be held, or a newer one
+    /// (required for configs and files; 1 for services).
+    #[serde(default)]
+    pub version: Option<u64>,
+    /// For `rumor_everywhere` of a file: its name.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+/// The rumor kinds an expectation can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RumorSel {
+    /// A service group's configuration.
+    Config,
+    /// A file of a service group.
+    File,
+    /// The services the group's members run.
+    Service,
 }
 
 /// The kinds of expectation.
@@ -269,6 +395,13 @@ pub enum ExpectKind {
     /// Safety: during the whole window no observer marks a live, unpaused member it can reach
     /// (both ways) Confirmed.
     NoFalsePositives,
+    /// Liveness: at some moment in the window every live member holds that version (or a
+    /// newer one) of the `rumor`.
+    RumorEverywhere,
+    /// The `members` are Departed in every live member's view at some moment in the window,
+    /// no live member holds them otherwise from then on (restarts included), and at the end
+    /// of the window they are Departed everywhere and not running.
+    Departed,
 }
 
 impl ExpectKind {
@@ -278,6 +411,8 @@ impl ExpectKind {
             ExpectKind::Converged => "converged",
             ExpectKind::Detected => "detected",
             ExpectKind::NoFalsePositives => "no_false_positives",
+            ExpectKind::RumorEverywhere => "rumor_everywhere",
+            ExpectKind::Departed => "departed",
         }
     }
 }
@@ -401,7 +536,7 @@ mod tests {
         assert_eq!(s.duration, Duration::from_secs(10));
         assert_eq!(s.preset, "habitat");
         assert_eq!(s.sample_interval, Duration::from_secs(1));
-        assert_eq!(s.start, StartMode::Join);
+        assert_eq!(s.bootstrap, StartMode::Join);
         assert_eq!(s.network.one_way_delay_min, Duration::from_millis(1));
         assert!(s.at.is_empty() && s.expect.is_empty());
     }
@@ -473,6 +608,35 @@ within = "60s"
             assert!(line.contains(key), "{line} should name {key}");
             assert!(!line.contains('\n'), "{line}");
         }
+    }
+
+    #[test]
+    fn bootstrap_and_its_alias_start() {
+        let s = parse_str(&format!("{MINIMAL}bootstrap = \"converged\"\n")).expect("valid");
+        assert_eq!(s.bootstrap, StartMode::Converged);
+        let s = parse_str(&format!("{MINIMAL}start = \"converged\"\n")).expect("valid");
+        assert_eq!(s.bootstrap, StartMode::Converged);
+        let e = parse_str(&format!("{MINIMAL}bootstrap = \"later\"\n")).expect_err("bad");
+        assert!(e.to_string().contains("bootstrap"), "{e}");
+    }
+
+    #[test]
+    fn services_and_rumor_actions_parse() {
+        let text = format!(
+            "{MINIMAL}[[service]]\ngroup = \"redis.default\"\nmembers = \"0..2\"\ntopology = \"leader\"\n\
+             [[at]]\ntime = \"1s\"\naction = \"apply_config\"\ngroup = \"redis.default\"\nversion = 2\nsize = 100\n\
+             [[expect]]\nkind = \"rumor_everywhere\"\nrumor = \"config\"\ngroup = \"redis.default\"\nversion = 2\n"
+        );
+        let s = parse_str(&text).expect("valid");
+        assert_eq!(s.service[0].topology, Topology::Leader);
+        assert_eq!(s.at[0].action, ActionKind::ApplyConfig);
+        assert_eq!(s.at[0].size, Some(100));
+        assert_eq!(s.expect[0].rumor, Some(RumorSel::Config));
+        let e = parse_str(&format!(
+            "{MINIMAL}[[service]]\ngroup = \"a.b\"\nmembers = \"0\"\ntopology = \"mesh\"\n"
+        ))
+        .expect_err("bad topology");
+        assert!(e.to_string().contains("service[0].topology"), "{e}");
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum Stream {
     Network = 3,
     /// `random:N` selectors, resolved in file order.
     Selectors = 4,
+    /// Filler payloads of `size = N` (index = the `[[at]]`'s position in the file).
+    Payload = 5,
+    /// Start jitter of repeated pauses (index = the `[[at]]`'s position in the file).
+    PauseJitter = 6,
 }
 
 /// The generator for `stream`'s `index`-th user under scenario seed `seed`.

@@ -8,6 +8,15 @@
 //!
 //! Member `i` listens at `10.(i >> 16).(i >> 8 & 255).(i & 255):9638` (SWIM and gossip on the
 //! same port), so an address maps back to its index by arithmetic.
+//!
+//! Services: every member of a `[[service]]` announces it when its process starts (at the
+//! beginning, on a late join, after a restart). A restart first restores the rumor store the
+//! member held when it stopped (`RumorStore::export` → `Engine::import_rumors`, as the node
+//! persists `rumors.pb`); if that store holds the member's own Departure it stops again at once. Operator actions (`apply_config`, `upload_file`,
+//! `depart_member`) are commands on one running member's engine: `via` when it is running,
+//! else the lowest-index running member (not one being departed, when there is another).
+//! Every operator command and every refused command is listed in `summary.json` (`commands`).
+//! A member that learns an operator departed it stops, like a node would.
 
 use std::collections::HashMap;
 use std::io;
@@ -16,7 +25,9 @@ use std::path::Path;
 
 use engine::{
     Engine, Event, Health, Incarnation, Instant, ManualClock, Member, MemberId, Membership, Outbox,
+    RumorError, ServiceGroup, ServiceSpec,
 };
+use serde::Serialize;
 
 use crate::expect::Judge;
 use crate::metrics::Metrics;
@@ -25,6 +36,7 @@ use crate::output::{self, Detection, End, Recorder, Summary};
 use crate::plan::{Action, Plan};
 use crate::scenario::StartMode;
 use crate::seeds::{self, Stream};
+use crate::traffic::TrafficSummary;
 
 /// The port every simulated member listens on (SWIM and gossip).
 pub const PORT: u16 = 9638;
@@ -63,6 +75,22 @@ pub enum RunError {
     Config(#[from] engine::ConfigError),
 }
 
+/// One operator command, or a refused command, as listed in `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommandRecord {
+    /// Virtual seconds.
+    pub time_s: f64,
+    /// The action (`apply_config`, `upload_file`, `depart_member`, `update_service`,
+    /// `announce_service`).
+    pub action: &'static str,
+    /// The member whose engine took the command, if any was running.
+    pub member: Option<u32>,
+    /// Whether the engine accepted it.
+    pub ok: bool,
+    /// What was asked, or why it failed.
+    pub detail: String,
+}
+
 /// What the run did, for the caller (also written as `summary.json`).
 #[derive(Debug)]
 pub struct Report {
@@ -80,6 +108,7 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
     };
     let recorder = Recorder::create(out_dir).map_err(io_err(out_dir))?;
     let mut world = World::new(plan, recorder);
+    world.progress = progress;
     output::write_members(out_dir, &world.member_table()).map_err(io_err(out_dir))?;
     world.start()?;
     world.run_loop(progress)?;
@@ -92,6 +121,8 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
         view_changes,
         refutations,
         dropped_inputs,
+        commands,
+        ids_by_index,
         ..
     } = world;
     recorder.finish().map_err(io_err(out_dir))?;
@@ -130,6 +161,12 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
             live: metrics.live_count(),
             convergence: metrics.convergence(),
         },
+        rumor_convergence: crate::coverage::convergence_list(&metrics.coverage, &ids_by_index),
+        rumor_coverage: crate::coverage::totals(&metrics.coverage),
+        traffic: TrafficSummary::of(&metrics.traffic, metrics.member_seconds()),
+        redundancy: crate::traffic::Redundancy::of(&metrics.traffic, metrics.rumor_copies_needed),
+        rumors_rejected: metrics.rumors_rejected,
+        commands,
     };
     output::write_summary(out_dir, &summary).map_err(io_err(out_dir))?;
     Ok(Report { summary })
@@ -180,6 +217,8 @@ struct Slot {
     /// Time of the live timer entry, if any.
     timer_at: Option<u64>,
     pause_token: u32,
+    /// The rumor store "persisted" by the last process (`RumorStore::export`), for a restart.
+    rumors: Option<Vec<u8>>,
 }
 
 struct World<'p> {
@@ -201,15 +240,28 @@ struct World<'p> {
     refutations: u64,
     dropped_inputs: u64,
     io_error: Option<io::Error>,
+    /// Member ids by index.
+    ids_by_index: Vec<MemberId>,
+    /// Print warnings (refused commands) to stderr.
+    progress: bool,
+    /// Service specs changed by `update_service`: (member, service index) → spec.
+    specs: HashMap<(u32, usize), ServiceSpec>,
+    /// The events being drained were caused by a command on that member.
+    local_command: bool,
+    /// Members that learned an operator departed them, to stop after the drain.
+    pending_stop: Vec<u32>,
+    commands: Vec<CommandRecord>,
 }
 
 impl<'p> World<'p> {
     fn new(plan: &'p Plan, recorder: Recorder) -> Self {
         let mut slots = Vec::with_capacity(plan.members as usize);
         let mut ids = HashMap::with_capacity(plan.members as usize);
+        let mut ids_by_index = Vec::with_capacity(plan.members as usize);
         for i in 0..plan.members {
             let id = MemberId::random(&mut seeds::rng(plan.seed, Stream::MemberId, u64::from(i)));
             ids.insert(id, i);
+            ids_by_index.push(id);
             slots.push(Slot {
                 process: Process::Absent,
                 id,
@@ -218,6 +270,7 @@ impl<'p> World<'p> {
                 timer_token: 0,
                 timer_at: None,
                 pause_token: 0,
+                rumors: None,
             });
         }
         let network = NetworkModel::new(
@@ -234,7 +287,7 @@ impl<'p> World<'p> {
             ids,
             network,
             metrics: Metrics::new(plan.members),
-            judge: Judge::new(&plan.expectations, plan.members),
+            judge: Judge::new(&plan.expectations, &ids_by_index),
             recorder,
             now: 0,
             spare_outbox: Outbox::default(),
@@ -245,6 +298,12 @@ impl<'p> World<'p> {
             refutations: 0,
             dropped_inputs: 0,
             io_error: None,
+            ids_by_index,
+            progress: false,
+            specs: HashMap::new(),
+            local_command: false,
+            pending_stop: Vec::new(),
+            commands: Vec::new(),
         }
     }
 
@@ -262,7 +321,7 @@ impl<'p> World<'p> {
             .collect();
         for &i in &present {
             let mut engine = self.new_engine(i)?;
-            if plan.start == StartMode::Converged {
+            if plan.bootstrap == StartMode::Converged {
                 let view: Vec<Membership> = present
                     .iter()
                     .filter(|&&s| s != i)
@@ -282,6 +341,9 @@ impl<'p> World<'p> {
             }
             self.slots[i as usize].process = Process::Running(Box::new(engine));
         }
+        for &i in &present {
+            self.announce_services(i);
+        }
         let peers = self.peer_addresses();
         for &i in &present {
             if let Process::Running(engine) = &mut self.slots[i as usize].process {
@@ -290,8 +352,8 @@ impl<'p> World<'p> {
             self.drain(i, false);
         }
         self.queue.push(0, Item::Sample);
-        for e in &plan.expectations {
-            self.queue.push(e.after_ns, Item::Check);
+        for at in self.judge.check_times() {
+            self.queue.push(at, Item::Check);
         }
         for (k, step) in plan.timeline.iter().enumerate() {
             self.queue.push(step.at_ns, Item::Step(k as u32));
@@ -313,6 +375,7 @@ impl<'p> World<'p> {
             };
             self.now = at;
             self.clock.set(Instant::from_nanos(at));
+            self.metrics.advance(at);
             self.process(item)?;
             if let Some(e) = self.io_error.take() {
                 return Err(RunError::Io {
@@ -336,6 +399,7 @@ impl<'p> World<'p> {
             }
         }
         self.now = end;
+        self.metrics.advance(end);
         self.judge.check(end, &self.metrics);
         Ok(())
     }
@@ -478,16 +542,217 @@ impl<'p> World<'p> {
                     }
                 }
             }
+            Action::ApplyConfig {
+                group,
+                version,
+                payload,
+                via,
+            } => {
+                let detail = format!("{group} version {version} ({} bytes)", payload.len());
+                self.operator("apply_config", via, &[], detail, |e| {
+                    e.apply_config(group, version, payload)
+                });
+            }
+            Action::UploadFile {
+                group,
+                version,
+                file,
+                payload,
+                via,
+            } => {
+                let detail = format!(
+                    "{group} file {file} version {version} ({} bytes)",
+                    payload.len()
+                );
+                self.operator("upload_file", via, &[], detail, |e| {
+                    e.upload_file(group, version, file, payload)
+                });
+            }
+            Action::DepartMember { members, via } => {
+                let targets: Vec<MemberId> = members
+                    .iter()
+                    .map(|&m| self.ids_by_index[m as usize])
+                    .collect();
+                let detail = format!("members {members:?}");
+                self.operator("depart_member", via, &members, detail, |e| {
+                    targets.iter().try_for_each(|&id| e.depart_member(id))
+                });
+            }
+            Action::UpdateService {
+                group,
+                members,
+                pkg,
+                cfg,
+            } => self.update_service(&group, &members, pkg.as_deref(), cfg.as_deref()),
         }
         Ok(())
     }
 
+    /// Runs an operator command on the issuing member's engine (see the module
+    /// documentation) and records it.
+    fn operator(
+        &mut self,
+        action: &'static str,
+        via: Option<u32>,
+        avoid: &[u32],
+        detail: String,
+        command: impl FnOnce(&mut SimEngine) -> Result<(), RumorError>,
+    ) {
+        let running =
+            |slots: &[Slot], i: u32| matches!(slots[i as usize].process, Process::Running(_));
+        let issuer = via.filter(|&v| running(&self.slots, v)).or_else(|| {
+            let all = 0..self.plan.members;
+            all.clone()
+                .find(|&i| running(&self.slots, i) && !avoid.contains(&i))
+                .or_else(|| all.into_iter().find(|&i| running(&self.slots, i)))
+        });
+        let note = match via {
+            Some(v) if issuer != Some(v) => format!(" (via member {v}, which was not running)"),
+            _ => String::new(),
+        };
+        let Some(i) = issuer else {
+            self.record(
+                action,
+                None,
+                Err(format!("no member running to take it{note}")),
+                detail,
+            );
+            return;
+        };
+        let result = match &mut self.slots[i as usize].process {
+            Process::Running(engine) => command(engine).map_err(|e| e.to_string()),
+            _ => Err("not running".into()),
+        };
+        self.local_command = true;
+        self.drain(i, false);
+        self.local_command = false;
+        self.record(action, Some(i), result, format!("{detail}{note}"));
+    }
+
+    fn record(
+        &mut self,
+        action: &'static str,
+        member: Option<u32>,
+        result: Result<(), String>,
+        detail: String,
+    ) {
+        let (ok, detail) = match result {
+            Ok(()) => (true, detail),
+            Err(e) => {
+                if self.progress {
+                    eprintln!(
+                        "sim: warning: {action} at {:.3}s refused: {detail}: {e}",
+                        self.now as f64 / 1e9
+                    );
+                }
+                (false, format!("{detail}: {e}"))
+            }
+        };
+        self.commands.push(CommandRecord {
+            time_s: self.now as f64 / 1e9,
+            action,
+            member,
+            ok,
+            detail,
+        });
+    }
+
+    /// The service spec member `i` runs for service entry `s`.
+    fn spec(&self, i: u32, s: usize) -> ServiceSpec {
+        self.specs
+            .get(&(i, s))
+            .cloned()
+            .unwrap_or_else(|| self.plan.services[s].spec.clone())
+    }
+
+    /// Announces every service member `i` runs (at each start of its process).
+    fn announce_services(&mut self, i: u32) {
+        let plan = self.plan;
+        for (s, service) in plan.services.iter().enumerate() {
+            if !service.runs(i) {
+                continue;
+            }
+            let spec = self.spec(i, s);
+            let result = match &mut self.slots[i as usize].process {
+                Process::Running(engine) => engine
+                    .announce_service(service.group.clone(), spec)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                _ => Err("not running".into()),
+            };
+            if let Err(e) = result {
+                let detail = format!("{}", service.group);
+                self.record("announce_service", Some(i), Err(e), detail);
+            }
+        }
+        self.local_command = true;
+        self.drain(i, false);
+        self.local_command = false;
+    }
+
+    /// `update_service`: each member changes its spec (kept for its later restarts) and, when
+    /// running, announces the change.
+    fn update_service(
+        &mut self,
+        group: &ServiceGroup,
+        members: &[u32],
+        pkg: Option<&str>,
+        cfg: Option<&[u8]>,
+    ) {
+        let Some(s) = self.plan.services.iter().position(|sv| &sv.group == group) else {
+            return; // The plan checked the group.
+        };
+        for &i in members {
+            let mut spec = self.spec(i, s);
+            if let Some(pkg) = pkg {
+                spec.pkg = pkg.to_string();
+            }
+            if let Some(cfg) = cfg {
+                spec.cfg = cfg.to_vec();
+            }
+            self.specs.insert((i, s), spec.clone());
+            let detail = format!("{group} pkg {}, cfg {} bytes", spec.pkg, spec.cfg.len());
+            let result = match &mut self.slots[i as usize].process {
+                Process::Running(engine) => engine
+                    .update_service(group.clone(), spec)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Process::Paused(..) => Err("paused; announced at its next start".into()),
+                _ => Err("not running; announced at its next start".into()),
+            };
+            self.local_command = true;
+            self.drain(i, false);
+            self.local_command = false;
+            self.record("update_service", Some(i), result, detail);
+        }
+    }
+
     /// Starts member `i`'s process (fresh state, the slot's incarnation) and joins it.
     fn launch(&mut self, i: u32) -> Result<(), RunError> {
-        let mut engine = self.new_engine(i)?;
-        engine.join(&self.peer_addresses());
+        let engine = self.new_engine(i)?;
+        let saved = self.slots[i as usize].rumors.take();
         self.slots[i as usize].process = Process::Running(Box::new(engine));
         self.metrics.member_up(i, []);
+        if let Some(bytes) = saved {
+            let result = match &mut self.slots[i as usize].process {
+                Process::Running(engine) => engine.import_rumors(&bytes).map(|_| ()),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                self.record("import_rumors", Some(i), Err(e.to_string()), String::new());
+            }
+            self.local_command = true;
+            self.drain(i, false);
+            self.local_command = false;
+            if !matches!(self.slots[i as usize].process, Process::Running(_)) {
+                return Ok(()); // Its store says an operator departed it: it stopped again.
+            }
+        }
+        self.announce_services(i);
+        let peers = self.peer_addresses();
+        if let Process::Running(engine) = &mut self.slots[i as usize].process {
+            engine.join(&peers);
+        }
         self.drain(i, false);
         Ok(())
     }
@@ -503,6 +768,7 @@ impl<'p> World<'p> {
             }
         };
         slot.incarnation = engine.incarnation().0;
+        slot.rumors = (!engine.rumors().is_empty()).then(|| engine.rumors().export());
         slot.timer_token = slot.timer_token.wrapping_add(1);
         slot.timer_at = None;
         slot.pause_token = slot.pause_token.wrapping_add(1);
@@ -606,11 +872,18 @@ impl<'p> World<'p> {
                 self.queue.push(at, Item::Timer { member: i, token });
             }
         }
+        while let Some(m) = self.pending_stop.pop() {
+            self.stop(m);
+        }
     }
 
     fn send(&mut self, from: u32, to: SocketAddr, transport: Transport, bytes: Vec<u8>) {
         self.metrics.messages_sent += 1;
         self.metrics.bytes_sent += bytes.len() as u64;
+        match transport {
+            Transport::Datagram => self.metrics.traffic.datagram(&bytes),
+            Transport::Stream => self.metrics.traffic.stream(&bytes),
+        }
         let Some(to) = index_of(to, self.plan.members) else {
             self.messages_lost += 1;
             return;
@@ -663,7 +936,31 @@ impl<'p> World<'p> {
                 self.dropped_inputs += 1;
                 return;
             }
-            // Rumor and operator events do not change the membership metrics.
+            Event::RumorApplied {
+                key, incarnation, ..
+            } => {
+                self.metrics.rumor_applied(
+                    observer,
+                    &key,
+                    incarnation.0,
+                    self.now,
+                    self.local_command,
+                );
+                if self.metrics.coverage.take_completed() {
+                    self.judge.rumors_changed(self.now, &self.metrics);
+                }
+                return;
+            }
+            Event::RumorRejected { .. } => {
+                self.metrics.rumors_rejected += 1;
+                return;
+            }
+            Event::DepartedByOperator => {
+                self.pending_stop.push(observer);
+                return;
+            }
+            // Events added later (elections) do not change these metrics.
+            #[allow(unreachable_patterns)]
             _ => return,
         };
         let Some(&subject) = self.ids.get(&e.subject) else {
