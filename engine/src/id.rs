@@ -29,9 +29,23 @@ impl MemberId {
     }
 }
 
+impl MemberId {
+    /// The 32 lowercase hex digits, without the formatting machinery (this runs for every
+    /// member of every full membership exchange).
+    pub fn to_hex(self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(32);
+        for shift in (0..32).rev() {
+            let nibble = ((self.0 >> (shift * 4)) & 0xf) as usize;
+            out.push(char::from(DIGITS[nibble]));
+        }
+        out
+    }
+}
+
 impl fmt::Display for MemberId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        f.write_str(&self.to_hex())
     }
 }
 
@@ -51,6 +65,20 @@ impl FromStr for MemberId {
     /// Accepts 32 hex digits, upper or lower case, with or without UUID hyphens.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseMemberIdError(s.chars().take(80).collect());
+        // Fast path: exactly 32 hex digits, the wire's form.
+        if s.len() == 32 {
+            let mut bits: u128 = 0;
+            for b in s.bytes() {
+                let d = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'a'..=b'f' => b - b'a' + 10,
+                    b'A'..=b'F' => b - b'A' + 10,
+                    _ => return Err(err()),
+                };
+                bits = (bits << 4) | u128::from(d);
+            }
+            return Ok(MemberId(bits));
+        }
         let mut bits: u128 = 0;
         let mut digits = 0;
         for c in s.chars() {
@@ -100,7 +128,9 @@ mod tests {
         let id = MemberId::random(&mut rng);
         let s = id.to_string();
         assert_eq!(s.len(), 32);
-        assert!(s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(s
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(s.parse::<MemberId>(), Ok(id));
         assert_eq!(s.as_bytes()[12], b'4', "UUID version 4");
     }

@@ -497,12 +497,36 @@ pub fn repeated_len(m: &Membership) -> usize {
     1 + prost::length_delimiter_len(n) + n
 }
 
+/// An IP address as text; IPv4 without the formatting machinery (this runs for every member
+/// of every full membership exchange).
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut out = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + (octet / 10) % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+            out
+        }
+        IpAddr::V6(v6) => v6.to_string(),
+    }
+}
+
 impl From<&member::Member> for Member {
     fn from(m: &member::Member) -> Self {
         Member {
-            id: Some(m.id.to_string()),
+            id: Some(m.id.to_hex()),
             incarnation: Some(m.incarnation.0),
-            address: Some(m.addr.ip().to_string()),
+            address: Some(ip_text(m.addr.ip())),
             swim_port: Some(i32::from(m.addr.port())),
             gossip_port: Some(i32::from(m.gossip_port)),
             persistent: Some(m.persistent),
@@ -662,6 +686,21 @@ mod tests {
             payload: Some(RumorPayload::Departure(Departure::default())),
         };
         assert_eq!(r.encode_to_vec(), vec![0x08, 9, 0x1a, 1, b'x', 0x4a, 0]);
+    }
+
+    #[test]
+    fn ip_text_matches_display() {
+        for ip in [
+            "0.0.0.0",
+            "10.0.7.255",
+            "192.168.100.9",
+            "255.255.255.255",
+            "::1",
+            "fe80::1",
+        ] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
     }
 
     #[test]

@@ -252,11 +252,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     /// A member we held Confirmed is back: likely a healed partition, so exchange full views
-    /// with it (at most once per protocol period).
+    /// with it (at most once per five protocol periods: after a heal many such members call,
+    /// and ProbePings and corrections in Acks do most of the repair).
     fn heal_sync(&mut self, member: &Member) {
         let now = self.now();
         if let Some(last) = self.last_heal_sync {
-            if now < last + self.config.protocol_period {
+            if now < last + self.config.protocol_period * 5 {
                 return;
             }
         }
