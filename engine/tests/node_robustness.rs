@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
-use common::{all_hold, cli, has_file_starting, http, logs, raw_exchange, wait_for, Node, TempDir};
+use common::{all_hold, has_file_starting, http, logs, raw_exchange, wait_for, Node, TempDir};
 
 const CONVERGE: Duration = Duration::from_secs(20);
 
@@ -180,12 +180,12 @@ fn hostile_input_leaves_the_node_serving() {
 }
 
 #[test]
-fn ring_key_is_refused_until_encryption_exists() {
+fn a_bad_ring_key_stops_the_node_with_a_clear_error() {
     let dir = TempDir::new("ringkey");
     let key = dir.join("ring.key");
     std::fs::write(
         &key,
-        "SYM-SEC-1\nswallowtail-20260101000000\n\nYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=\n",
+        "SYM-SEC-1\nswallowtail-20260101000000\n\nnot base64!\n",
     )
     .expect("write key");
     let key = key.to_string_lossy().into_owned();
@@ -193,39 +193,85 @@ fn ring_key_is_refused_until_encryption_exists() {
     let status = a.wait_exit(Duration::from_secs(10));
     assert_eq!(status.and_then(|s| s.code()), Some(1));
     let log = std::fs::read_to_string(&a.log).unwrap_or_default();
-    assert!(log.contains("encryption is not yet supported"), "{log}");
+    assert!(log.contains("bad keys"), "{log}");
 }
 
 #[test]
-fn rumor_actions_answer_not_yet_supported() {
+fn oversized_and_bad_rumor_requests_get_json_errors_and_change_nothing() {
     let dir = TempDir::new("rumors");
     let a = Node::start("a", &dir, &[], &[]);
     wait_for(CONVERGE, || a.member_id()).expect("serves");
-    let cfg = dir.join("web.toml");
-    std::fs::write(&cfg, "port = 80\n").expect("write");
-    let (http_addr, data_dir) = (
-        a.http.to_string(),
-        a.data_dir.to_string_lossy().into_owned(),
-    );
-    let (code, _, err) = cli(
-        &[
-            "config",
-            "apply",
-            "web.prod",
-            "2",
-            &cfg.to_string_lossy(),
-            "--http",
-            &http_addr,
-            "--data-dir",
-            &data_dir,
-        ],
-        &[],
-    );
-    assert_eq!(code, 1);
-    assert!(err.contains("not yet supported by this engine"), "{err}");
-    for path in ["/census", "/services"] {
-        let (status, body) = http(a.http, "GET", path, &[], b"").expect("answers");
-        assert_eq!(status, 501, "{body}");
-        assert!(body.contains("not yet supported by this engine"), "{body}");
+    let auth = format!("Bearer {}", a.secret());
+    let headers = [("Authorization", auth.as_str())];
+    // Above the ring's max_rumor_payload (64 KiB) but within the gateway's body limit.
+    let big = vec![b'x'; 200 * 1024];
+    let (status, body) =
+        http(a.http, "POST", "/config/web.prod?version=1", &headers, &big).expect("answers");
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("max_rumor_payload"), "{body}");
+    // Above the gateway's own limit.
+    let huge = vec![b'x'; 2 * 1024 * 1024];
+    let (status, body) = http(
+        a.http,
+        "POST",
+        "/config/web.prod?version=1",
+        &headers,
+        &huge,
+    )
+    .expect("answers");
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("1048576 bytes"), "{body}");
+    // Encrypted without a sealed body, a bad group, no version.
+    for path in [
+        "/config/web.prod?version=1&encrypted=true",
+        "/config/nodot?version=1",
+        "/config/web.prod",
+    ] {
+        let (status, body) = http(a.http, "POST", path, &headers, b"port = 1").expect("answers");
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("\"error\""), "{body}");
     }
+    let census = a.get_json("/census").expect("census");
+    assert_eq!(census["groups"], serde_json::json!({}), "{census}");
+    // A version not newer than the one in force is refused.
+    let ok = http(
+        a.http,
+        "POST",
+        "/config/web.prod?version=2",
+        &headers,
+        b"a = 1",
+    )
+    .expect("answers");
+    assert_eq!(ok.0, 200, "{}", ok.1);
+    let (status, body) = http(
+        a.http,
+        "POST",
+        "/config/web.prod?version=2",
+        &headers,
+        b"a = 2",
+    )
+    .expect("answers");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("not newer"), "{body}");
+}
+
+#[test]
+fn a_corrupt_rumor_store_is_moved_aside() {
+    let dir = TempDir::new("rumorfile");
+    let mut a = Node::start("a", &dir, &[], &[]);
+    wait_for(CONVERGE, || a.member_id()).expect("serves");
+    let status = a.signal_and_wait("TERM", Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    std::fs::write(a.data_dir.join("rumors.pb"), b"\xff\xff\xff\xff garbage").expect("corrupt");
+    a.spawn();
+    assert!(
+        wait_for(CONVERGE, || a.member_id()).is_some(),
+        "{}",
+        logs(&[&a])
+    );
+    assert!(
+        has_file_starting(&a.data_dir, "rumors.pb.corrupt-"),
+        "{}",
+        logs(&[&a])
+    );
 }

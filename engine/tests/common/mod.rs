@@ -183,6 +183,25 @@ impl Node {
         serde_json::from_str(&body).ok()
     }
 
+    /// `GET path`, parsed as JSON (status 200 only).
+    pub fn get_json(&self, path: &str) -> Option<serde_json::Value> {
+        let (status, body) = http(self.http, "GET", path, &[], b"")?;
+        if status != 200 {
+            return None;
+        }
+        serde_json::from_str(&body).ok()
+    }
+
+    /// The address and data dir flags for a client subcommand aimed at this node.
+    pub fn client_args(&self) -> Vec<String> {
+        vec![
+            "--http".into(),
+            self.http.to_string(),
+            "--data-dir".into(),
+            self.data_dir.to_string_lossy().into_owned(),
+        ]
+    }
+
     pub fn member_id(&self) -> Option<String> {
         Some(self.butterfly()?.get("member_id")?.as_str()?.to_owned())
     }

@@ -1,0 +1,166 @@
+//! Rumors through real `engine-node` processes: a config applied through one node is served
+//! by `/census` on every node, files and services spread, the rumor store survives a restart,
+//! and an operator's departure of another member stops it for good.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{all_hold, cli, logs, wait_for, Node, TempDir};
+use serde_json::Value;
+
+const CONVERGE: Duration = Duration::from_secs(20);
+
+fn config_content(n: &Node, group: &str) -> Option<String> {
+    let c = n.get_json("/census")?;
+    Some(c["groups"][group]["config"]["content"].as_str()?.to_owned())
+}
+
+fn run_cli(node: &Node, args: &[&str]) -> (i32, String, String) {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(node.client_args());
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    cli(&refs, &[])
+}
+
+#[test]
+fn a_config_applied_through_one_node_is_in_every_census() {
+    let dir = TempDir::new("census");
+    let a = Node::start("a", &dir, &[], &[]);
+    let b = Node::start("b", &dir, &[a.gossip], &["--service", "web.prod"]);
+    let mut c = Node::start("c", &dir, &[a.gossip], &[]);
+    let nodes = [&a, &b, &c];
+    let ids: Vec<String> = nodes
+        .iter()
+        .map(|n| wait_for(CONVERGE, || n.member_id()).unwrap_or_else(|| panic!("{}", logs(&[n]))))
+        .collect();
+    let formed = wait_for(CONVERGE, || all_hold(&nodes, &ids, "Alive").then_some(()));
+    assert!(formed.is_some(), "ring did not form\n{}", logs(&nodes));
+
+    // Config through a (the CLI), file through c.
+    let cfg = dir.join("web.toml");
+    std::fs::write(&cfg, "port = 8080\n").expect("write");
+    let (code, out, err) = run_cli(
+        &a,
+        &["config", "apply", "web.prod", "3", &cfg.to_string_lossy()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let file = dir.join("motd.txt");
+    std::fs::write(&file, "hello\n").expect("write");
+    let (code, out, err) = run_cli(
+        &c,
+        &["file", "upload", "web.prod", "1", &file.to_string_lossy()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    let everywhere = wait_for(CONVERGE, || {
+        nodes
+            .iter()
+            .all(|n| {
+                let Some(census) = n.get_json("/census") else {
+                    return false;
+                };
+                let g = &census["groups"]["web.prod"];
+                g["config"]["content"] == "port = 8080\n"
+                    && g["config"]["version"] == 3
+                    && g["files"]["motd.txt"]["content"] == "hello\n"
+                    && g["members"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().any(|r| r["member_id"] == ids[1].as_str()))
+            })
+            .then_some(())
+    });
+    assert!(
+        everywhere.is_some(),
+        "config/file/service not everywhere: {:?}\n{}",
+        c.get_json("/census"),
+        logs(&nodes)
+    );
+    let bf = c.butterfly().expect("butterfly");
+    assert_eq!(bf["configs"]["web.prod"]["version"], 3, "{bf}");
+    assert!(
+        bf["services"]["web.prod"][ids[1].as_str()].is_object(),
+        "{bf}"
+    );
+    assert!(
+        bf["elections"].is_array() && bf["departures"].is_array(),
+        "{bf}"
+    );
+    let services = a.get_json("/services").expect("services");
+    assert!(
+        services["services"]
+            .as_array()
+            .is_some_and(|s| s.len() == 1),
+        "{services}"
+    );
+    let (_, metrics) = common::http(a.http, "GET", "/metrics", &[], b"").expect("metrics");
+    assert!(
+        metrics.contains("swallowtail_rumors{kind=\"service_config\"} 1"),
+        "{metrics}"
+    );
+
+    // Withdraw b's service through the CLI: it leaves every census.
+    let (code, out, err) = run_cli(&b, &["service", "withdraw", "web.prod"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let gone = wait_for(CONVERGE, || {
+        nodes
+            .iter()
+            .all(|n| {
+                n.get_json("/census").is_some_and(|c| {
+                    c["groups"]["web.prod"]["members"]
+                        .as_array()
+                        .is_some_and(Vec::is_empty)
+                })
+            })
+            .then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "withdrawal did not spread\n{}",
+        logs(&nodes)
+    );
+
+    // The rumor store survives a restart: c comes back knowing the config before anyone tells it.
+    let status = c.signal_and_wait("TERM", Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", logs(&[&c]));
+    assert!(c.data_dir.join("rumors.pb").exists());
+    // Alone this time (no peers flag change needed: it rejoins, but the census is local).
+    c.spawn();
+    let back = wait_for(CONVERGE, || config_content(&c, "web.prod"));
+    assert_eq!(back.as_deref(), Some("port = 8080\n"), "{}", logs(&[&c]));
+    let alive = wait_for(CONVERGE, || {
+        all_hold(&[&a, &b, &c], &ids, "Alive").then_some(())
+    });
+    assert!(alive.is_some(), "c did not rejoin\n{}", logs(&[&a, &b, &c]));
+
+    // Depart c through a: c stops with the documented code, everyone holds it Departed, and a
+    // restart refuses with a clear message.
+    let (code, out, err) = run_cli(&a, &["depart", &ids[2]]);
+    assert_eq!(code, 0, "{out}{err}");
+    let exited = c.wait_exit(CONVERGE);
+    assert_eq!(
+        exited.and_then(|s| s.code()),
+        Some(3),
+        "c did not stop as departed\n{}",
+        logs(&[&c])
+    );
+    let departed = wait_for(CONVERGE, || {
+        all_hold(&[&a, &b], std::slice::from_ref(&ids[2]), "Departed").then_some(())
+    });
+    assert!(departed.is_some(), "{}", logs(&[&a, &b]));
+    let bf: Value = a.butterfly().expect("butterfly");
+    assert!(
+        bf["departures"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|x| x == ids[2].as_str())),
+        "{bf}"
+    );
+    c.spawn();
+    let again = c.wait_exit(Duration::from_secs(10));
+    assert_eq!(again.and_then(|s| s.code()), Some(3), "{}", logs(&[&c]));
+    let log = std::fs::read_to_string(&c.log).unwrap_or_default();
+    assert!(
+        log.contains("departed from the ring by an operator"),
+        "{log}"
+    );
+}
