@@ -109,7 +109,11 @@ pub(crate) fn retransmit_limit(mult: u32, n: usize) -> u32 {
         x /= 10;
         digits += 1;
     }
-    let ceil_log = if exact_power && x == 1 { digits } else { digits + 1 };
+    let ceil_log = if exact_power && x == 1 {
+        digits
+    } else {
+        digits + 1
+    };
     mult.saturating_mul(ceil_log.max(1))
 }
 

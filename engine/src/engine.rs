@@ -330,8 +330,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub fn insert_members(&mut self, members: impl IntoIterator<Item = Membership>) {
         let now_s = self.now_s();
         let me = self.me.id;
-        let records: Vec<Membership> =
-            members.into_iter().filter(|m| m.member.id != me).collect();
+        let records: Vec<Membership> = members.into_iter().filter(|m| m.member.id != me).collect();
         self.members
             .merge_all(records, self.config.max_members, now_s);
     }

@@ -24,7 +24,12 @@ pub enum Health {
 
 impl Health {
     /// All four, in order.
-    pub const ALL: [Health; 4] = [Health::Alive, Health::Suspect, Health::Confirmed, Health::Departed];
+    pub const ALL: [Health; 4] = [
+        Health::Alive,
+        Health::Suspect,
+        Health::Confirmed,
+        Health::Departed,
+    ];
 
     /// The name Butterfly's gateway uses (`"Alive"`, …).
     pub fn as_str(self) -> &'static str {

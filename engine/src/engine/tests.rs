@@ -792,7 +792,6 @@ mod rumors;
 /// Leader and update elections.
 mod elections;
 
-
 /// Ring encryption: keyed rings, outsiders, key rotation, unauthenticated input.
 mod ring_keys;
 
@@ -830,7 +829,11 @@ fn a_refutation_heard_during_a_probe_prevents_a_false_suspicion() {
     let cfg = local();
     ring.run_for(cfg.ping_timeout + cfg.pingreq_timeout + Duration::from_millis(20));
     assert_eq!(ring.engine(0).probe.target, None, "the probe ended");
-    assert_eq!(ring.health(0, 1), Some(Health::Alive), "no suspicion of the new incarnation");
+    assert_eq!(
+        ring.health(0, 1),
+        Some(Health::Alive),
+        "no suspicion of the new incarnation"
+    );
 }
 
 #[test]
@@ -859,7 +862,10 @@ fn an_alive_report_about_a_member_we_confirmed_makes_it_refute() {
     ring.flush(0);
     ring.run_for(Duration::from_secs(3));
     assert_eq!(ring.health(0, 2), Some(Health::Alive));
-    assert!(ring.engine(2).incarnation() > held.member.incarnation, "2 refuted");
+    assert!(
+        ring.engine(2).incarnation() > held.member.incarnation,
+        "2 refuted"
+    );
 }
 
 #[test]
@@ -889,7 +895,8 @@ fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
             forward_to: None,
         })),
     };
-    ring.engine(0).handle_datagram(addr(1), &wire::seal_plain(&ping));
+    ring.engine(0)
+        .handle_datagram(addr(1), &wire::seal_plain(&ping));
     let out = std::mem::take(ring.engine(0).network_mut());
     let ack = out
         .datagrams
