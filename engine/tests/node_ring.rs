@@ -144,8 +144,9 @@ fn an_operator_departure_keeps_the_member_out() {
         &[],
     );
     assert_eq!(code, 0, "{out}{err}");
+    // It stops with exit code 3 (departed by an operator), having told the ring.
     let status = b.wait_exit(Duration::from_secs(5));
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", logs(&[&b]));
+    assert_eq!(status.and_then(|s| s.code()), Some(3), "{}", logs(&[&b]));
     assert!(
         wait_for(Duration::from_secs(5), || all_hold(&[&a], &ids, "Departed")
             .then_some(()))
