@@ -17,7 +17,16 @@ fn scenarios() -> Vec<PathBuf> {
 #[test]
 fn every_shipped_scenario_passes() {
     let files = scenarios();
-    for required in ["partition_heal", "crash_detect", "lossy_network", "pause"] {
+    for required in [
+        "partition_heal",
+        "crash_detect",
+        "lossy_network",
+        "pause",
+        "config_rollout",
+        "join_storm",
+        "partition_heal_rumors",
+        "depart",
+    ] {
         assert!(
             files
                 .iter()
