@@ -191,6 +191,40 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
     assert_eq!(ca["encrypted"], true);
     assert_eq!(cb["content"], "encrypted", "{cb}");
     assert!(!cb.to_string().contains("s3cret"));
+
+    // A file sealed to web.prod by a user a does not trust: reported, never shown.
+    let eve_dir = dir.join("eve");
+    let eve_s = eve_dir.to_string_lossy().into_owned();
+    run_cli(&["key", "generate-user", "eve", "--out", &eve_s]);
+    let eve_sec = file_ending(&eve_dir, ".box.key");
+    let file = dir.join("motd.txt");
+    std::fs::write(&file, "from eve\n").expect("write");
+    node_cli(
+        &c,
+        &[
+            "file",
+            "upload",
+            "web.prod",
+            "1",
+            &file.to_string_lossy(),
+            "--encrypt-to",
+            &svc_pub.to_string_lossy(),
+            "--user",
+            &eve_sec.to_string_lossy(),
+        ],
+    );
+    let unreadable = wait_for(CONVERGE, || {
+        let f = a.get_json("/census")?["groups"]["web.prod"]["files"]["motd.txt"].clone();
+        (f["status"] == "unreadable").then_some(f)
+    });
+    let f = unreadable.unwrap_or_else(|| panic!("{}", logs(&nodes)));
+    assert!(f.get("content").is_none(), "{f}");
+    assert!(
+        f["error"].as_str().is_some_and(|e| e.contains("eve-")),
+        "{f}"
+    );
+    let log = std::fs::read_to_string(&a.log).unwrap_or_default();
+    assert!(log.contains("sealed payload cannot be opened"), "{log}");
 }
 
 #[test]

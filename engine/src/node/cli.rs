@@ -246,7 +246,7 @@ pub struct RunArgs {
     /// through it.
     #[arg(long, env = "SWALLOWTAIL_PERMANENT_PEER")]
     pub permanent_peer: bool,
-    /// Where the member id, incarnation, member view and control secret are kept.
+    /// Where the member id, incarnation, member view, rumor store and control secret are kept.
     #[arg(long, env = "SWALLOWTAIL_DATA_DIR", default_value = "swallowtail-data")]
     pub data_dir: PathBuf,
     /// The HTTP gateway's address.

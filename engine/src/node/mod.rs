@@ -12,10 +12,13 @@
 //! [`transport::pool::StreamPool`] of reused TCP connections with bounded queues and timeouts,
 //! so a slow or dead peer never blocks the engine or grows memory.
 //!
-//! State that must survive a restart (member id, incarnation, the member view) lives in the
-//! data dir ([`persist`]), written atomically and read back at start; a corrupt file is moved
-//! aside. Mutating gateway requests need the control secret ([`secret`]). [`cli`] holds the
-//! `engine-node` command line and [`client`] its gateway-speaking subcommands.
+//! State that must survive a restart (member id, incarnation, the member view, the rumor
+//! store) lives in the data dir ([`persist`]), written atomically and read back at start (rumors
+//! through `Engine::import_rumors`); a corrupt file is moved aside. Mutating gateway requests
+//! need the control secret ([`secret`]). Ring keys come from `--ring-key` and can be changed on
+//! a running node through the gateway (install, use, remove); [`sealed`] opens service configs
+//! and files sealed to a service key this node holds. [`cli`] holds the `engine-node` command
+//! line and [`client`] its gateway-speaking and key-generating subcommands.
 
 pub mod cli;
 pub mod client;
