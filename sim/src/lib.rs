@@ -12,7 +12,8 @@
 //! - [`scenario`] reads the TOML file (with [`overrides`] for `--set`), [`selector`] parses
 //!   member selectors, and [`plan`] checks and resolves it all into a [`plan::Plan`];
 //! - [`world`] runs the plan: the [`queue`], the members' engines, the [`network`] model
-//!   (with [`zones`]), and the [`metrics`] kept incrementally from the engines' events;
+//!   (with [`zones`]), and the [`metrics`] kept incrementally from the engines' events
+//!   (rumor [`coverage`] per version, [`traffic`] per channel and content);
 //! - [`expect`] judges the expectations, [`output`] writes the CSV files and `summary.json`.
 //!
 //! [`run_file`] does all of it for the `sim run` command.
