@@ -26,10 +26,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         if update.health == Health::Confirmed {
             if let Some(held) = self.members.get(update.member.id) {
-                if held.health == Health::Alive
+                if matches!(held.health, Health::Alive | Health::Suspect)
                     && update.member.incarnation >= held.member.incarnation
                 {
-                    // Not applied blindly: a live member answers the ProbePing.
+                    // Not applied blindly (nor on top of a mere suspicion): a live member
+                    // answers the ProbePing.
                     self.start_probe_ping(update);
                     return;
                 }

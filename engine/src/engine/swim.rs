@@ -368,12 +368,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Some(claim) = self.probe_pings.get(&id).copied() else {
             return; // answered
         };
-        if attempt == 0 {
-            // One more try, so a single lost datagram does not confirm a live member.
+        if attempt < 2 {
+            // Two more tries, so lost datagrams do not confirm a live member: at 20 % loss each
+            // way a round trip fails 36 % of the time, three in a row 4.7 %.
             self.send_probe_ping(claim);
             let at = self.now() + self.config.pingreq_timeout;
-            self.timers
-                .schedule(at, Timer::ProbePingTimeout { id, attempt: 1 });
+            self.timers.schedule(
+                at,
+                Timer::ProbePingTimeout {
+                    id,
+                    attempt: attempt + 1,
+                },
+            );
             return;
         }
         self.probe_pings.remove(&id);
