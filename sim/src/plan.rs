@@ -108,6 +108,8 @@ pub enum Action {
     Restart(Vec<u32>),
     /// Pause these members for this many nanoseconds.
     Pause(Vec<u32>, u64),
+    /// Slow these members: (members, for how long, input delay), in nanoseconds.
+    Slow(Vec<u32>, u64, u64),
     /// Start these (late) members.
     Join(Vec<u32>),
     /// These members depart gracefully.
@@ -171,6 +173,7 @@ impl Action {
             Action::Crash(_) => "crash",
             Action::Restart(_) => "restart",
             Action::Pause(..) => "pause",
+            Action::Slow(..) => "slow",
             Action::Join(_) => "join",
             Action::Depart(_) => "depart",
             Action::SetNetwork(_) | Action::SetLink(..) => "set_network",
@@ -365,6 +368,11 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
                 let m = members(&mut resolve)?;
                 Some(pauses(file, &key, at, s.duration, seed, i as u64, m)?)
             }
+            ActionKind::Slow => one(Action::Slow(
+                members(&mut resolve)?,
+                nanos(at.duration.unwrap_or_default()),
+                nanos(at.delay.unwrap_or_default()),
+            )),
             ActionKind::Join => {
                 let m = members(&mut resolve)?;
                 for &i in &m {
@@ -896,7 +904,7 @@ fn check_link(link: &Link) -> Result<(), (&'static str, String)> {
 
 /// Which keys each action needs and allows; errors name the key.
 fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
-    let present: [(&'static str, bool); 21] = [
+    let present: [(&'static str, bool); 22] = [
         ("groups", at.groups.is_some()),
         ("members", at.members.is_some()),
         ("duration", at.duration.is_some()),
@@ -921,6 +929,7 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
         ("file", at.file.is_some()),
         ("pkg", at.pkg.is_some()),
         ("via", at.via.is_some()),
+        ("delay", at.delay.is_some()),
     ];
     let network_keys = &present[5..10];
     let (required, allowed): (&[&str], &[&str]) = match at.action {
@@ -947,6 +956,10 @@ fn check_keys(at: &At) -> Result<(), (&'static str, String)> {
                 &["members", "duration", "every", "count", "until", "jitter"],
             )
         }
+        ActionKind::Slow => (
+            &["members", "duration", "delay"],
+            &["members", "duration", "delay"],
+        ),
         ActionKind::ApplyConfig => (
             &["group", "version"],
             &["group", "version", "text", "size", "via"],

@@ -220,6 +220,10 @@ pub struct At {
     /// For `pause`: how long.
     #[serde(default, with = "humantime_serde")]
     pub duration: Option<Duration>,
+    /// For `slow`: how late the `members` process each input (their timers stay on time, so
+    /// Acks arrive "too late" and they accuse healthy members: an overloaded process).
+    #[serde(default, with = "humantime_serde")]
+    pub delay: Option<Duration>,
     /// For `pause`: repeat every this long (from `time`), `count` times or until `until`.
     #[serde(default, with = "humantime_serde")]
     pub every: Option<Duration>,
@@ -300,6 +304,8 @@ pub enum ActionKind {
     Restart,
     /// The `members` stop processing for `duration`: inputs queue, no timers fire.
     Pause,
+    /// The `members` process every input `delay` late for `duration` (timers on time).
+    Slow,
     /// The `members` start late (they are absent until this action) and join through `peers`.
     Join,
     /// The `members` depart gracefully and then stop.
@@ -328,6 +334,7 @@ impl ActionKind {
             ActionKind::Crash => "crash",
             ActionKind::Restart => "restart",
             ActionKind::Pause => "pause",
+            ActionKind::Slow => "slow",
             ActionKind::Join => "join",
             ActionKind::Depart => "depart",
             ActionKind::SetNetwork => "set_network",

@@ -188,6 +188,13 @@ enum Item {
     Step(u32),
     /// A paused member resumes, valid while `token` matches.
     Resume { member: u32, token: u32 },
+    /// A message a slow member takes in late (not delayed again).
+    DeliverLate {
+        to: u32,
+        from: u32,
+        transport: Transport,
+        bytes: Vec<u8>,
+    },
     /// Write a row of the time series.
     Sample,
     /// Check the expectations (at a window's start).
@@ -217,6 +224,9 @@ struct Slot {
     /// Time of the live timer entry, if any.
     timer_at: Option<u64>,
     pause_token: u32,
+    /// While `now < slow_until_ns`, inputs are taken in `slow_delay_ns` late.
+    slow_until_ns: u64,
+    slow_delay_ns: u64,
     /// The rumor store "persisted" by the last process (`RumorStore::export`), for a restart.
     rumors: Option<Vec<u8>>,
 }
@@ -270,6 +280,8 @@ impl<'p> World<'p> {
                 timer_token: 0,
                 timer_at: None,
                 pause_token: 0,
+                slow_until_ns: 0,
+                slow_delay_ns: 0,
                 rumors: None,
             });
         }
@@ -425,6 +437,20 @@ impl<'p> World<'p> {
                 bytes,
             } => {
                 self.events_processed += 1;
+                let slot = &self.slots[to as usize];
+                if self.now < slot.slow_until_ns && matches!(slot.process, Process::Running(_)) {
+                    let at = self.now.saturating_add(slot.slow_delay_ns);
+                    self.queue.push(
+                        at,
+                        Item::DeliverLate {
+                            to,
+                            from,
+                            transport,
+                            bytes,
+                        },
+                    );
+                    return Ok(());
+                }
                 match &mut self.slots[to as usize].process {
                     Process::Running(_) => self.deliver(to, from, transport, &bytes),
                     Process::Paused(_, queued) => queued.push((from, transport, bytes)),
@@ -437,6 +463,16 @@ impl<'p> World<'p> {
                 self.apply(action)?;
                 self.judge.check(self.now, &self.metrics);
             }
+            Item::DeliverLate {
+                to,
+                from,
+                transport,
+                bytes,
+            } => match &mut self.slots[to as usize].process {
+                Process::Running(_) => self.deliver(to, from, transport, &bytes),
+                Process::Paused(_, queued) => queued.push((from, transport, bytes)),
+                Process::Absent | Process::Down => self.messages_lost += 1,
+            },
             Item::Resume { member, token } => {
                 if self.slots[member as usize].pause_token == token {
                     self.events_processed += 1;
@@ -524,6 +560,13 @@ impl<'p> World<'p> {
                             Item::Resume { member: i, token },
                         );
                     }
+                }
+            }
+            Action::Slow(members, duration, delay) => {
+                for i in members {
+                    let slot = &mut self.slots[i as usize];
+                    slot.slow_until_ns = self.now.saturating_add(duration);
+                    slot.slow_delay_ns = delay;
                 }
             }
             Action::Join(members) => {
