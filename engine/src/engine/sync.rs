@@ -162,15 +162,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     // ----- rumor anti-entropy --------------------------------------------------------------
 
-    /// memberlist's scaling, as for push/pull: one more interval per doubling beyond 32.
+    /// The rumor anti-entropy period: `anti_entropy_interval` whatever the ring size.
     pub(super) fn anti_entropy_interval(&self) -> Duration {
-        let n = self.members.len() + 1;
-        let base = self.config.anti_entropy_interval;
-        if n <= 32 {
-            return base;
-        }
-        let mult = (n as f64).log2() - 32f64.log2();
-        base.mul_f64(mult.ceil() + 1.0)
+        // Not stretched with the ring size (unlike the full membership exchange): a digest is
+        // a fixed number of bucket hashes however many members there are, and stretching it to
+        // 60 s at 1,000 members left the last members waiting a minute for a rumor.
+        self.config.anti_entropy_interval
     }
 
     pub(super) fn on_anti_entropy_tick(&mut self) {
