@@ -164,3 +164,39 @@ fn a_config_applied_through_one_node_is_in_every_census() {
         "{log}"
     );
 }
+
+#[test]
+fn a_leader_group_elects_one_leader_shown_in_every_census() {
+    let dir = TempDir::new("elect");
+    let flags = ["--service", "db.prod", "--topology", "leader"];
+    let a = Node::start("a", &dir, &[], &flags);
+    let b = Node::start("b", &dir, &[a.gossip], &flags);
+    let c = Node::start("c", &dir, &[a.gossip], &flags);
+    let nodes = [&a, &b, &c];
+    let ids: Vec<String> = nodes
+        .iter()
+        .map(|n| wait_for(CONVERGE, || n.member_id()).unwrap_or_else(|| panic!("{}", logs(&[n]))))
+        .collect();
+    let leader = wait_for(CONVERGE, || {
+        let leaders: Vec<String> = nodes
+            .iter()
+            .filter_map(|n| {
+                let c = n.get_json("/census")?;
+                let g = &c["groups"]["db.prod"];
+                (g["members"].as_array()?.len() == 3)
+                    .then(|| g["leader"].as_str().map(str::to_owned))?
+            })
+            .collect();
+        (leaders.len() == 3 && leaders.iter().all(|l| *l == leaders[0])).then(|| leaders[0].clone())
+    });
+    let leader = leader.unwrap_or_else(|| panic!("no common leader\n{}", logs(&nodes)));
+    assert!(ids.contains(&leader), "{leader} not a member");
+    let bf = b.butterfly().expect("butterfly");
+    let elections = bf["elections"].as_array().cloned().unwrap_or_default();
+    assert!(
+        elections.iter().any(|e| e["service_group"] == "db.prod"
+            && e["status"] == "Finished"
+            && e["member_id"] == leader.as_str()),
+        "{bf}"
+    );
+}

@@ -178,6 +178,9 @@ pub enum ServiceCommand {
     Announce {
         /// `service.group`.
         group: String,
+        /// How the group is organized (`leader` starts or joins its leader election).
+        #[arg(long, value_enum, default_value = "standalone")]
+        topology: TopologyArg,
         /// Which node to ask.
         #[command(flatten)]
         client: ClientArgs,
@@ -204,6 +207,34 @@ pub struct ClientArgs {
     /// The control secret itself (instead of --data-dir).
     #[arg(long, env = "SWALLOWTAIL_CTL_SECRET", hide_env_values = true)]
     pub ctl_secret: Option<String>,
+}
+
+/// How a service group is organized (Habitat's `--topology`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum TopologyArg {
+    /// Every member is alike.
+    #[default]
+    Standalone,
+    /// One member leads: announcing the service starts (or joins) the leader election.
+    Leader,
+}
+
+impl TopologyArg {
+    /// The engine's topology.
+    pub fn topology(self) -> crate::rumor::Topology {
+        match self {
+            TopologyArg::Standalone => crate::rumor::Topology::Standalone,
+            TopologyArg::Leader => crate::rumor::Topology::Leader,
+        }
+    }
+
+    /// `standalone` or `leader`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopologyArg::Standalone => "standalone",
+            TopologyArg::Leader => "leader",
+        }
+    }
 }
 
 /// The protocol timing presets.
@@ -264,6 +295,14 @@ pub struct RunArgs {
     /// variable takes a comma-separated list.
     #[arg(long = "service", env = "SWALLOWTAIL_SERVICE", value_delimiter = ',')]
     pub services: Vec<String>,
+    /// The topology of the `--service` groups (`leader`: they elect a leader).
+    #[arg(
+        long,
+        env = "SWALLOWTAIL_TOPOLOGY",
+        value_enum,
+        default_value = "standalone"
+    )]
+    pub topology: TopologyArg,
     /// A ring key file (Habitat's SYM-SEC-1 format) or a directory of `*.sym.key` files:
     /// encrypts all ring traffic. Repeatable; the node opens with any key and seals with the
     /// newest (or --ring-key-primary). The environment variable takes a comma-separated list.

@@ -119,12 +119,16 @@ pub async fn execute(command: CliCommand) -> Result<String, ClientError> {
             ))
         }
         CliCommand::Key(key) => key_command(key).await,
-        CliCommand::Service(ServiceCommand::Announce { group, client }) => {
+        CliCommand::Service(ServiceCommand::Announce {
+            group,
+            topology,
+            client,
+        }) => {
             let token = token(&client)?;
             request(
                 &client,
                 Method::POST,
-                &format!("/service/{group}/announce"),
+                &format!("/service/{group}/announce?topology={}", topology.as_str()),
                 Some(&token),
                 Vec::new(),
             )

@@ -11,7 +11,7 @@ use crate::crypto::{KeyName, Keyring, RingKey};
 use crate::id::MemberId;
 use crate::member::{Member, Membership};
 use crate::metrics::Metrics;
-use crate::rumor::{Election, RumorKind};
+use crate::rumor::{Election, RumorKind, Topology};
 
 /// A request to the task that owns the engine. Every variant that expects an answer carries
 /// the sender for it; a dropped sender just means the requester went away.
@@ -110,6 +110,8 @@ pub enum RumorAction {
     AnnounceService {
         /// `service.group`.
         group: String,
+        /// How the group is organized.
+        topology: Topology,
     },
     /// Withdraw this member's announcement of a service group.
     WithdrawService {

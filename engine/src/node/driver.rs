@@ -268,10 +268,11 @@ impl Driver {
                 r.map_err(control_error)?;
                 tracing::info!(group = %g, %filename, version, encrypted, "file uploaded");
             }
-            RumorAction::AnnounceService { group: g } => {
+            RumorAction::AnnounceService { group: g, topology } => {
                 let parsed = group(&g)?;
                 let spec = ServiceSpec {
                     initialized: true,
+                    topology,
                     ..ServiceSpec::default()
                 };
                 let inc = e.announce_service(parsed, spec).map_err(control_error)?;
@@ -377,6 +378,20 @@ impl Driver {
                 }
                 Event::RumorRejected { key, reason } => {
                     tracing::debug!(key = ?key, reason = ?reason, "rumor rejected")
+                }
+                Event::ElectionStarted { kind, group, term } => {
+                    tracing::info!(kind = kind.as_str(), %group, term, "election started")
+                }
+                Event::ElectionFinished {
+                    kind,
+                    group,
+                    term,
+                    leader,
+                } => {
+                    tracing::info!(kind = kind.as_str(), %group, term, %leader, "election finished")
+                }
+                Event::ElectionNoQuorum { kind, group, term } => {
+                    tracing::warn!(kind = kind.as_str(), %group, term, "election without quorum")
                 }
                 Event::DepartedByOperator => {
                     tracing::error!(

@@ -172,6 +172,7 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     for group in &services {
         let spec = ServiceSpec {
             initialized: true,
+            topology: args.topology.topology(),
             ..ServiceSpec::default()
         };
         match engine.announce_service(group.clone(), spec) {

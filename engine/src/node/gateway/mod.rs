@@ -11,7 +11,7 @@
 //! | `POST /depart/{member_id}`                | depart a member for good (a Departure rumor; this node stops if it is itself) |
 //! | `POST /config/{group}?version=N[&encrypted=true]` + body | apply a service config (a sealed `BOX-1` body with `encrypted`) |
 //! | `POST /file/{group}/{name}?version=N[&encrypted=true]` + body | upload a file               |
-//! | `POST /service/{group}/announce`, `/withdraw` | announce / withdraw a service group this node runs |
+//! | `POST /service/{group}/announce[?topology=leader]`, `/withdraw` | announce / withdraw a service group this node runs |
 //! | `POST /ring-keys` + SYM-SEC-1 key text    | install a ring key (the primary unchanged)     |
 //! | `POST /ring-keys/primary/{NAME-REV}`      | make a held ring key the one that seals        |
 //! | `POST /ring-keys/remove/{NAME-REV}`       | remove a ring key (not the primary)            |
@@ -42,6 +42,7 @@ use super::secret::Secret;
 use super::transport::pool::timeout;
 use crate::crypto::{KeyName, RingKey, SealedBox};
 use crate::id::MemberId;
+use crate::rumor::Topology;
 
 /// The largest request body accepted (a service config or file, plus headroom).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -218,7 +219,19 @@ async fn post(segments: &[&str], query: &str, body: Bytes, control: &Sender<Inpu
             }
         }
         ["service", group, op @ ("announce" | "withdraw")] => match valid_group(group) {
-            Ok(group) if *op == "announce" => RumorAction::AnnounceService { group },
+            Ok(group) if *op == "announce" => {
+                let topology = match query.split('&').find_map(|kv| kv.strip_prefix("topology=")) {
+                    None | Some("standalone") => Topology::Standalone,
+                    Some("leader") => Topology::Leader,
+                    Some(_) => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "topology must be standalone or leader",
+                        )
+                    }
+                };
+                RumorAction::AnnounceService { group, topology }
+            }
             Ok(group) => RumorAction::WithdrawService { group },
             Err(m) => return error(StatusCode::BAD_REQUEST, m),
         },
