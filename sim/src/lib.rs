@@ -14,13 +14,16 @@
 //! - [`world`] runs the plan: the [`queue`], the members' engines, the [`network`] model
 //!   (with [`zones`]), and the [`metrics`] kept incrementally from the engines' events
 //!   (rumor [`coverage`] per version, [`traffic`] per channel and content);
-//! - [`expect`] judges the expectations, [`output`] writes the CSV files and `summary.json`.
+//! - [`expect`] judges the expectations, [`output`] writes the CSV files and `summary.json`;
+//! - [`report`] draws the plots and `index.html` from them, [`sweep`] runs a scenario over a
+//!   grid of parameter values and seeds, and [`analytic`] holds SWIM's formulas they overlay.
 //!
 //! [`run_file`] does all of it for the `sim run` command.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analytic;
 pub mod coverage;
 pub mod expect;
 pub mod metrics;
@@ -29,9 +32,11 @@ pub mod output;
 pub mod overrides;
 pub mod plan;
 pub mod queue;
+pub mod report;
 pub mod scenario;
 pub mod seeds;
 pub mod selector;
+pub mod sweep;
 pub mod traffic;
 pub mod world;
 pub mod zones;
@@ -80,7 +85,24 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<Report, Error> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&plan.name));
-    Ok(world::run(&plan, &out, options.progress)?)
+    let report = world::run(&plan, &out, options.progress)?;
+    let scenario_text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let input = report::Input {
+        scenario_path: path,
+        scenario_text: &scenario_text,
+        sets: &options.sets,
+        plan: &plan,
+        summary: &report.summary,
+        crashes: &report.crashes,
+    };
+    report::write(&out, &input).map_err(|source| RunError::Io {
+        path: out.display().to_string(),
+        source,
+    })?;
+    Ok(report)
 }
 
 /// Reads and checks the scenario at `path` (with `options.sets` and `options.seed` applied).

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! sim run FILE [--seed N] [--out DIR] [--set KEY=VALUE]...
+//! sim sweep FILE [--out DIR]
 //! ```
 //!
 //! Exit status: 0 when every expectation holds, 1 when one fails, 2 when the scenario is
@@ -23,7 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a scenario and write timeseries.csv, events.csv and summary.json.
+    /// Run a scenario and write timeseries.csv, events.csv, summary.json, the plots and
+    /// index.html.
     Run {
         /// The scenario file (TOML).
         file: PathBuf,
@@ -41,6 +43,18 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a base scenario over a grid of parameter values and seeds (a sweep file), in
+    /// parallel; write sweep.csv, one plot per figure and index.html.
+    Sweep {
+        /// The sweep file (TOML: base, seeds, [[vary]] key and values).
+        file: PathBuf,
+        /// Output directory (default: reports/<sweep name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +67,22 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Sweep { file, out, quiet } => match sim::sweep::run(&file, out.as_deref(), !quiet)
+        {
+            Ok(outcome) => {
+                eprintln!(
+                    "sim: sweep wrote {} ({} runs, {} with a failed expectation)",
+                    outcome.dir.join("sweep.csv").display(),
+                    outcome.rows.len(),
+                    outcome.failed_runs
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sim: error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run {
             file,
             seed,

@@ -51,6 +51,8 @@ pub struct Sample {
     pub messages_sent: u64,
     /// Bytes sent so far.
     pub bytes_sent: u64,
+    /// Messages and bytes sent so far per channel: `[datagram, stream]` × `[messages, bytes]`.
+    pub by_channel: [[u64; 2]; 2],
 }
 
 /// Detection timing of one crash, nanoseconds of virtual time.
@@ -82,6 +84,8 @@ pub struct Metrics {
     pub messages_sent: u64,
     /// Bytes sent.
     pub bytes_sent: u64,
+    /// Messages and bytes sent per channel: `[datagram, stream]` × `[messages, bytes]`.
+    pub by_channel: [[u64; 2]; 2],
     /// Times an observer marked a live, unpaused, reachable member Suspect.
     pub false_suspected: u64,
     /// Times an observer marked a live, unpaused, reachable member Confirmed.
@@ -112,6 +116,7 @@ impl Metrics {
             crashes: Vec::new(),
             messages_sent: 0,
             bytes_sent: 0,
+            by_channel: [[0; 2]; 2],
             false_suspected: 0,
             false_confirmed: 0,
             coverage: Coverage::new(members),
@@ -278,6 +283,7 @@ impl Metrics {
             dead_views: self.dead_views,
             messages_sent: self.messages_sent,
             bytes_sent: self.bytes_sent,
+            by_channel: self.by_channel,
         }
     }
 

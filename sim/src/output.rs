@@ -5,7 +5,9 @@
 //!   `live_departed` (how many (live observer, live subject) views are in each health),
 //!   `live_unknown` (pairs of live members where the observer does not know the subject),
 //!   `dead_alive` … `dead_departed` (live observers' views of dead subjects), and
-//!   `messages_sent`, `bytes_sent`: **cumulative** totals since the start, all channels.
+//!   `messages_sent`, `bytes_sent`: **cumulative** totals since the start, all channels;
+//!   `datagram_messages_sent`, `datagram_bytes_sent`, `stream_messages_sent`,
+//!   `stream_bytes_sent`: the same per channel (SWIM datagrams, rumor/push-pull streams).
 //! - `events.csv`: every health change an engine reports, in order: `time_s`, `observer`,
 //!   `subject` (member indices), `from` (`Unknown` when the subject was new to the observer),
 //!   `to` (`Alive`, `Suspect`, `Confirmed`, `Departed`), `incarnation` (the subject's, as now held).
@@ -60,6 +62,10 @@ impl Recorder {
             "dead_departed",
             "messages_sent",
             "bytes_sent",
+            "datagram_messages_sent",
+            "datagram_bytes_sent",
+            "stream_messages_sent",
+            "stream_bytes_sent",
         ])?;
         let mut events = open("events.csv")?;
         events.write_record(["time_s", "observer", "subject", "from", "to", "incarnation"])?;
@@ -78,6 +84,7 @@ impl Recorder {
         row.extend(s.dead_views.iter().map(u64::to_string));
         row.push(s.messages_sent.to_string());
         row.push(s.bytes_sent.to_string());
+        row.extend(s.by_channel.iter().flatten().map(u64::to_string));
         self.timeseries.write_record(&row)?;
         Ok(())
     }

@@ -96,6 +96,8 @@ pub struct CommandRecord {
 pub struct Report {
     /// The summary.
     pub summary: Summary,
+    /// Every crash of the run with its detection times (for the reports' plots).
+    pub crashes: Vec<crate::metrics::Crash>,
 }
 
 /// Runs `plan` and writes its outputs into `out_dir`; progress lines go to stderr when
@@ -169,7 +171,10 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
         commands,
     };
     output::write_summary(out_dir, &summary).map_err(io_err(out_dir))?;
-    Ok(Report { summary })
+    Ok(Report {
+        summary,
+        crashes: crashes.to_vec(),
+    })
 }
 
 /// What a queue item does.
@@ -927,6 +932,9 @@ impl<'p> World<'p> {
             Transport::Datagram => self.metrics.traffic.datagram(&bytes),
             Transport::Stream => self.metrics.traffic.stream(&bytes),
         }
+        let channel = &mut self.metrics.by_channel[transport as usize];
+        channel[0] += 1;
+        channel[1] += bytes.len() as u64;
         let Some(to) = index_of(to, self.plan.members) else {
             self.messages_lost += 1;
             return;

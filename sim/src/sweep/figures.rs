@@ -1,0 +1,310 @@
+//! The sweep's plots (each figure against the first parameter, mean over seeds with min–max
+//! error bars, one line per value of the second parameter, analytic overlays where SWIM gives
+//! a formula) and its `index.html`.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{cell, RunRow, SweepFile};
+use crate::plan::Plan;
+use crate::report::chart::{self, bounds, color, padded, DrawResult, Figure, FAMILY};
+use crate::report::html::esc;
+
+/// (column of `sweep.csv`, title, analytic overlays as (column, label)).
+const FIGURES: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "detection.first_suspect.median_s",
+        "First Suspect after the crash (s)",
+        &[
+            (
+                "analytic_first_suspect_mean_s",
+                "analytic mean, periods out of phase",
+            ),
+            (
+                "analytic_first_suspect_median_s",
+                "analytic median, periods out of phase",
+            ),
+            (
+                "analytic_swim_first_detection_s",
+                "SWIM paper: T/(1 − e^−1)",
+            ),
+        ],
+    ),
+    (
+        "detection.first_confirmed.median_s",
+        "First Confirmed after the crash (s)",
+        &[],
+    ),
+    (
+        "detection.all_confirmed.median_s",
+        "Confirmed by every live member after the crash (s)",
+        &[],
+    ),
+    (
+        "false_suspicions_per_probe",
+        "False suspicions per probe",
+        &[(
+            "analytic_false_suspicions_per_probe",
+            "SWIM: (1−(1−p)²)(1−(1−p)⁴)^k",
+        )],
+    ),
+    (
+        "false_suspected",
+        "False Suspect views (all observers)",
+        &[],
+    ),
+    (
+        "false_confirmed",
+        "False Confirmed views (all observers)",
+        &[],
+    ),
+    ("refutations", "Refutations", &[]),
+    (
+        "messages_per_member_per_s",
+        "Messages per member per second",
+        &[],
+    ),
+    ("bytes_per_member_per_s", "Bytes per member per second", &[]),
+    ("final.convergence", "View convergence at the end", &[]),
+    ("wall_seconds", "Wall-clock seconds per run", &[]),
+];
+
+/// One figure of a sweep.
+#[derive(Debug)]
+struct SweepPlot {
+    title: String,
+    x_desc: String,
+    log_x: bool,
+    /// Labels of categorical x values (when the first key's values are not numbers).
+    categories: Vec<String>,
+    /// (series name, [(x, mean, min, max)]).
+    series: Vec<(String, Vec<(f64, f64, f64, f64)>)>,
+    /// (label, [(x, y)]).
+    overlays: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Writes one SVG and PNG per figure that has data, and `index.html`.
+pub fn write(
+    dir: &Path,
+    name: &str,
+    sweep_text: &str,
+    sweep: &SweepFile,
+    _plan: &Plan,
+    rows: &[RunRow],
+) -> io::Result<()> {
+    let x_key = sweep.vary[0].key.trim().to_string();
+    let x_values: Vec<String> = sweep.vary[0].values.iter().map(super::set_value).collect();
+    let numeric: Option<Vec<f64>> = x_values.iter().map(|v| v.parse::<f64>().ok()).collect();
+    let log_x = numeric.as_ref().is_some_and(|v| {
+        let (lo, hi) = bounds(v.iter().copied());
+        lo > 0.0 && hi / lo >= 20.0
+    });
+    let x_of = |i: usize| -> f64 {
+        match &numeric {
+            Some(v) if log_x => v[i].log10(),
+            Some(v) => v[i],
+            None => i as f64,
+        }
+    };
+    let groups: Vec<String> = match sweep.vary.get(1) {
+        Some(v) => v.values.iter().map(super::set_value).collect(),
+        None => vec![String::new()],
+    };
+    let rows_at = |xi: usize, g: &str| -> Vec<&RunRow> {
+        rows.iter()
+            .filter(|r| {
+                r.spec.point.first().map(|p| p.1.as_str()) == Some(x_values[xi].as_str())
+                    && (g.is_empty() || r.spec.point.get(1).map(|p| p.1.as_str()) == Some(g))
+            })
+            .collect()
+    };
+    let values = |rs: &[&RunRow], col: &str| -> Vec<f64> {
+        rs.iter()
+            .filter_map(|r| cell(r, col).and_then(|v| v.parse::<f64>().ok()))
+            .filter(|v| v.is_finite())
+            .collect()
+    };
+    let mut written = Vec::new();
+    for (column, title, overlays) in FIGURES {
+        let mut plot = SweepPlot {
+            title: (*title).to_string(),
+            x_desc: if log_x {
+                format!("{x_key} (log scale)")
+            } else {
+                x_key.clone()
+            },
+            log_x,
+            categories: if numeric.is_none() {
+                x_values.clone()
+            } else {
+                Vec::new()
+            },
+            series: Vec::new(),
+            overlays: Vec::new(),
+        };
+        for g in &groups {
+            let mut pts = Vec::new();
+            for xi in 0..x_values.len() {
+                let v = values(&rows_at(xi, g), column);
+                if v.is_empty() {
+                    continue;
+                }
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                let (lo, hi) = bounds(v.iter().copied());
+                pts.push((x_of(xi), mean, lo, hi));
+            }
+            if !pts.is_empty() {
+                let label = match sweep.vary.get(1) {
+                    Some(v) => format!("{}={g}", v.key.trim()),
+                    None => "simulated (mean; bars: min–max over seeds)".to_string(),
+                };
+                plot.series.push((label, pts));
+            }
+        }
+        if plot.series.is_empty() {
+            continue;
+        }
+        for (col, label) in *overlays {
+            let pts: Vec<(f64, f64)> = (0..x_values.len())
+                .filter_map(|xi| {
+                    let v = values(&rows_at(xi, &groups[0]), col);
+                    (!v.is_empty()).then(|| (x_of(xi), v.iter().sum::<f64>() / v.len() as f64))
+                })
+                .collect();
+            if !pts.is_empty() {
+                plot.overlays.push(((*label).to_string(), pts));
+            }
+        }
+        let file = column.replace('.', "_");
+        let svg = chart::save(dir, &file, &plot)?;
+        written.push((file, svg));
+    }
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sweep {n}</title>\
+         <style>body{{font-family:sans-serif;max-width:1040px;margin:2em auto;padding:0 1em}}\
+         pre{{background:#f6f6f6;padding:1em}}figure svg{{max-width:100%;height:auto}}</style>\
+         </head><body>\n<h1>Sweep {n}</h1>\n<p>{runs} runs; one row each in \
+         <a href=\"sweep.csv\">sweep.csv</a>. Points are the mean over seeds, bars the min and max.\
+         </p>\n<pre>{text}</pre>\n",
+        n = esc(name),
+        runs = rows.len(),
+        text = esc(sweep_text)
+    );
+    for (file, svg) in &written {
+        let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+        let _ = writeln!(h, "<figure id=\"plot-{file}\">{svg}</figure>");
+    }
+    h.push_str("</body></html>\n");
+    std::fs::write(dir.join("index.html"), h)
+}
+
+impl Figure for SweepPlot {
+    fn size(&self) -> (u32, u32) {
+        (760, 460)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        root.fill(&WHITE)?;
+        let xs = self.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+        let (x0, x1) = padded(
+            bounds(xs).0,
+            bounds(self.series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0))).1,
+        );
+        let ys = self
+            .series
+            .iter()
+            .flat_map(|(_, p)| p.iter().flat_map(|q| [q.2, q.3]))
+            .chain(
+                self.overlays
+                    .iter()
+                    .flat_map(|(_, p)| p.iter().map(|q| q.1)),
+            );
+        let (_, hi) = bounds(ys);
+        let y1 = if hi.is_finite() && hi > 0.0 {
+            hi * 1.15
+        } else {
+            1.0
+        };
+        let log_x = self.log_x;
+        let categories = &self.categories;
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 18))
+            .margin(10)
+            .x_label_area_size(38)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, 0f64..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_desc)
+            .x_label_formatter(&|x| {
+                if !categories.is_empty() {
+                    let i = x.round();
+                    return if (x - i).abs() < 0.01 && i >= 0.0 && (i as usize) < categories.len() {
+                        categories[i as usize].clone()
+                    } else {
+                        String::new()
+                    };
+                }
+                if log_x {
+                    format!("{:.0}", 10f64.powf(*x))
+                } else {
+                    format!("{x}")
+                }
+            })
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (label, pts)) in self.series.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().map(|p| (p.0, p.1)),
+                    c.stroke_width(2),
+                ))?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, c.filled())))?;
+            let cap = (x1 - x0) * 0.008;
+            for p in pts {
+                chart.draw_series([
+                    PathElement::new(vec![(p.0, p.2), (p.0, p.3)], c.stroke_width(1)),
+                    PathElement::new(vec![(p.0 - cap, p.2), (p.0 + cap, p.2)], c.stroke_width(1)),
+                    PathElement::new(vec![(p.0 - cap, p.3), (p.0 + cap, p.3)], c.stroke_width(1)),
+                ])?;
+            }
+        }
+        let overlay_colors = [
+            RGBColor(200, 0, 0),
+            RGBColor(120, 0, 160),
+            RGBColor(90, 90, 90),
+        ];
+        for (i, (label, pts)) in self.overlays.iter().enumerate() {
+            let c = overlay_colors[i % overlay_colors.len()];
+            chart
+                .draw_series(DashedLineSeries::new(
+                    pts.iter().copied(),
+                    7,
+                    4,
+                    c.stroke_width(2),
+                ))?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 12))
+            .draw()
+    }
+}
