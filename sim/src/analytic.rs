@@ -98,7 +98,7 @@ mod tests {
         assert!((swim_first_detection_periods(1.0) - 1.582).abs() < 1e-3);
         assert!((first_detection_periods(10_000) - 1.582).abs() < 1e-3);
         assert!(first_detection_periods(5) > 1.4 && first_detection_periods(5) < 1.582);
-        assert!((first_suspect_mean_s(101, 3.1, 3.1) - (3.1 * 0.99 + 3.1)).abs() < 1e-9);
+        assert!((first_suspect_mean_s(101, 3.1, 3.1) - (3.1 * 100.0 / 101.0 + 3.1)).abs() < 1e-9);
         let median = first_suspect_median_s(10_000, 1.0, 0.0);
         assert!((median - std::f64::consts::LN_2).abs() < 1e-3);
     }
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn epidemic() {
-        assert!((infected_fraction(101, 0.0) - 0.01).abs() < 1e-12);
+        assert!((infected_fraction(101, 0.0) - 1.0 / 101.0).abs() < 1e-12);
         let t = rounds_to_all(1001, 2.0);
         assert!((infected_fraction(1001, t) - 1000.0 / 1001.0).abs() < 1e-9);
     }

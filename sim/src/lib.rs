@@ -31,6 +31,7 @@ pub mod network;
 pub mod output;
 pub mod overrides;
 pub mod plan;
+pub mod progress;
 pub mod queue;
 pub mod report;
 pub mod scenario;

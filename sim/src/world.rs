@@ -380,8 +380,9 @@ impl<'p> World<'p> {
 
     fn run_loop(&mut self, progress: bool) -> Result<(), RunError> {
         let end = self.plan.end_ns;
-        let tenth = (end / 10).max(1);
-        let mut next_report = tenth;
+        let bar = crate::progress::RunProgress::new(end, progress);
+        let step = bar.step_ns();
+        let mut next_report = step;
         let wall = std::time::Instant::now();
         while let Some(at) = self.queue.peek_time() {
             if at > end {
@@ -400,21 +401,24 @@ impl<'p> World<'p> {
                     source: e,
                 });
             }
-            if progress && at >= next_report {
-                eprintln!(
-                    "sim: {} {:.0}s/{:.0}s ({}%), {} events, {} live, convergence {:.4}, wall {:.1}s",
-                    self.plan.name,
-                    at as f64 / 1e9,
-                    end as f64 / 1e9,
-                    at / tenth * 10,
-                    self.events_processed,
-                    self.metrics.live_count(),
-                    self.metrics.convergence(),
-                    wall.elapsed().as_secs_f64()
-                );
-                next_report = (at / tenth + 1) * tenth;
+            if bar.enabled() && at >= next_report {
+                bar.update(at, || {
+                    format!(
+                        "sim: {} {:.0}s/{:.0}s ({}%), {} events, {} live, convergence {:.4}, wall {:.1}s",
+                        self.plan.name,
+                        at as f64 / 1e9,
+                        end as f64 / 1e9,
+                        u128::from(at) * 100 / u128::from(end.max(1)),
+                        self.events_processed,
+                        self.metrics.live_count(),
+                        self.metrics.convergence(),
+                        wall.elapsed().as_secs_f64()
+                    )
+                });
+                next_report = (at / step + 1) * step;
             }
         }
+        bar.finish();
         self.now = end;
         self.metrics.advance(end);
         self.judge.check(end, &self.metrics);

@@ -14,8 +14,14 @@ use crate::plan::Plan;
 use crate::report::chart::{self, bounds, color, padded, DrawResult, Figure, FAMILY};
 use crate::report::html::esc;
 
-/// (column of `sweep.csv`, title, analytic overlays as (column, label)).
-const FIGURES: &[(&str, &str, &[(&str, &str)])] = &[
+/// Analytic overlays of a figure: (column of `sweep.csv`, label).
+type Overlays = &'static [(&'static str, &'static str)];
+
+/// A point of a series: (x, mean, min, max) over seeds.
+type Point = (f64, f64, f64, f64);
+
+/// (column of `sweep.csv`, title, analytic overlays).
+const FIGURES: &[(&str, &str, Overlays)] = &[
     (
         "detection.first_suspect.median_s",
         "First Suspect after the crash (s)",
@@ -82,7 +88,7 @@ struct SweepPlot {
     /// Labels of categorical x values (when the first key's values are not numbers).
     categories: Vec<String>,
     /// (series name, [(x, mean, min, max)]).
-    series: Vec<(String, Vec<(f64, f64, f64, f64)>)>,
+    series: Vec<(String, Vec<Point>)>,
     /// (label, [(x, y)]).
     overlays: Vec<(String, Vec<(f64, f64)>)>,
 }
