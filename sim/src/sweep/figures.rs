@@ -260,7 +260,7 @@ impl Figure for SweepPlot {
                 if log_x {
                     format!("{:.0}", 10f64.powf(*x))
                 } else {
-                    format!("{x}")
+                    format!("{}", (x * 1e9).round() / 1e9)
                 }
             })
             .light_line_style(WHITE.mix(0.0))
