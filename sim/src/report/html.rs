@@ -128,7 +128,9 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>)
             };
             out.push((prefix.to_string(), text));
         }
-        serde_json::Value::Array(items) if items.len() > 12 => {
+        serde_json::Value::Array(items)
+            if items.len() > 12 || items.iter().any(|i| i.is_object()) =>
+        {
             out.push((prefix.to_string(), format!("[{} items]", items.len())));
         }
         other => out.push((prefix.to_string(), other.to_string())),

@@ -157,6 +157,18 @@ fn rumor_figure(dir: &Path, input: &Input<'_>) -> io::Result<plots::Rumors> {
         empty_reason: "No rumors in this run (no rumors.csv)".to_string(),
     };
     if !path.exists() {
+        figure.series = rumors_from_summary(input.summary);
+        if figure.series.is_empty() {
+            figure.empty_reason = "No rumors in this run".to_string();
+            return Ok(figure);
+        }
+        let start = figure
+            .series
+            .iter()
+            .filter_map(|(_, p)| p.first().map(|q| q.0))
+            .fold(f64::INFINITY, f64::min);
+        let end = input.summary.virtual_seconds;
+        figure.analytic = gossip_curve(input, start, end);
         return Ok(figure);
     }
     let table = Table::read_with_text(&path, &["rumor", "key", "name"])?;
@@ -204,18 +216,69 @@ fn rumor_figure(dir: &Path, input: &Input<'_>) -> io::Result<plots::Rumors> {
         .filter_map(|(_, p)| p.iter().find(|q| q.1 > 0.0).map(|q| q.0))
         .fold(f64::INFINITY, f64::min);
     let end = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if start.is_finite() && end > start {
-        let config = &input.plan.config;
-        let round_s = config.gossip_interval.as_secs_f64();
-        let fanout = config.gossip_fanout as f64;
-        let n = input.summary.end.live.max(2);
-        figure.analytic = (0..=200)
-            .map(|i| {
-                let time = start + (end - start) * f64::from(i) / 200.0;
-                let rounds = (time - start) / round_s;
-                (time, analytic::infected_fraction_with(n, rounds, fanout))
-            })
-            .collect();
-    }
+    figure.analytic = gossip_curve(input, start, end);
     Ok(figure)
 }
+
+/// The infection-style curve for the gossip channel's fan-out, from `start` to `end`.
+fn gossip_curve(input: &Input<'_>, start: f64, end: f64) -> Vec<(f64, f64)> {
+    if !start.is_finite() || end <= start {
+        return Vec::new();
+    }
+    let config = &input.plan.config;
+    let round_s = config.gossip_interval.as_secs_f64();
+    let fanout = config.gossip_fanout as f64;
+    let n = input.summary.end.live.max(2);
+    (0..=200)
+        .map(|i| {
+            let time = start + (end - start) * f64::from(i) / 200.0;
+            let rounds = (time - start) / round_s;
+            (time, analytic::infected_fraction_with(n, rounds, fanout))
+        })
+        .collect()
+}
+
+/// Coverage curves from `summary.json`'s `rumor_convergence` (born, then 50 %, 99 % and
+/// 100 % of the live members), the first [`MAX_RUMORS`] rumors.
+fn rumors_from_summary(summary: &Summary) -> Vec<(String, Vec<(f64, f64)>)> {
+    let Ok(value) = serde_json::to_value(summary) else {
+        return Vec::new();
+    };
+    let Some(list) = value.get("rumor_convergence").and_then(|v| v.as_array()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .take(MAX_RUMORS)
+        .filter_map(|r| {
+            let born = r.get("born_s")?.as_f64()?;
+            let text = |k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let mut name = text("kind").unwrap_or_else(|| "rumor".into());
+            if let Some(g) = text("group") {
+                name = format!("{name} {g}");
+            }
+            if let Some(f) = text("file") {
+                name = format!("{name} {f}");
+            }
+            if let Some(m) = r.get("member").and_then(|v| v.as_u64()) {
+                name = format!("{name} m{m}");
+            }
+            if let Some(v) = r.get("version").and_then(|v| v.as_u64()) {
+                name = format!("{name} v{v}");
+            }
+            let mut points = vec![(born, 0.0)];
+            for (key, share) in [
+                ("seconds_to_50", 0.5),
+                ("seconds_to_99", 0.99),
+                ("seconds_to_100", 1.0),
+            ] {
+                if let Some(t) = r.get(key).and_then(|v| v.as_f64()) {
+                    points.push((born + t, share));
+                }
+            }
+            Some((name, points))
+        })
+        .collect()
+}
+
+/// At most this many rumors are drawn.
+const MAX_RUMORS: usize = 12;
