@@ -22,6 +22,11 @@
 //! running; from then until the end of the window no live member may hold one of them in
 //! another health (a restart of theirs included: they must be refused and stop again); and at
 //! the end of the window the first condition holds again.
+//!
+//! The election kinds (see [`crate::elections`] for what the run tracks): `leader_elected` and
+//! `no_quorum` are liveness expectations, also checked after every election event;
+//! `single_leader` is safety, judged on every `ElectionFinished` against the reachability the
+//! network model has at that moment.
 
 use engine::{Health, MemberId, RumorKey};
 use serde::Serialize;
@@ -66,6 +71,10 @@ struct Item {
     relapse: Option<(u64, u32, Health)>,
     /// `departed`: whether the condition held at the last check at the window's end.
     end_ok: Option<bool>,
+    /// `leader_elected`: the (leader, term) agreed when met.
+    leader: Option<(u32, u64)>,
+    /// `single_leader`: the first split brain, described.
+    split: Option<String>,
 }
 
 impl Judge {
@@ -135,6 +144,8 @@ impl Judge {
                     version,
                     relapse: None,
                     end_ok: None,
+                    leader: None,
+                    split: None,
                 }
             })
             .collect();
@@ -147,6 +158,45 @@ impl Judge {
         for item in &mut self.items {
             if item.exp.kind == ExpectKind::RumorEverywhere {
                 item.check(now, metrics);
+            }
+        }
+    }
+
+    /// Checks the `leader_elected` and `no_quorum` expectations (after an election event).
+    pub fn elections_changed(&mut self, now: u64, metrics: &Metrics) {
+        for item in &mut self.items {
+            if matches!(
+                item.exp.kind,
+                ExpectKind::LeaderElected | ExpectKind::NoQuorum
+            ) {
+                item.check(now, metrics);
+            }
+        }
+    }
+
+    /// Records two leaders finished for one term by members that reach each other.
+    pub fn split_brain(&mut self, now: u64, split: &crate::elections::SplitBrain) {
+        for item in &mut self.items {
+            if item.exp.kind == ExpectKind::SingleLeader
+                && item.in_window(now)
+                && item.exp.group.as_ref().is_none_or(|g| g == &split.group)
+            {
+                item.violations += 1;
+                let show = |l: Option<u32>| {
+                    l.map_or("an unknown member".to_string(), |l| format!("member {l}"))
+                };
+                item.split.get_or_insert_with(|| {
+                    format!(
+                        "at {} member {} finished {} term {} with leader {} while member {}, which it can reach, finished it with leader {}",
+                        secs(now),
+                        split.observer.0,
+                        split.group,
+                        split.term,
+                        show(split.observer.1),
+                        split.other.0,
+                        show(split.other.1)
+                    )
+                });
             }
         }
     }
@@ -189,7 +239,10 @@ impl Judge {
                 }
                 ExpectKind::NoFalsePositives
                 | ExpectKind::RumorEverywhere
-                | ExpectKind::Departed => false,
+                | ExpectKind::Departed
+                | ExpectKind::LeaderElected
+                | ExpectKind::NoQuorum
+                | ExpectKind::SingleLeader => false,
             };
             if relevant {
                 item.check(now, metrics);
@@ -262,7 +315,24 @@ impl Item {
                     .count();
                 (done == self.exp.members.len(), done as f64)
             }
-            ExpectKind::NoFalsePositives => return,
+            ExpectKind::NoFalsePositives | ExpectKind::SingleLeader => return,
+            ExpectKind::LeaderElected => {
+                let Some(group) = &self.exp.group else { return };
+                let (met, progress, leader) = metrics
+                    .elections
+                    .leader_elected(group, |m| metrics.is_live(m));
+                if met {
+                    self.leader = leader;
+                }
+                (met, progress)
+            }
+            ExpectKind::NoQuorum => {
+                let Some(group) = &self.exp.group else { return };
+                let n = metrics
+                    .elections
+                    .no_quorum_count(group, &self.exp.members, |m| metrics.is_live(m));
+                (n == self.exp.members.len(), n as f64)
+            }
         };
         self.best = self.best.max(progress);
         if met {
@@ -337,6 +407,58 @@ impl Item {
                     ),
                 ),
             },
+            ExpectKind::SingleLeader => match &self.split {
+                None => (
+                    true,
+                    format!("no two leaders finished for one term among members that reach each other in {window}"),
+                ),
+                Some(first) => (
+                    false,
+                    format!("{} split-brain finishes in {window}; first {first}", self.violations),
+                ),
+            },
+            ExpectKind::LeaderElected => match (self.met_at_ns, self.leader) {
+                (Some(at), Some((leader, term))) => (
+                    true,
+                    format!(
+                        "member {leader} leads {} (term {term}) on the majority side at {} ({} after {})",
+                        self.group_name(),
+                        secs(at),
+                        secs(at - e.after_ns),
+                        secs(e.after_ns)
+                    ),
+                ),
+                _ => (
+                    false,
+                    format!(
+                        "no leader of {} held by every live member of the majority side in {window}; at best {:.1} % agreed",
+                        self.group_name(),
+                        self.best * 100.0
+                    ),
+                ),
+            },
+            ExpectKind::NoQuorum => match self.met_at_ns {
+                Some(at) => (
+                    true,
+                    format!(
+                        "{} members hold {} NoQuorum at {} ({} after {})",
+                        e.members.len(),
+                        self.group_name(),
+                        secs(at),
+                        secs(at - e.after_ns),
+                        secs(e.after_ns)
+                    ),
+                ),
+                None => (
+                    false,
+                    format!(
+                        "not NoQuorum in {window}; at best {} of {} members held {} NoQuorum",
+                        self.best as u64,
+                        e.members.len(),
+                        self.group_name()
+                    ),
+                ),
+            },
             kind => match self.met_at_ns {
                 Some(at) => (
                     true,
@@ -365,6 +487,13 @@ impl Item {
 }
 
 impl Item {
+    fn group_name(&self) -> String {
+        self.exp
+            .group
+            .as_ref()
+            .map_or_else(|| "every group".to_string(), ToString::to_string)
+    }
+
     fn rumor_name(&self) -> String {
         match &self.exp.rumor {
             Some(RumorTarget::Config { group, version }) => format!("config {group} v{version}"),
@@ -428,7 +557,12 @@ fn verb(kind: ExpectKind) -> &'static str {
     match kind {
         ExpectKind::Converged => "converged",
         ExpectKind::Detected => "detected",
-        ExpectKind::NoFalsePositives | ExpectKind::RumorEverywhere | ExpectKind::Departed => "held",
+        ExpectKind::NoFalsePositives
+        | ExpectKind::RumorEverywhere
+        | ExpectKind::Departed
+        | ExpectKind::LeaderElected
+        | ExpectKind::NoQuorum
+        | ExpectKind::SingleLeader => "held",
     }
 }
 
@@ -447,6 +581,7 @@ mod tests {
             until_ns: until_s * 1_000_000_000,
             members,
             rumor: None,
+            group: None,
         }
     }
 

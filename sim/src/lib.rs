@@ -13,7 +13,7 @@
 //!   member selectors, and [`plan`] checks and resolves it all into a [`plan::Plan`];
 //! - [`world`] runs the plan: the [`queue`], the members' engines, the [`network`] model
 //!   (with [`zones`]), and the [`metrics`] kept incrementally from the engines' events
-//!   (rumor [`coverage`] per version, [`traffic`] per channel and content);
+//!   (rumor [`coverage`] per version, [`traffic`] per channel and content, [`elections`]);
 //! - [`expect`] judges the expectations, [`output`] writes the CSV files and `summary.json`;
 //! - [`report`] draws the plots and `index.html` from them, [`sweep`] runs a scenario over a
 //!   grid of parameter values and seeds, and [`analytic`] holds SWIM's formulas they overlay.
@@ -25,6 +25,7 @@
 
 pub mod analytic;
 pub mod coverage;
+pub mod elections;
 pub mod expect;
 pub mod metrics;
 pub mod network;

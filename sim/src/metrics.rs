@@ -92,6 +92,8 @@ pub struct Metrics {
     pub false_confirmed: u64,
     /// Rumor coverage.
     pub coverage: Coverage,
+    /// Elections of the groups with a leader topology (set by the world from the plan).
+    pub elections: crate::elections::Elections,
     /// Traffic per channel and content.
     pub traffic: Traffic,
     /// Rumor copies needed: rumors applied by a member that did not create them.
@@ -120,6 +122,7 @@ impl Metrics {
             false_suspected: 0,
             false_confirmed: 0,
             coverage: Coverage::new(members),
+            elections: crate::elections::Elections::default(),
             traffic: Traffic::default(),
             rumor_copies_needed: 0,
             rumors_rejected: 0,
@@ -157,6 +160,21 @@ impl Metrics {
         }
         self.coverage
             .applied(m, key, incarnation, now, &self.live, self.live_count);
+    }
+
+    /// Member `observer` holds the election of `kind` in `group` Finished at `term` with
+    /// `leader`: see [`crate::elections::Elections::finished`].
+    pub fn election_finished(
+        &mut self,
+        now: u64,
+        observer: u32,
+        kind: engine::rumor::ElectionKind,
+        group: &engine::ServiceGroup,
+        term: u64,
+        leader: Option<u32>,
+    ) -> Vec<crate::elections::SplitBrain> {
+        self.elections
+            .finished(now, observer, kind, group, term, leader, &self.live)
     }
 
     /// How many members are live.

@@ -185,6 +185,11 @@ pub struct Summary {
     pub rumors_rejected: u64,
     /// Operator commands and refused commands, in order.
     pub commands: Vec<crate::world::CommandRecord>,
+    /// Every election seen in the groups with a leader topology (by group, kind, term):
+    /// when it started, first finished, and finished at every live member of the group
+    /// (`duration_s` is the time from start to that). Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub elections: Vec<crate::elections::ElectionRecord>,
 }
 
 /// Detection latencies over the crashes of a run.

@@ -89,6 +89,8 @@ pub struct Step {
     pub at_ns: u64,
     /// What.
     pub action: Action,
+    /// Groups whose current leader joins the action's members when it runs (`leader:GROUP`).
+    pub leaders: Vec<ServiceGroup>,
 }
 
 /// A resolved action; member lists are sorted and distinct.
@@ -163,6 +165,24 @@ pub enum Action {
 }
 
 impl Action {
+    /// Adds `extra` to the members of a member action (kept sorted and distinct); other
+    /// actions are left alone.
+    pub fn add_members(&mut self, extra: &[u32]) {
+        let list = match self {
+            Action::Isolate(m)
+            | Action::Crash(m)
+            | Action::Restart(m)
+            | Action::Pause(m, _)
+            | Action::Slow(m, ..)
+            | Action::Depart(m)
+            | Action::DepartMember { members: m, .. } => m,
+            _ => return,
+        };
+        list.extend_from_slice(extra);
+        list.sort_unstable();
+        list.dedup();
+    }
+
     /// The action's name in scenario files.
     pub fn name(&self) -> &'static str {
         match self {
@@ -198,6 +218,8 @@ pub struct Expectation {
     pub members: Vec<u32>,
     /// For `rumor_everywhere`: the rumor.
     pub rumor: Option<RumorTarget>,
+    /// For the election kinds: the group (`single_leader` without one: every group).
+    pub group: Option<ServiceGroup>,
 }
 
 /// What a `rumor_everywhere` expectation looks for: every live member holds `version` or newer.
@@ -251,6 +273,17 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
     let end_ns = nanos(s.duration);
     let mut rng = seeds::rng(seed, Stream::Selectors, 0);
     let mut resolve = |key: &str, sel: &Selector| {
+        // `leader:GROUP` is resolved when an action runs: only `at[i].members` may use it
+        // (the timeline below takes its groups from the selector).
+        let action_members = key.starts_with("at[") && key.ends_with("].members");
+        if !action_members && !sel.leaders().is_empty() {
+            return Err(err(
+                key,
+                format!(
+                    "{sel}: leader:GROUP is resolved when an action runs; only a timeline action's members may use it"
+                ),
+            ));
+        }
         sel.resolve(n, &mut rng)
             .map_err(|e| err(key, e.to_string()))
     };
@@ -351,7 +384,13 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
             }
         }
         let at_ns = nanos(at.time);
-        let one = |action: Action| Some(vec![Step { at_ns, action }]);
+        let one = |action: Action| {
+            Some(vec![Step {
+                at_ns,
+                action,
+                leaders: Vec::new(),
+            }])
+        };
         let steps = match at.action {
             ActionKind::Partition => one(Action::Partition(groups(&mut resolve)?)),
             ActionKind::PartitionOneway => {
@@ -428,6 +467,58 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
                 })
             }
         };
+        let steps = match (steps, &at.members) {
+            (Some(mut steps), Some(sel)) if !sel.leaders().is_empty() => {
+                let key = k("members");
+                if !matches!(
+                    at.action,
+                    ActionKind::Isolate
+                        | ActionKind::Crash
+                        | ActionKind::Restart
+                        | ActionKind::Pause
+                        | ActionKind::Slow
+                        | ActionKind::Depart
+                        | ActionKind::DepartMember
+                ) || at.jitter.is_some()
+                {
+                    return Err(err(
+                        &key,
+                        format!(
+                            "leader:GROUP cannot select the members of {}{}",
+                            at.action.as_str(),
+                            if at.jitter.is_some() {
+                                " with jitter"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+                let mut leaders = Vec::new();
+                for text in sel.leaders() {
+                    let g = group_of(&key, text)?;
+                    let entry = declared(&key, &g)?;
+                    if entry.topology != Topology::Leader
+                        && !services
+                            .iter()
+                            .any(|sv| sv.group == g && sv.topology == Topology::Leader)
+                    {
+                        return Err(err(
+                            &key,
+                            format!(
+                                "leader:{g}: no [[service]] runs {g} with topology = \"leader\""
+                            ),
+                        ));
+                    }
+                    leaders.push(g);
+                }
+                for step in &mut steps {
+                    step.leaders.clone_from(&leaders);
+                }
+                Some(steps)
+            }
+            (steps, _) => steps,
+        };
         resolved.push(steps);
     }
     let mut order: Vec<usize> = (0..s.at.len()).collect();
@@ -444,6 +535,7 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
                 timeline.push(Step {
                     at_ns: nanos(at.time),
                     action,
+                    leaders: Vec::new(),
                 });
             }
         }
@@ -513,6 +605,36 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
             }
             _ => None,
         };
+        let election_group = match e.kind {
+            ExpectKind::LeaderElected | ExpectKind::NoQuorum | ExpectKind::SingleLeader => {
+                match &e.group {
+                    Some(text) => {
+                        let g = group_of(&k("group"), text)?;
+                        if !services
+                            .iter()
+                            .any(|sv| sv.group == g && sv.topology == Topology::Leader)
+                        {
+                            return Err(err(
+                                &k("group"),
+                                format!("no [[service]] runs {g} with topology = \"leader\""),
+                            ));
+                        }
+                        if let Some(&x) = members
+                            .iter()
+                            .find(|&&x| !services.iter().any(|sv| sv.group == g && sv.runs(x)))
+                        {
+                            return Err(err(
+                                &k("members"),
+                                format!("member {x} does not run a service in {g}"),
+                            ));
+                        }
+                        Some(g)
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let until_ns = match e.within {
             Some(w) => nanos(after).saturating_add(nanos(w)).min(end_ns),
             None => end_ns,
@@ -523,6 +645,7 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
             until_ns,
             members,
             rumor,
+            group: election_group,
         });
     }
 
@@ -614,6 +737,7 @@ fn pauses(
         return Ok(vec![Step {
             at_ns: nanos(at.time),
             action: Action::Pause(members, duration),
+            leaders: Vec::new(),
         }]);
     };
     let every = nanos(every);
@@ -660,6 +784,7 @@ fn pauses(
             steps.push(Step {
                 at_ns: start,
                 action: Action::Pause(members.clone(), duration),
+                leaders: Vec::new(),
             });
             continue;
         }
@@ -668,6 +793,7 @@ fn pauses(
             steps.push(Step {
                 at_ns,
                 action: Action::Pause(vec![m], duration),
+                leaders: Vec::new(),
             });
         }
     }
@@ -712,6 +838,9 @@ fn check_expect_keys(e: &Expect) -> Result<(), (&'static str, String)> {
         }
         (ExpectKind::RumorEverywhere, None) => (&["rumor"], &[]),
         (ExpectKind::Converged | ExpectKind::NoFalsePositives, _) => (&[], &[]),
+        (ExpectKind::LeaderElected, _) => (&["group"], &["group"]),
+        (ExpectKind::NoQuorum, _) => (&["group", "members"], &["group", "members"]),
+        (ExpectKind::SingleLeader, _) => (&[], &["group"]),
     };
     let kind = e.kind.as_str();
     for key in required {
@@ -1147,6 +1276,63 @@ mod tests {
 
     fn error_of(body: &str) -> String {
         compile_str(body).expect_err("invalid").to_string()
+    }
+
+    const LEADER_GROUP: &str =
+        "[[service]]\ngroup = \"redis.default\"\nmembers = \"0..4\"\ntopology = \"leader\"\n\
+         [[service]]\ngroup = \"web.default\"\nmembers = \"5..9\"\n";
+
+    #[test]
+    fn leader_selectors_and_election_expectations() {
+        let plan = compile_str(&format!(
+            "{LEADER_GROUP}[[at]]\ntime = \"10s\"\naction = \"crash\"\nmembers = \"leader:redis.default,7\"\n\
+             [[expect]]\nkind = \"leader_elected\"\ngroup = \"redis.default\"\n\
+             [[expect]]\nkind = \"no_quorum\"\ngroup = \"redis.default\"\nmembers = \"3,4\"\n\
+             [[expect]]\nkind = \"single_leader\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(plan.timeline[0].action, Action::Crash(vec![7]));
+        assert_eq!(plan.timeline[0].leaders.len(), 1);
+        assert_eq!(plan.expectations[1].members, vec![3, 4]);
+        assert!(plan.expectations[2].group.is_none());
+        let mut crash = Action::Crash(vec![7]);
+        crash.add_members(&[2, 7]);
+        assert_eq!(crash, Action::Crash(vec![2, 7]));
+        for (body, key) in [
+            ("persistent = \"leader:redis.default\"\n".to_string(), "persistent"),
+            (
+                format!("{LEADER_GROUP}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"leader:web.default\"\n"),
+                "at[0].members",
+            ),
+            (
+                format!("{LEADER_GROUP}[[at]]\ntime = \"1s\"\naction = \"join\"\nmembers = \"leader:redis.default\"\n"),
+                "at[0].members",
+            ),
+            (
+                format!("{LEADER_GROUP}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"leader:nope.default\"\n"),
+                "at[0].members",
+            ),
+            (
+                format!("{LEADER_GROUP}[[expect]]\nkind = \"leader_elected\"\n"),
+                "expect[0].group",
+            ),
+            (
+                format!("{LEADER_GROUP}[[expect]]\nkind = \"no_quorum\"\ngroup = \"redis.default\"\n"),
+                "expect[0].members",
+            ),
+            (
+                format!("{LEADER_GROUP}[[expect]]\nkind = \"no_quorum\"\ngroup = \"redis.default\"\nmembers = \"6\"\n"),
+                "expect[0].members",
+            ),
+            (
+                format!("{LEADER_GROUP}[[expect]]\nkind = \"leader_elected\"\ngroup = \"web.default\"\n"),
+                "expect[0].group",
+            ),
+        ] {
+            let e = error_of(&body);
+            assert!(e.contains(key), "{e} should name {key}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

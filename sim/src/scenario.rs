@@ -358,14 +358,14 @@ pub struct Expect {
     /// Length of the window (default: until the end of the run).
     #[serde(default, with = "humantime_serde")]
     pub within: Option<Duration>,
-    /// For `detected` and `departed`: which members; for `rumor_everywhere` of services: whose
-    /// services (default: every member of the group's `[[service]]`).
+    /// For `detected`, `departed` and `no_quorum`: which members; for `rumor_everywhere` of
+    /// services: whose services (default: every member of the group's `[[service]]`).
     #[serde(default)]
     pub members: Option<Selector>,
     /// For `rumor_everywhere`: which kind of rumor.
     #[serde(default)]
     pub rumor: Option<RumorSel>,
-    /// For `rumor_everywhere`: the service group.
+    /// For `rumor_everywhere` and the election kinds: the service group.
     #[serde(default)]
     pub group: Option<String>,
     /// For `rumor_everywhere`: the version (incarnation) that must be held, or a newer one
@@ -409,6 +409,16 @@ pub enum ExpectKind {
     /// no live member holds them otherwise from then on (restarts included), and at the end
     /// of the window they are Departed everywhere and not running.
     Departed,
+    /// Liveness: at some moment in the window every live member of `group` on the majority
+    /// side (see [`crate::elections`]) holds the same Finished leader, which is live and on
+    /// that side.
+    LeaderElected,
+    /// Liveness: at some moment in the window each of `members` (of `group`) is live and holds
+    /// the group's leader election NoQuorum.
+    NoQuorum,
+    /// Safety: during the window no two members that can reach each other finish the same term
+    /// of an election of `group` (default: every group) with different leaders.
+    SingleLeader,
 }
 
 impl ExpectKind {
@@ -420,6 +430,9 @@ impl ExpectKind {
             ExpectKind::NoFalsePositives => "no_false_positives",
             ExpectKind::RumorEverywhere => "rumor_everywhere",
             ExpectKind::Departed => "departed",
+            ExpectKind::LeaderElected => "leader_elected",
+            ExpectKind::NoQuorum => "no_quorum",
+            ExpectKind::SingleLeader => "single_leader",
         }
     }
 }

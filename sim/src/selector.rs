@@ -5,7 +5,10 @@
 //! - `7` — one member index;
 //! - `0..99` — an inclusive range of indices;
 //! - `random:5` — five distinct members drawn from the run's seed (from those not already
-//!   named by the other parts of the same selector).
+//!   named by the other parts of the same selector);
+//! - `leader:GROUP` — the member that most live members of the service group `GROUP`
+//!   currently hold as its leader, resolved when the action runs (only a timeline action's
+//!   `members` may use it; [`Selector::resolve`] skips it, [`Selector::leaders`] lists it).
 //!
 //! for example `"0..9,100,random:3"`. In TOML a selector is a string, or an integer for a
 //! single member (`members = 7`). Resolving a selector yields sorted, distinct indices.
@@ -25,11 +28,12 @@ pub struct Selector {
 }
 
 /// One comma-separated part of a [`Selector`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
     One(u32),
     Range(u32, u32),
     Random(u32),
+    Leader(String),
 }
 
 /// Why a selector is invalid; the message is meant to follow the key that held it.
@@ -73,7 +77,12 @@ impl Selector {
                     .parse::<u32>()
                     .map_err(|_| syntax(format!("{s:?} is not a member index")))
             };
-            if let Some(count) = part.strip_prefix("random:") {
+            if let Some(group) = part.strip_prefix("leader:") {
+                if group.trim().is_empty() {
+                    return Err(syntax("leader: needs a service group".into()));
+                }
+                parts.push(Part::Leader(group.trim().to_string()));
+            } else if let Some(count) = part.strip_prefix("random:") {
                 parts.push(Part::Random(number(count)?));
             } else if let Some((lo, hi)) = part.split_once("..") {
                 let (lo, hi) = (number(lo)?, number(hi)?);
@@ -98,7 +107,19 @@ impl Selector {
         &self.text
     }
 
-    /// The sorted, distinct member indices among `members` that this selector names. Random
+    /// The service groups of its `leader:GROUP` parts, in order (resolved when an action runs).
+    pub fn leaders(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Leader(g) => Some(g.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The sorted, distinct member indices among `members` that this selector names (its
+    /// `leader:GROUP` parts excepted: see [`Selector::leaders`]). Random
     /// parts draw from `rng`, so resolve selectors in a fixed order for a reproducible run.
     pub fn resolve(&self, members: u32, rng: &mut impl RngCore) -> Result<Vec<u32>, SelectorError> {
         let out_of_range = |index| SelectorError::OutOfRange {
@@ -110,6 +131,7 @@ impl Selector {
         let mut random = 0u32;
         for part in &self.parts {
             match *part {
+                Part::Leader(_) => {}
                 Part::One(i) => *chosen.get_mut(i as usize).ok_or_else(|| out_of_range(i))? = true,
                 Part::Range(lo, hi) => {
                     if hi >= members {
@@ -211,6 +233,19 @@ mod tests {
                 "{bad:?} should not parse"
             );
         }
+    }
+
+    #[test]
+    fn leader_parts_are_listed_and_not_resolved() {
+        let s = Selector::parse("leader:redis.default, 3").expect("valid");
+        assert_eq!(s.leaders(), vec!["redis.default"]);
+        assert_eq!(
+            s.resolve(10, &mut ChaCha20Rng::seed_from_u64(1))
+                .expect("valid"),
+            vec![3]
+        );
+        assert!(Selector::parse("leader:").is_err());
+        assert!(Selector::parse("7").expect("valid").leaders().is_empty());
     }
 
     #[test]

@@ -17,12 +17,19 @@
 //! else the lowest-index running member (not one being departed, when there is another).
 //! Every operator command and every refused command is listed in `summary.json` (`commands`).
 //! A member that learns an operator departed it stops, like a node would.
+//!
+//! Elections: the engines' election events feed [`crate::elections`] (through the metrics) and
+//! the judge; a `leader:GROUP` selector in a timeline action's `members` is resolved when the
+//! action runs, to the member most live members of the group hold as leader (ties: the lowest
+//! index; nobody when no live member holds a Finished leader), and listed in `commands`
+//! (`resolve_leader`).
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
+use engine::rumor::{ElectionKind, ElectionStatus};
 use engine::{
     Engine, Event, Health, Incarnation, Instant, ManualClock, Member, MemberId, Membership, Outbox,
     RumorError, ServiceGroup, ServiceSpec,
@@ -81,7 +88,7 @@ pub struct CommandRecord {
     /// Virtual seconds.
     pub time_s: f64,
     /// The action (`apply_config`, `upload_file`, `depart_member`, `update_service`,
-    /// `announce_service`).
+    /// `announce_service`, `resolve_leader`).
     pub action: &'static str,
     /// The member whose engine took the command, if any was running.
     pub member: Option<u32>,
@@ -168,6 +175,7 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
         traffic: TrafficSummary::of(&metrics.traffic, metrics.member_seconds()),
         redundancy: crate::traffic::Redundancy::of(&metrics.traffic, metrics.rumor_copies_needed),
         rumors_rejected: metrics.rumors_rejected,
+        elections: metrics.elections.records(),
         commands,
     };
     output::write_summary(out_dir, &summary).map_err(io_err(out_dir))?;
@@ -303,7 +311,11 @@ impl<'p> World<'p> {
             slots,
             ids,
             network,
-            metrics: Metrics::new(plan.members),
+            metrics: {
+                let mut metrics = Metrics::new(plan.members);
+                metrics.elections = crate::elections::Elections::new(&plan.services);
+                metrics
+            },
             judge: Judge::new(&plan.expectations, &ids_by_index),
             recorder,
             now: 0,
@@ -333,6 +345,7 @@ impl<'p> World<'p> {
     /// Starts the initial members and schedules samples, checks and the timeline.
     fn start(&mut self) -> Result<(), RunError> {
         let plan = self.plan;
+        self.update_sides();
         let present: Vec<u32> = (0..plan.members)
             .filter(|&i| !plan.late[i as usize])
             .collect();
@@ -468,8 +481,14 @@ impl<'p> World<'p> {
             }
             Item::Step(k) => {
                 self.events_processed += 1;
-                let action = self.plan.timeline[k as usize].action.clone();
+                let step = &self.plan.timeline[k as usize];
+                let mut action = step.action.clone();
+                if !step.leaders.is_empty() {
+                    let leaders = self.resolve_leaders(&step.leaders);
+                    action.add_members(&leaders);
+                }
                 self.apply(action)?;
+                self.update_sides();
                 self.judge.check(self.now, &self.metrics);
             }
             Item::DeliverLate {
@@ -806,6 +825,7 @@ impl<'p> World<'p> {
             engine.join(&peers);
         }
         self.drain(i, false);
+        self.sync_elections(i);
         Ok(())
     }
 
@@ -830,7 +850,100 @@ impl<'p> World<'p> {
             .iter()
             .filter_map(|m| ids.get(&m.member.id).map(|&s| (s, m.health)));
         self.metrics.member_down(i, view, self.now);
+        self.metrics.elections.member_down(i);
         true
+    }
+
+    /// Recomputes the election groups' sides from the network's reachability.
+    fn update_sides(&mut self) {
+        if self.metrics.elections.is_empty() {
+            return;
+        }
+        let network = &self.network;
+        self.metrics
+            .elections
+            .set_sides(|a, b| network.reachable(a, b));
+    }
+
+    /// The current leader of each of `groups` (see the module documentation), recorded in
+    /// `commands`.
+    fn resolve_leaders(&mut self, groups: &[ServiceGroup]) -> Vec<u32> {
+        let mut out = Vec::new();
+        for group in groups {
+            let mut votes: std::collections::BTreeMap<u32, u32> = Default::default();
+            let mut live = 0u32;
+            for sv in self.plan.services.iter().filter(|sv| &sv.group == group) {
+                for &m in &sv.members {
+                    let engine = match &self.slots[m as usize].process {
+                        Process::Running(e) | Process::Paused(e, _) => e,
+                        Process::Absent | Process::Down => continue,
+                    };
+                    live += 1;
+                    if let Some(&l) = engine.leader(group).and_then(|id| self.ids.get(&id)) {
+                        *votes.entry(l).or_default() += 1;
+                    }
+                }
+            }
+            // Most votes; among equals the lowest index (the map iterates in index order).
+            let best = votes
+                .iter()
+                .fold(None, |best: Option<(u32, u32)>, (&m, &c)| match best {
+                    Some((_, bc)) if bc >= c => best,
+                    _ => Some((m, c)),
+                });
+            let (ok, detail) = match best {
+                Some((m, c)) => {
+                    out.push(m);
+                    (
+                        Ok(()),
+                        format!(
+                            "leader:{group} is member {m} (held by {c} of {live} live members)"
+                        ),
+                    )
+                }
+                None => (
+                    Err(format!("no live member holds a leader ({live} live)")),
+                    format!("leader:{group}"),
+                ),
+            };
+            let member = best.map(|(m, _)| m);
+            self.record("resolve_leader", member, ok, detail);
+        }
+        out
+    }
+
+    /// Reads what member `i`'s engine holds of the tracked elections (after a restart, which
+    /// restores elections without events).
+    fn sync_elections(&mut self, i: u32) {
+        if self.metrics.elections.is_empty() {
+            return;
+        }
+        let Process::Running(engine) = &self.slots[i as usize].process else {
+            return;
+        };
+        let groups: Vec<ServiceGroup> = self
+            .metrics
+            .elections
+            .groups()
+            .filter(|(_, members)| members.binary_search(&i).is_ok())
+            .map(|(g, _)| g.clone())
+            .collect();
+        let mut held = Vec::new();
+        for g in groups {
+            for kind in [ElectionKind::Leader, ElectionKind::Update] {
+                let h = engine.election(kind, &g).map(|e| crate::elections::Held {
+                    status: e.status,
+                    term: e.term,
+                    leader: (e.status == ElectionStatus::Finished)
+                        .then(|| self.ids.get(&e.member_id).copied())
+                        .flatten(),
+                });
+                held.push((g.clone(), kind, h));
+            }
+        }
+        for (g, kind, h) in held {
+            self.metrics.elections.set_held(&g, kind, i, h);
+        }
     }
 
     /// Ends member `i`'s pause: queued inputs first, in arrival order, then due timers.
@@ -1014,7 +1127,41 @@ impl<'p> World<'p> {
                 self.pending_stop.push(observer);
                 return;
             }
-            // Events added later (elections) do not change these metrics.
+            Event::ElectionStarted { kind, group, term } => {
+                self.metrics
+                    .elections
+                    .started(self.now, observer, kind, &group, term);
+                self.judge.elections_changed(self.now, &self.metrics);
+                return;
+            }
+            Event::ElectionNoQuorum { kind, group, term } => {
+                self.metrics
+                    .elections
+                    .no_quorum(observer, kind, &group, term);
+                self.judge.elections_changed(self.now, &self.metrics);
+                return;
+            }
+            Event::ElectionFinished {
+                kind,
+                group,
+                term,
+                leader,
+            } => {
+                let leader = self.ids.get(&leader).copied();
+                let conflicts = self
+                    .metrics
+                    .election_finished(self.now, observer, kind, &group, term, leader);
+                for split in conflicts {
+                    // A stopped member cannot be reached (its old finishes do not count).
+                    let other = split.other.0;
+                    if self.metrics.is_live(other) && self.network.reachable(observer, other) {
+                        self.judge.split_brain(self.now, &split);
+                    }
+                }
+                self.judge.elections_changed(self.now, &self.metrics);
+                return;
+            }
+            // Events added later do not change these metrics.
             #[allow(unreachable_patterns)]
             _ => return,
         };

@@ -26,6 +26,10 @@ fn every_shipped_scenario_passes() {
         "join_storm",
         "partition_heal_rumors",
         "depart",
+        "election_basic",
+        "leader_crash",
+        "election_partition",
+        "election_growth",
     ] {
         assert!(
             files
