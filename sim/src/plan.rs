@@ -40,6 +40,9 @@ pub struct Plan {
     pub members: u32,
     /// The protocol config every engine gets.
     pub config: Config,
+    /// `[protocol] ring_key = true`: every engine seals all traffic with one ring key drawn
+    /// from the seed, so byte counts and CPU include encryption.
+    pub ring_key: bool,
     /// How the ring starts (`bootstrap`).
     pub bootstrap: StartMode,
     /// The `[[service]]` entries, in file order.
@@ -296,7 +299,18 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         Some(sel) => resolve("peers", sel)?,
         None => vec![0],
     };
-    let config = protocol_config(file, &s.preset, &s.protocol)?;
+    let mut protocol = s.protocol.clone();
+    let ring_key = match protocol.remove("ring_key") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(other) => {
+            return Err(err(
+                "protocol.ring_key",
+                format!("must be true or false, not {other}"),
+            ))
+        }
+    };
+    let config = protocol_config(file, &s.preset, &protocol)?;
     let mut network = params(&s.network).map_err(|(k, m)| err(&format!("network.{k}"), m))?;
     let mut zones = compile_zones(file, s, &mut resolve)?;
     let initial_network = network;
@@ -655,6 +669,7 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         end_ns,
         members: n,
         config,
+        ring_key,
         bootstrap: s.bootstrap,
         services,
         persistent,

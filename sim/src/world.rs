@@ -974,13 +974,19 @@ impl<'p> World<'p> {
         let slot = &self.slots[i as usize];
         let seed = seeds::engine_seed(self.plan.seed, i, slot.restarts);
         let me = self.member_record(i);
-        Ok(Engine::new(
+        let mut engine = Engine::new(
             self.plan.config.clone(),
             me,
             seed,
             self.clock.clone(),
             Outbox::default(),
-        )?)
+        )?;
+        if self.plan.ring_key {
+            engine.set_ring_keys(Some(engine::crypto::Keyring::for_simulation(
+                self.plan.seed,
+            )));
+        }
+        Ok(engine)
     }
 
     fn member_record(&self, i: u32) -> Member {
