@@ -938,17 +938,27 @@ fn a_confirmed_claim_about_a_suspect_is_checked_too_and_three_tries_are_made() {
     ring.run_for(Duration::from_secs(5));
     let held = ring.engine(0).members().get(id(2)).expect("known");
     let now_s = ring.engine(0).now_s();
-    ring.engine(0).members.set_health(id(2), Health::Suspect, now_s);
+    ring.engine(0)
+        .members
+        .set_health(id(2), Health::Suspect, now_s);
     ring.isolate(2);
     let before = ring.engine(0).metrics().probe_pings_sent;
     ring.engine(0).apply_membership(Membership {
         health: Health::Confirmed,
         ..held
     });
-    assert_eq!(ring.health(0, 2), Some(Health::Suspect), "not applied at once");
+    assert_eq!(
+        ring.health(0, 2),
+        Some(Health::Suspect),
+        "not applied at once"
+    );
     ring.flush(0);
     let cfg = local();
     ring.run_for(cfg.ping_timeout + cfg.pingreq_timeout * 2 + Duration::from_millis(50));
-    assert_eq!(ring.health(0, 2), Some(Health::Confirmed), "applied after three silences");
+    assert_eq!(
+        ring.health(0, 2),
+        Some(Health::Confirmed),
+        "applied after three silences"
+    );
     assert!(ring.engine(0).metrics().probe_pings_sent >= before + 3);
 }
