@@ -9,7 +9,8 @@
 //! joins under loss can finish term 0 alone, electing itself, before it has heard the group's
 //! Service and Election rumors, while the members it can reach finished term 0 with another
 //! leader at the start (a stale-term second leader; it adopts the group's higher term once the
-//! rumors arrive). `GROWTH_KNOWN_UNSAFE` bounds how many seeds show it (6 of 50 when measured);
+//! rumors arrive). `GROWTH_KNOWN_UNSAFE` bounds how many seeds show it (3 of 50 when measured, 6 before
+//! candidates waited for a rumor pull);
 //! set it to 0 once the engine refuses such a finish.
 
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use sim::RunOptions;
 const SEEDS: u64 = 50;
 
 /// Seeds of `election_growth` allowed to break `single_leader` (the known issue above).
-const GROWTH_KNOWN_UNSAFE: usize = 6;
+const GROWTH_KNOWN_UNSAFE: usize = 3;
 
 /// (safety failures, liveness failures) of `name` over the seeds, printed as they come.
 fn run_seeds(name: &str) -> (Vec<String>, Vec<String>) {

@@ -62,6 +62,19 @@ pub(crate) struct Elections {
     voters: BTreeMap<ServiceGroup, VoterGroup>,
     /// Suitability per group, as set by the application (0 when never set).
     suitability: BTreeMap<ServiceGroup, u64>,
+    /// When a rumor digest exchange we started last came back (we learned what the other side
+    /// holds that we lack, or that we lack nothing): a candidate finishes only with a view
+    /// pulled after it joined the group.
+    pulled_at: Option<Instant>,
+    /// When we last asked for such a pull (retried after `election_settle` if lost).
+    pull_asked_at: Option<Instant>,
+}
+
+impl Elections {
+    /// A digest exchange we started came back at `now`.
+    pub(super) fn note_pull(&mut self, now: Instant) {
+        self.pulled_at = Some(now);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -78,6 +91,8 @@ struct VoterGroup {
     /// When the counters last changed: a candidate finishes only once its view of the group
     /// has been still for `election_settle`.
     changed_at: Instant,
+    /// When we started voting in this group.
+    joined_at: Instant,
 }
 
 impl VoterGroup {
@@ -89,6 +104,7 @@ impl VoterGroup {
             recount: true,
             check: true,
             changed_at: now,
+            joined_at: now,
         }
     }
 
@@ -210,6 +226,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// We announced a service in `group` (or changed it).
     pub(super) fn elections_on_announce(&mut self, group: &ServiceGroup, topology: Topology) {
         let now = self.now();
+        if topology == Topology::Leader && !self.elections.voters.contains_key(group) {
+            // Learn what the ring already holds for this group before we could finish a term.
+            self.pull_rumors();
+        }
         let g = self
             .elections
             .voters
@@ -530,6 +550,17 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if self.settled(group) {
                 ElectionStatus::Finished
             } else {
+                if !self.pulled_since_joining(group) {
+                    let settle = self.election_settle();
+                    let now = self.now();
+                    if self
+                        .elections
+                        .pull_asked_at
+                        .is_none_or(|asked| now >= asked + settle)
+                    {
+                        self.pull_rumors(); // the last one was lost
+                    }
+                }
                 // Look again on a later gossip tick.
                 if let Some(g) = self.elections.voters.get_mut(group) {
                     g.check = true;
@@ -553,12 +584,39 @@ impl<C: Clock, N: Network> Engine<C, N> {
         (self.config.gossip_interval * 3).max(self.config.protocol_period)
     }
 
+    /// The candidate's view of the group has been still for `election_settle`, and was pulled
+    /// from the ring after we joined the group: a late joiner that has not yet heard the
+    /// group's Service and Election rumors must not finish a term alone (it did, on 6 of 50
+    /// lossy seeds of `election_growth`).
     fn settled(&self, group: &ServiceGroup) -> bool {
         let settle = self.election_settle();
-        self.elections
-            .voters
-            .get(group)
-            .is_some_and(|g| self.now() >= g.changed_at + settle)
+        self.pulled_since_joining(group)
+            && self
+                .elections
+                .voters
+                .get(group)
+                .is_some_and(|g| self.now() >= g.changed_at + settle)
+    }
+
+    /// Whether a rumor pull came back since we joined `group`, or there is nobody to pull
+    /// from: we know no live member and have no bootstrap peers (a member still joining is not
+    /// alone, it just has not met the ring yet).
+    fn pulled_since_joining(&self, group: &ServiceGroup) -> bool {
+        if self.members.count(crate::member::Health::Alive) == 0 && self.bootstrap.is_empty() {
+            return true;
+        }
+        let joined = self.elections.voters.get(group).map(|g| g.joined_at);
+        matches!((self.elections.pulled_at, joined), (Some(p), Some(j)) if p >= j)
+    }
+
+    /// Starts a rumor digest exchange with a random live member, whatever the dissemination
+    /// strategy, to learn what the ring holds.
+    fn pull_rumors(&mut self) {
+        self.elections.pull_asked_at = Some(self.now());
+        let picked = self.random_members(1, None, |h, _| h == crate::member::Health::Alive);
+        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
+            self.start_rumor_sync(m.member.gossip_addr());
+        }
     }
 
     /// Whether every Alive member of the group voted for the candidate.

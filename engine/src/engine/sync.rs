@@ -208,9 +208,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 let differing: BTreeSet<u32> = (0..count)
                     .filter(|&i| ours[i as usize] != sync.buckets[i as usize])
                     .collect();
-                if differing.is_empty() {
-                    return Ok(());
-                }
+                // An empty answer still tells the other side it lacks nothing (a candidate in
+                // an election waits for that before it may finish).
                 let entries = digest.entries_in(&differing, count);
                 let reply = wire::RumorSync {
                     stage: Some(2),
@@ -235,6 +234,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     .zip(&sync.versions)
                     .map(|(&key_hash, &version)| DigestEntry { key_hash, version })
                     .collect();
+                let now = self.now();
+                self.elections.note_pull(now);
                 let (give, want) = Digest::of(&self.rumors).compare(&buckets, count, &theirs);
                 let keys = crate::rumor::keys_with_hashes(&self.rumors, &give);
                 self.send_rumors(to, &keys);
