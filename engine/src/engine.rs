@@ -87,6 +87,10 @@ pub struct Engine<C: Clock, N: Network> {
     probe_pings: BTreeMap<MemberId, Membership>,
     /// ProbePings started in the current protocol period (bounded by `probe_ping_budget`).
     probe_ping_count: u32,
+    /// Rumor anti-entropy exchanges in a row that found nothing to repair, since the store
+    /// last changed (`rumor_changes_seen`); the exchange period doubles with each, up to 8×.
+    rumor_sync_quiet: u32,
+    rumor_changes_seen: u64,
     bootstrap: Vec<SocketAddr>,
     last_heal_sync: Option<Instant>,
     /// Lifeguard's local health multiplier.
@@ -147,6 +151,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             probe: Probe::default(),
             probe_pings: BTreeMap::new(),
             probe_ping_count: 0,
+            rumor_sync_quiet: 0,
+            rumor_changes_seen: 0,
             bootstrap: Vec::new(),
             last_heal_sync: None,
             awareness,

@@ -213,10 +213,97 @@ impl MemberList {
         self.search(id).ok()
     }
 
+    /// Finds `id`. Member ids are random, so an id's rank is close to its value's share of
+    /// the id space: a few interpolation steps narrow the range to a handful of neighbouring
+    /// entries (a cache miss or two), then a binary search finishes. Ids that are not uniform
+    /// only cost the bounded number of interpolation steps before the binary search, so the
+    /// worst case stays O(log n). In the simulator, where thousands of engines each hold
+    /// thousands of entries, this lookup was a fifth of the run time as a plain binary search
+    /// (one cache miss per step).
     fn search(&self, id: MemberId) -> Result<usize, usize> {
         let key = split(id);
-        self.entries
-            .binary_search_by(|e| (e.id_hi, e.id_lo).cmp(&key))
+        let cmp = |e: &Entry| (e.id_hi, e.id_lo).cmp(&key);
+        let (mut lo, mut hi) = (0usize, self.entries.len());
+        for _ in 0..3 {
+            if hi - lo <= 16 {
+                break;
+            }
+            let (first, last) = (self.entries[lo].id_hi, self.entries[hi - 1].id_hi);
+            if key.0 < first || key.0 > last || first == last {
+                break;
+            }
+            let span = u128::from(last - first);
+            let offset = u128::from(key.0 - first) * ((hi - 1 - lo) as u128) / span;
+            let guess = lo + usize::try_from(offset).unwrap_or(0).min(hi - 1 - lo);
+            match cmp(&self.entries[guess]) {
+                std::cmp::Ordering::Equal => return Ok(guess),
+                std::cmp::Ordering::Less => {
+                    // The answer is right of the guess: gallop to bracket it.
+                    let mut step = 1;
+                    let mut left = guess + 1;
+                    while left + step < hi && cmp(&self.entries[left + step]).is_lt() {
+                        left += step + 1;
+                        step *= 2;
+                    }
+                    lo = left;
+                    hi = hi.min(left + step + 1);
+                }
+                std::cmp::Ordering::Greater => {
+                    let mut step = 1;
+                    let mut right = guess;
+                    while right > lo + step && cmp(&self.entries[right - step - 1]).is_gt() {
+                        right -= step + 1;
+                        step *= 2;
+                    }
+                    hi = right;
+                    lo = lo.max(right.saturating_sub(step + 1));
+                }
+            }
+        }
+        match self.entries[lo..hi].binary_search_by(cmp) {
+            Ok(i) => Ok(lo + i),
+            Err(i) => Err(lo + i),
+        }
+    }
+
+    /// The hash of each of `count` buckets (a power of two) of this view with `own` (our own
+    /// record) added: bucket `b` is the XOR of [`view_hash`] over the members whose
+    /// [`view_bucket`] is `b`. Two members whose views agree (each holding the other as the
+    /// other holds itself) have equal buckets.
+    pub(crate) fn view_buckets(&self, own: &Membership, count: u32) -> Vec<u64> {
+        let mut out = vec![0u64; count.max(1) as usize];
+        out[view_bucket(own.member.id, count) as usize] ^= view_hash(own);
+        for e in &self.entries {
+            let id = entry_id(e);
+            out[view_bucket(id, count) as usize] ^= hash_parts(id, e.incarnation, e.health);
+        }
+        out
+    }
+
+    /// The records (ours included) that fall in the buckets marked in `wanted` (of `count`).
+    pub(crate) fn in_view_buckets(
+        &self,
+        own: &Membership,
+        wanted: &[bool],
+        count: u32,
+    ) -> Vec<Membership> {
+        let marked = |id: MemberId| {
+            wanted
+                .get(view_bucket(id, count) as usize)
+                .copied()
+                .unwrap_or(false)
+        };
+        let mut out = Vec::new();
+        if marked(own.member.id) {
+            out.push(*own);
+        }
+        out.extend(
+            self.entries
+                .iter()
+                .filter(|e| marked(entry_id(e)))
+                .map(|e| self.expand(e)),
+        );
+        out
     }
 
     fn replace(&mut self, i: usize, update: &Membership) {
@@ -292,6 +379,30 @@ impl MemberList {
 fn split(id: MemberId) -> (u64, u64) {
     let b = id.as_u128();
     ((b >> 64) as u64, b as u64)
+}
+
+/// The bucket of member `id` among `count` (a power of two) in a view digest.
+pub(crate) fn view_bucket(id: MemberId, count: u32) -> u32 {
+    let (hi, lo) = split(id);
+    (mix64(hi ^ lo.rotate_left(32)) & u64::from(count.max(1) - 1)) as u32
+}
+
+/// What a view digest compares of a record: id, incarnation and health.
+pub(crate) fn view_hash(m: &Membership) -> u64 {
+    hash_parts(m.member.id, m.member.incarnation.0, m.health)
+}
+
+fn hash_parts(id: MemberId, incarnation: u64, health: Health) -> u64 {
+    let (hi, lo) = split(id);
+    mix64(hi ^ mix64(lo ^ mix64(incarnation ^ ((health as u64) << 60))))
+}
+
+/// SplitMix64's finaliser: stable across builds and platforms.
+fn mix64(x: u64) -> u64 {
+    let mut z = x ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn entry_id(e: &Entry) -> MemberId {
@@ -437,5 +548,59 @@ mod tests {
         let mut bounded = MemberList::new();
         bounded.merge_all(records, 2, 0);
         assert_eq!(bounded.len(), 2);
+    }
+
+    #[test]
+    fn lookups_agree_with_a_plain_binary_search_for_uniform_and_skewed_ids() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let uniform: Vec<u128> = (0..3000).map(|_| rng.gen()).collect();
+        // Skewed: all in a narrow band, a cluster at the top, equal high words.
+        let skewed: Vec<u128> = (0..3000u128)
+            .map(|i| {
+                if i % 3 == 0 {
+                    (7 << 64) | i
+                } else {
+                    u128::MAX - i * i
+                }
+            })
+            .collect();
+        for ids in [uniform, skewed] {
+            let mut l = MemberList::new();
+            let all: Vec<Membership> = ids.iter().map(|&id| ms(id, 1, Health::Alive)).collect();
+            l.merge_all(all, usize::MAX, 0);
+            let sorted: Vec<u128> = l.iter().map(|m| m.member.id.as_u128()).collect();
+            let probes = ids
+                .iter()
+                .flat_map(|&id| [id, id.wrapping_add(1), id.wrapping_sub(1)])
+                .chain([0, u128::MAX, 1 << 127]);
+            for probe in probes {
+                let want = sorted.binary_search(&probe);
+                assert_eq!(l.search(MemberId::from_u128(probe)), want, "{probe:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn view_buckets_agree_exactly_when_the_views_agree() {
+        let own_a = ms(1, 0, Health::Alive);
+        let own_b = ms(2, 0, Health::Alive);
+        let mut a = MemberList::new();
+        let mut b = MemberList::new();
+        for id in 3..200 {
+            a.merge(&ms(id, 1, Health::Alive), usize::MAX, 0);
+            b.merge(&ms(id, 1, Health::Alive), usize::MAX, 0);
+        }
+        a.merge(&own_b, usize::MAX, 0);
+        b.merge(&own_a, usize::MAX, 0);
+        assert_eq!(a.view_buckets(&own_a, 32), b.view_buckets(&own_b, 32));
+        // One differing health differs in exactly one bucket, and that bucket holds it.
+        b.merge(&ms(77, 1, Health::Suspect), usize::MAX, 0);
+        let (x, y) = (a.view_buckets(&own_a, 32), b.view_buckets(&own_b, 32));
+        let differing: Vec<bool> = x.iter().zip(&y).map(|(p, q)| p != q).collect();
+        assert_eq!(differing.iter().filter(|&&d| d).count(), 1);
+        let held = b.in_view_buckets(&own_b, &differing, 32);
+        assert!(held.iter().any(|m| m.member.id == MemberId::from_u128(77)));
+        assert!(held.len() < 30, "only one bucket's records: {}", held.len());
     }
 }

@@ -414,9 +414,24 @@ pub struct MemberSync {
     /// Whether this is the answer.
     #[prost(bool, optional, tag = "1")]
     pub reply: Option<bool>,
-    /// Every member the sender holds, itself included.
+    /// Every member the sender holds, itself included (a full exchange); in a digest
+    /// exchange, the sender's records in the differing buckets.
     #[prost(message, repeated, tag = "2")]
     pub members: Vec<Membership>,
+    /// Digest exchange stage (absent: a full exchange): 1 the initiator's bucket hashes, 2 the
+    /// answer (the differing buckets and the answerer's records in them), 3 the initiator's
+    /// records in those buckets that the answer did not already show.
+    #[prost(uint32, optional, tag = "3")]
+    pub stage: Option<u32>,
+    /// How many buckets the view is cut into (a power of two, at most 4096).
+    #[prost(uint32, optional, tag = "4")]
+    pub bucket_count: Option<u32>,
+    /// Stage 1: the hash of each bucket.
+    #[prost(fixed64, repeated, tag = "5")]
+    pub buckets: Vec<u64>,
+    /// Stage 2: the buckets whose hashes differ.
+    #[prost(uint32, repeated, tag = "6")]
+    pub differing: Vec<u32>,
 }
 
 /// Several rumors in one stream frame (swallowtail extension): the bounded dissemination

@@ -287,6 +287,13 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
                 ),
             ));
         }
+        let expect_members = key.starts_with("expect[") && key.ends_with("].members");
+        if !expect_members && sel.names_crashed() {
+            return Err(err(
+                key,
+                format!("{sel}: `crashed` names the timeline's crashed members; only an expectation's members may use it"),
+            ));
+        }
         sel.resolve(n, &mut rng)
             .map_err(|e| err(key, e.to_string()))
     };
@@ -580,7 +587,24 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
         }
         check_expect_keys(e).map_err(|(name, m)| err(&k(name), m))?;
         let members = match &e.members {
-            Some(sel) => resolve(&k("members"), sel)?,
+            Some(sel) => {
+                let mut m = resolve(&k("members"), sel)?;
+                if sel.names_crashed() {
+                    m.extend(timeline.iter().flat_map(|step| match &step.action {
+                        Action::Crash(crashed) => crashed.as_slice(),
+                        _ => &[],
+                    }));
+                    m.sort_unstable();
+                    m.dedup();
+                    if m.is_empty() {
+                        return Err(err(
+                            &k("members"),
+                            format!("{sel}: no crash action in the timeline"),
+                        ));
+                    }
+                }
+                m
+            }
             None => Vec::new(),
         };
         let rumor = match (e.kind, e.rumor) {
@@ -1480,5 +1504,37 @@ mod tests {
         };
         assert_eq!(picks(1), picks(1));
         assert_ne!((1..6).map(picks).collect::<Vec<_>>(), vec![picks(1); 5]);
+    }
+
+    #[test]
+    fn crashed_names_every_member_the_timeline_crashes() {
+        let text = format!(
+            "{HEAD}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"random:3\"\n\
+             [[at]]\ntime = \"2s\"\naction = \"crash\"\nmembers = \"9\"\n\
+             [[expect]]\nkind = \"detected\"\nmembers = \"crashed\"\n"
+        );
+        let s = crate::scenario::parse(Path::new("t.toml"), &text, &[]).expect("valid");
+        let plan = compile("t.toml", &s, None).expect("valid");
+        let mut crashed: Vec<u32> = plan
+            .timeline
+            .iter()
+            .flat_map(|step| match &step.action {
+                Action::Crash(m) => m.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        crashed.sort_unstable();
+        crashed.dedup();
+        assert_eq!(crashed.len(), 4);
+        assert_eq!(plan.expectations[0].members, crashed);
+        // Only an expectation may use it, and only with crashes to name.
+        for bad in [
+            format!("{HEAD}[[at]]\ntime = \"1s\"\naction = \"crash\"\nmembers = \"crashed\"\n"),
+            format!("{HEAD}[[expect]]\nkind = \"detected\"\nmembers = \"crashed\"\n"),
+        ] {
+            let s = crate::scenario::parse(Path::new("t.toml"), &bad, &[]).expect("parses");
+            let e = compile("t.toml", &s, None).expect_err("refused");
+            assert!(e.to_string().contains("crashed"), "{e}");
+        }
     }
 }

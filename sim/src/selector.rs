@@ -4,11 +4,18 @@
 //!
 //! - `7` — one member index;
 //! - `0..99` — an inclusive range of indices;
+//! - `30%` — the member at that share of the ring (index ⌊30·n/100⌋, the last one for `100%`);
+//! - `0%..30%` — a share of the ring, half-open: the indices i with 0·n/100 ≤ i < 30·n/100
+//!   (with 10,000 members `0..2999`, with 1,000 `0..299`), so one scenario can be run at
+//!   other sizes with `--set members=N`;
 //! - `random:5` — five distinct members drawn from the run's seed (from those not already
 //!   named by the other parts of the same selector);
 //! - `leader:GROUP` — the member that most live members of the service group `GROUP`
 //!   currently hold as its leader, resolved when the action runs (only a timeline action's
-//!   `members` may use it; [`Selector::resolve`] skips it, [`Selector::leaders`] lists it).
+//!   `members` may use it; [`Selector::resolve`] skips it, [`Selector::leaders`] lists it);
+//! - `crashed` — every member a `crash` action of the timeline stops (only an expectation's
+//!   `members` may use it, so `members = "random:100"` on a crash can be checked with
+//!   `detected`; [`Selector::resolve`] skips it, [`Selector::names_crashed`] tells).
 //!
 //! for example `"0..9,100,random:3"`. In TOML a selector is a string, or an integer for a
 //! single member (`members = 7`). Resolving a selector yields sorted, distinct indices.
@@ -33,7 +40,12 @@ enum Part {
     One(u32),
     Range(u32, u32),
     Random(u32),
+    /// A share of the ring, in percent of the member count.
+    At(u32),
+    /// A half-open share `[lo %, hi %)` of the ring.
+    Share(u32, u32),
     Leader(String),
+    Crashed,
 }
 
 /// Why a selector is invalid; the message is meant to follow the key that held it.
@@ -59,6 +71,11 @@ pub enum SelectorError {
     },
 }
 
+/// ⌊p·n/100⌋.
+fn share_index(p: u32, members: u32) -> u32 {
+    u32::try_from(u64::from(p) * u64::from(members) / 100).unwrap_or(members)
+}
+
 impl Selector {
     /// Parses `text` (see the module documentation).
     pub fn parse(text: &str) -> Result<Self, SelectorError> {
@@ -77,13 +94,35 @@ impl Selector {
                     .parse::<u32>()
                     .map_err(|_| syntax(format!("{s:?} is not a member index")))
             };
-            if let Some(group) = part.strip_prefix("leader:") {
+            let percent = |s: &str| {
+                s.trim()
+                    .strip_suffix('%')
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                    .filter(|&v| v <= 100)
+                    .ok_or_else(|| syntax(format!("{s:?} is not a percentage from 0% to 100%")))
+            };
+            if part == "crashed" {
+                parts.push(Part::Crashed);
+            } else if let Some(group) = part.strip_prefix("leader:") {
                 if group.trim().is_empty() {
                     return Err(syntax("leader: needs a service group".into()));
                 }
                 parts.push(Part::Leader(group.trim().to_string()));
             } else if let Some(count) = part.strip_prefix("random:") {
                 parts.push(Part::Random(number(count)?));
+            } else if let Some((lo, hi)) = part
+                .split_once("..")
+                .filter(|(lo, hi)| lo.trim().ends_with('%') || hi.trim().ends_with('%'))
+            {
+                let (lo, hi) = (percent(lo)?, percent(hi)?);
+                if lo >= hi {
+                    return Err(syntax(format!(
+                        "share {part} is empty (shares are half-open: {lo}% up to but not including {hi}%)"
+                    )));
+                }
+                parts.push(Part::Share(lo, hi));
+            } else if part.ends_with('%') {
+                parts.push(Part::At(percent(part)?));
             } else if let Some((lo, hi)) = part.split_once("..") {
                 let (lo, hi) = (number(lo)?, number(hi)?);
                 if lo > hi {
@@ -105,6 +144,11 @@ impl Selector {
     /// The selector as written.
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// Whether it has a `crashed` part (resolved by the plan from the timeline's crashes).
+    pub fn names_crashed(&self) -> bool {
+        self.parts.contains(&Part::Crashed)
     }
 
     /// The service groups of its `leader:GROUP` parts, in order (resolved when an action runs).
@@ -131,7 +175,7 @@ impl Selector {
         let mut random = 0u32;
         for part in &self.parts {
             match *part {
-                Part::Leader(_) => {}
+                Part::Leader(_) | Part::Crashed => {}
                 Part::One(i) => *chosen.get_mut(i as usize).ok_or_else(|| out_of_range(i))? = true,
                 Part::Range(lo, hi) => {
                     if hi >= members {
@@ -140,6 +184,17 @@ impl Selector {
                     chosen[lo as usize..=hi as usize].fill(true);
                 }
                 Part::Random(n) => random = random.saturating_add(n),
+                Part::At(p) => {
+                    if members == 0 {
+                        return Err(out_of_range(0));
+                    }
+                    let i = share_index(p, members).min(members - 1);
+                    chosen[i as usize] = true;
+                }
+                Part::Share(lo, hi) => {
+                    let (lo, hi) = (share_index(lo, members), share_index(hi, members));
+                    chosen[lo as usize..hi as usize].fill(true);
+                }
             }
         }
         if random > 0 {
@@ -198,6 +253,22 @@ mod tests {
 
     fn resolve(text: &str, members: u32) -> Result<Vec<u32>, SelectorError> {
         Selector::parse(text)?.resolve(members, &mut ChaCha20Rng::seed_from_u64(1))
+    }
+
+    #[test]
+    fn shares_of_the_ring_scale_with_its_size() {
+        assert_eq!(resolve("0%..30%", 10).expect("valid"), vec![0, 1, 2]);
+        assert_eq!(resolve("30%..100%", 10).expect("valid").len(), 7);
+        let big = resolve("0%..30%", 10_000).expect("valid");
+        assert_eq!(
+            (big.len(), big.first(), big.last()),
+            (3000, Some(&0), Some(&2999))
+        );
+        assert_eq!(resolve("30%,100%", 1000).expect("valid"), vec![300, 999]);
+        assert_eq!(resolve("0%..30%,30%..100%", 7).expect("valid").len(), 7);
+        for bad in ["30%..30%", "40%..30%", "101%", "x%", "0%..200%", "-1%"] {
+            assert!(Selector::parse(bad).is_err(), "{bad} must be refused");
+        }
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.merge_and_react(record);
                 if had_nobody && self.members.get(member.id).is_some() {
                     // First contact while bootstrapping: fetch the whole view at once.
-                    self.push_pull_with(member.gossip_addr(), false);
+                    self.push_pull_with(member.gossip_addr());
                 }
             }
             Some(p) if member.incarnation > p.member.incarnation => {
@@ -263,7 +263,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
         }
         self.last_heal_sync = Some(now);
-        self.push_pull_with(member.gossip_addr(), false);
+        self.push_pull_with(member.gossip_addr());
     }
 
     /// A suspicion deadline fired: confirm the member if it is still the same suspicion.

@@ -60,24 +60,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 Err(reason) => self.drop_input(reason),
             },
             Some(RumorPayload::MemberSync(sync)) => {
-                let mut sender_addr = None;
-                for entry in &sync.members {
-                    match Membership::try_from(entry) {
-                        Ok(m) => {
-                            if Some(m.member.id) == sender {
-                                sender_addr = Some(m.member.gossip_addr());
-                                // The sender spoke to us: it is alive, whatever we held.
-                                if let Err(reason) = self.note_direct_contact(&m.member) {
-                                    return self.drop_input(reason);
-                                }
-                            }
-                            self.apply_membership(m);
-                        }
-                        Err(reason) => self.drop_input(reason),
-                    }
-                }
-                if !sync.reply.unwrap_or(false) {
-                    self.push_pull_with(sender_addr.unwrap_or(from), true);
+                if let Err(reason) = self.on_member_sync(from, sender, sync) {
+                    self.drop_input(reason);
                 }
             }
             Some(RumorPayload::Batch(batch)) => {
@@ -109,34 +93,197 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    /// Sends our whole view (ourselves included) to the gossip listener at `to`; the receiver
-    /// merges it and, unless `reply`, answers with its own. An initiator also starts a rumor
-    /// anti-entropy exchange with `to` (bounded strategy).
-    pub(super) fn push_pull_with(&mut self, to: SocketAddr, reply: bool) {
-        self.send_member_sync(to, reply);
-        if !reply && self.dissemination.anti_entropy() {
+    /// Starts a membership exchange with the gossip listener at `to` (a digest exchange, see
+    /// [`Self::on_member_sync`]); also starts a rumor anti-entropy exchange (bounded strategy).
+    pub(super) fn push_pull_with(&mut self, to: SocketAddr) {
+        self.start_member_digest(to);
+        if self.dissemination.anti_entropy() {
             self.start_rumor_sync(to);
         }
     }
 
-    fn send_member_sync(&mut self, to: SocketAddr, reply: bool) {
-        if !reply {
-            self.metrics.push_pulls += 1;
+    /// Membership anti-entropy, in three stages like the rumor exchange:
+    ///
+    /// ```text
+    ///  A (initiator)                                    B
+    ///  ── MemberSync 1: bucket hashes of A's view ────▶   B hashes its own view the same way
+    ///  ◀─ MemberSync 2: differing buckets + B's records ─  (nothing else when the views agree)
+    ///  ── MemberSync 3: A's records there that B lacks ▶
+    /// ```
+    ///
+    /// Each side counts itself in its view, so two members that agree exchange one bucket hash
+    /// per eight members instead of their whole views (memberlist's push/pull sends the whole
+    /// state both ways every time). A newcomer's view differs everywhere and gets the whole
+    /// view, as before. A `MemberSync` without a stage is the full exchange of earlier
+    /// versions, still answered in kind.
+    fn on_member_sync(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+    ) -> Result<(), DropReason> {
+        let Some(stage) = sync.stage else {
+            let sender_addr = self.apply_member_records(sender, &sync.members)?;
+            if !sync.reply.unwrap_or(false) {
+                self.send_member_sync(sender_addr.unwrap_or(from), true);
+            }
+            return Ok(());
+        };
+        let count = sync.bucket_count.unwrap_or(0);
+        if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
+            return Err(DropReason::Invalid);
         }
-        let mut members = Vec::with_capacity(self.members.len() + 1);
-        members.push(wire::Membership::from(&self.own_record()));
-        members.extend(self.members.iter().map(|m| wire::Membership::from(&m)));
+        let own = self.own_record();
+        match stage {
+            1 => {
+                if sync.buckets.len() != count as usize {
+                    return Err(DropReason::Invalid);
+                }
+                // The initiator spoke to us: it is alive, whatever we held.
+                if let Some(held) = sender.and_then(|id| self.members.get(id)) {
+                    self.note_direct_contact(&held.member)?;
+                }
+                let ours = self.members.view_buckets(&own, count);
+                let wanted: Vec<bool> = ours
+                    .iter()
+                    .zip(&sync.buckets)
+                    .map(|(a, b)| a != b)
+                    .collect();
+                let members = self
+                    .members
+                    .in_view_buckets(&own, &wanted, count)
+                    .iter()
+                    .map(wire::Membership::from)
+                    .collect();
+                let differing = (0..count).filter(|&b| wanted[b as usize]).collect();
+                let to = self.reply_address(sender, from);
+                self.send_member_digest(
+                    to,
+                    wire::MemberSync {
+                        reply: Some(true),
+                        members,
+                        stage: Some(2),
+                        bucket_count: Some(count),
+                        buckets: Vec::new(),
+                        differing,
+                    },
+                );
+            }
+            2 => {
+                let mut wanted = vec![false; count as usize];
+                for &b in &sync.differing {
+                    *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
+                }
+                // What the answer showed, before merging it: ours that equal these are not
+                // sent back.
+                let shown: std::collections::HashSet<u64> = sync
+                    .members
+                    .iter()
+                    .filter_map(|m| Membership::try_from(m).ok())
+                    .map(|m| crate::member_list::view_hash(&m))
+                    .collect();
+                let sender_addr = self.apply_member_records(sender, &sync.members)?;
+                if sync.differing.is_empty() {
+                    return Ok(()); // the views agree
+                }
+                let own = self.own_record(); // a refutation above may have bumped it
+                let members: Vec<wire::Membership> = self
+                    .members
+                    .in_view_buckets(&own, &wanted, count)
+                    .iter()
+                    .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
+                    .map(wire::Membership::from)
+                    .collect();
+                if !members.is_empty() {
+                    let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
+                    self.send_member_digest(
+                        to,
+                        wire::MemberSync {
+                            reply: Some(true),
+                            members,
+                            stage: Some(3),
+                            bucket_count: Some(count),
+                            buckets: Vec::new(),
+                            differing: Vec::new(),
+                        },
+                    );
+                }
+            }
+            3 => {
+                self.apply_member_records(sender, &sync.members)?;
+            }
+            _ => return Err(DropReason::Invalid),
+        }
+        Ok(())
+    }
+
+    /// Merges the records of a membership exchange; the sender's own record counts as direct
+    /// contact. Returns the sender's gossip address if its record was among them.
+    fn apply_member_records(
+        &mut self,
+        sender: Option<MemberId>,
+        records: &[wire::Membership],
+    ) -> Result<Option<SocketAddr>, DropReason> {
+        let mut sender_addr = None;
+        for entry in records {
+            match Membership::try_from(entry) {
+                Ok(m) => {
+                    if Some(m.member.id) == sender {
+                        sender_addr = Some(m.member.gossip_addr());
+                        // The sender spoke to us: it is alive, whatever we held.
+                        self.note_direct_contact(&m.member)?;
+                    }
+                    self.apply_membership(m);
+                }
+                Err(reason) => self.drop_input(reason),
+            }
+        }
+        Ok(sender_addr)
+    }
+
+    /// Stage 1 of the membership digest exchange.
+    fn start_member_digest(&mut self, to: SocketAddr) {
+        self.metrics.push_pulls += 1;
+        let count = crate::rumor::Digest::bucket_count_for(self.members.len() + 1);
+        let buckets = self.members.view_buckets(&self.own_record(), count);
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(false),
+                members: Vec::new(),
+                stage: Some(1),
+                bucket_count: Some(count),
+                buckets,
+                differing: Vec::new(),
+            },
+        );
+    }
+
+    fn send_member_digest(&mut self, to: SocketAddr, sync: wire::MemberSync) {
         let rumor = Rumor {
             r#type: RumorType::MemberSync as i32,
             tag: Vec::new(),
             from_id: Some(self.me.id.to_string()),
-            payload: Some(RumorPayload::MemberSync(wire::MemberSync {
-                reply: Some(reply),
-                members,
-            })),
+            payload: Some(RumorPayload::MemberSync(sync)),
         };
         let bytes = wire::seal_plain(&rumor);
         self.send_stream(to, bytes);
+    }
+
+    /// The full exchange of earlier versions: our whole view (ourselves included), answered
+    /// with the receiver's unless `reply`.
+    fn send_member_sync(&mut self, to: SocketAddr, reply: bool) {
+        let mut members = Vec::with_capacity(self.members.len() + 1);
+        members.push(wire::Membership::from(&self.own_record()));
+        members.extend(self.members.iter().map(|m| wire::Membership::from(&m)));
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(reply),
+                members,
+                ..Default::default()
+            },
+        );
     }
 
     /// The periodic anti-entropy exchange with one random live member.
@@ -144,7 +291,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let picked = self.random_members(1, None, |h, _| h == Health::Alive);
         if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
             // Rumor anti-entropy has its own timer.
-            self.send_member_sync(m.member.gossip_addr(), false);
+            self.start_member_digest(m.member.gossip_addr());
         }
     }
 
@@ -162,15 +309,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     // ----- rumor anti-entropy --------------------------------------------------------------
 
-    /// The rumor anti-entropy period: `anti_entropy_interval` whatever the ring size.
+    /// The rumor anti-entropy period: `anti_entropy_interval` whatever the ring size, doubled
+    /// for each exchange in a row that found the stores equal (up to 8×) while our store has
+    /// not changed since: a ring at rest stops paying for repairs it does not need, and any
+    /// new rumor brings the base period back.
     pub(super) fn anti_entropy_interval(&self) -> Duration {
         // Not stretched with the ring size (unlike the full membership exchange): a digest is
         // a fixed number of bucket hashes however many members there are, and stretching it to
         // 60 s at 1,000 members left the last members waiting a minute for a rumor.
-        self.config.anti_entropy_interval
+        self.config.anti_entropy_interval * (1u32 << self.rumor_sync_quiet.min(3))
     }
 
     pub(super) fn on_anti_entropy_tick(&mut self) {
+        if self.rumors.changes() != self.rumor_changes_seen {
+            self.rumor_changes_seen = self.rumors.changes();
+            self.rumor_sync_quiet = 0;
+        }
         let next = self.now() + self.anti_entropy_interval();
         self.timers.schedule(next, Timer::AntiEntropy);
         let picked = self.random_members(1, None, |h, _| h == Health::Alive);
@@ -236,6 +390,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     .collect();
                 let now = self.now();
                 self.elections.note_pull(now);
+                if sync.differing.is_empty() && self.rumors.changes() == self.rumor_changes_seen {
+                    self.rumor_sync_quiet = self.rumor_sync_quiet.saturating_add(1);
+                }
                 let (give, want) = Digest::of(&self.rumors).compare(&buckets, count, &theirs);
                 let keys = crate::rumor::keys_with_hashes(&self.rumors, &give);
                 self.send_rumors(to, &keys);

@@ -41,12 +41,20 @@ impl StoreOutcome {
 pub struct RumorStore {
     rumors: BTreeMap<RumorKey, Rumor>,
     counts: [usize; RumorKind::ALL.len()],
+    /// How many times the store has changed (inserted or replaced a rumor).
+    changes: u64,
 }
 
 impl RumorStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How many times the store has changed since it was created (a rumor inserted or
+    /// replaced); anti-entropy relaxes while this stays put.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// How many rumors are held.
@@ -206,6 +214,7 @@ impl RumorStore {
         match self.rumors.get_mut(&key) {
             None => {
                 self.counts[rumor.kind() as usize] += 1;
+                self.changes += 1;
                 self.rumors.insert(key, rumor);
                 StoreOutcome::Inserted
             }
@@ -213,6 +222,7 @@ impl RumorStore {
             Some(held) => {
                 let from = held.incarnation();
                 *held = rumor;
+                self.changes += 1;
                 StoreOutcome::Replaced { from }
             }
         }
@@ -224,6 +234,7 @@ impl RumorStore {
         match self.rumors.get_mut(&key) {
             None => {
                 self.counts[rumor.kind() as usize] += 1;
+                self.changes += 1;
                 self.rumors.insert(key, rumor);
                 StoreOutcome::Inserted
             }
@@ -231,6 +242,7 @@ impl RumorStore {
                 Verdict::Replace(new) => {
                     let from = held.incarnation();
                     *held = new;
+                    self.changes += 1;
                     StoreOutcome::Replaced { from }
                 }
                 Verdict::Same => StoreOutcome::Same,
