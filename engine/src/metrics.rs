@@ -114,8 +114,10 @@ pub struct Metrics {
     pub refutations: u64,
     /// ProbePings sent to check a Confirmed rumor.
     pub probe_pings_sent: u64,
-    /// Full membership exchanges started.
+    /// Membership anti-entropy exchanges started.
     pub push_pulls: u64,
+    /// Frames of membership updates pushed on the gossip channel.
+    pub member_pushes: u64,
     /// Rumors (service, config, file, election, departure) that changed our store, whether
     /// from the network, a command or an import.
     pub rumors_applied: u64,

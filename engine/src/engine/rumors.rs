@@ -49,6 +49,9 @@ pub struct ImportReport {
 /// encrypted `Wire` (nonce and tag).
 const FRAME_OVERHEAD: usize = 128;
 
+/// The most membership updates in one frame pushed on the gossip channel.
+const MEMBER_PUSH_MAX: usize = 64;
+
 impl<C: Clock, N: Network> Engine<C, N> {
     // ----- getters -------------------------------------------------------------------------
 
@@ -502,6 +505,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let next = self.now() + self.config.gossip_interval;
         self.timers.schedule(next, Timer::GossipTick);
         self.run_election_checks();
+        self.gossip_membership();
         if self.rumors.is_empty() {
             return;
         }
@@ -528,6 +532,49 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if self.push_rumors_to(&m.member) {
                 sent += 1;
             }
+        }
+    }
+
+    /// Membership updates travel as Member rumors on the gossip channel too, as in Butterfly
+    /// (where Member is a rumor kind): each gossip tick, while updates are queued,
+    /// `gossip_fanout` random live members get a frame of them, drawn from the same bounded
+    /// queue as the piggybacked ones (each copy counts toward the retransmit limit, so the
+    /// total stays bounded). Piggybacking alone carries `piggyback_max` updates per probe
+    /// message, which a burst of changes — a hundred crashes, a healed partition — outruns
+    /// by minutes in a ring of a thousand.
+    pub(super) fn gossip_membership(&mut self) {
+        if self.broadcasts.is_empty() || self.departed {
+            return;
+        }
+        let picked = self.random_members(self.config.gossip_fanout, None, |h, _| {
+            h == Health::Alive
+        });
+        for i in picked {
+            let Some(m) = self.members.at(i) else {
+                continue;
+            };
+            let records = self.take_broadcasts(MEMBER_PUSH_MAX, Some(m.member.id));
+            if records.is_empty() {
+                break;
+            }
+            let rumors = records
+                .into_iter()
+                .map(|entry| wire::Rumor {
+                    r#type: RumorType::Member as i32,
+                    tag: Vec::new(),
+                    from_id: None,
+                    payload: Some(RumorPayload::Member(entry)),
+                })
+                .collect();
+            let frame = wire::Rumor {
+                r#type: RumorType::Batch as i32,
+                tag: Vec::new(),
+                from_id: Some(self.me.id.to_string()),
+                payload: Some(RumorPayload::Batch(wire::RumorBatch { rumors })),
+            };
+            self.metrics.member_pushes += 1;
+            let bytes = wire::seal_plain(&frame);
+            self.send_stream(m.member.gossip_addr(), bytes);
         }
     }
 

@@ -389,6 +389,61 @@ impl<C: Clock, N: Network> Engine<C, N> {
     // ----- sending -------------------------------------------------------------------------
 
     /// The wire form of a record; a Suspect entry names its latest known accuser.
+    /// Takes up to `max` queued membership updates (each pick counts as one transmission),
+    /// skipping `skip`'s, as they go on the wire.
+    pub(super) fn take_broadcasts(
+        &mut self,
+        max: usize,
+        skip: Option<MemberId>,
+    ) -> Vec<wire::Membership> {
+        self.take_broadcasts_within(max, skip, usize::MAX, 0)
+    }
+
+    /// Like [`Self::take_broadcasts`], stopping before a datagram of `size` bytes so far would
+    /// outgrow `budget`.
+    fn take_broadcasts_within(
+        &mut self,
+        max: usize,
+        skip: Option<MemberId>,
+        budget: usize,
+        mut size: usize,
+    ) -> Vec<wire::Membership> {
+        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
+        let own = self.own_record();
+        let Engine {
+            broadcasts,
+            members,
+            suspects,
+            ..
+        } = self;
+        let mut extra = Vec::new();
+        broadcasts.select(max, limit, skip, |id| {
+            let record = if id == own.member.id {
+                Some(own)
+            } else {
+                members.get(id)
+            };
+            let Some(record) = record else {
+                return true; // forgotten member: let the queue drop it
+            };
+            let mut entry = wire::Membership::from(&record);
+            if record.health == Health::Suspect {
+                entry.accuser = suspects
+                    .get(&id)
+                    .and_then(|s| s.last_accuser)
+                    .map(|a| a.to_string());
+            }
+            let len = wire::repeated_len(&entry);
+            if budget != usize::MAX && size + len + wire::wire_overhead(size + len) > budget {
+                return false;
+            }
+            size += len;
+            extra.push(entry);
+            true
+        });
+        extra
+    }
+
     fn wire_entry(&self, record: &Membership) -> wire::Membership {
         let mut entry = wire::Membership::from(record);
         if record.health == Health::Suspect {
@@ -460,40 +515,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             size += len;
             swim.membership.push(entry);
         }
-        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
         let max = self.config.piggyback_max;
-        let own = self.own_record();
-        let Engine {
-            broadcasts,
-            members,
-            suspects,
-            ..
-        } = self;
-        let mut extra = Vec::new();
-        broadcasts.select(max, limit, target_id, |id| {
-            let record = if id == own.member.id {
-                Some(own)
-            } else {
-                members.get(id)
-            };
-            let Some(record) = record else {
-                return true; // forgotten member: let the queue drop it
-            };
-            let mut entry = wire::Membership::from(&record);
-            if record.health == Health::Suspect {
-                entry.accuser = suspects
-                    .get(&id)
-                    .and_then(|s| s.last_accuser)
-                    .map(|a| a.to_string());
-            }
-            let len = wire::repeated_len(&entry);
-            if size + len + wire::wire_overhead(size + len) > budget {
-                return false;
-            }
-            size += len;
-            extra.push(entry);
-            true
-        });
+        let extra = self.take_broadcasts_within(max, target_id, budget, size);
         swim.membership.extend(extra);
         let bytes = wire::seal_plain(&swim);
         self.send_datagram(to, bytes);
