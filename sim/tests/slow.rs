@@ -29,16 +29,22 @@ fn summary(lifeguard: bool, out: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("json")
 }
 
+/// Since membership updates also travel on the gossip channel, refutations outrun most
+/// suspicion timeouts even without Lifeguard (false Confirmed at this size: 6 off, 5 on, seed
+/// 9); the storm of suspicions the slow members raise is what Lifeguard still cuts (12,959 vs
+/// 3,266 Suspect events).
 #[test]
-fn slow_members_cause_false_confirmations_that_lifeguard_prevents() {
+fn slow_members_cause_false_suspicions_that_lifeguard_reduces() {
     let dir = tempfile::tempdir().expect("tempdir");
     let off = summary(false, &dir.path().join("off"));
     let on = summary(true, &dir.path().join("on"));
     let fc = |s: &serde_json::Value| s["false_confirmed"].as_u64().expect("false_confirmed");
+    let fs = |s: &serde_json::Value| s["false_suspected"].as_u64().expect("false_suspected");
     assert!(
-        fc(&off) > 100,
+        fs(&off) > 1000,
         "slow members wreak havoc without Lifeguard: {}",
-        fc(&off)
+        fs(&off)
     );
-    assert!(fc(&on) * 3 < fc(&off), "on {} vs off {}", fc(&on), fc(&off));
+    assert!(fs(&on) * 3 < fs(&off), "on {} vs off {}", fs(&on), fs(&off));
+    assert!(fc(&on) <= fc(&off), "on {} vs off {}", fc(&on), fc(&off));
 }
