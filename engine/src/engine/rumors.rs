@@ -546,9 +546,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.broadcasts.is_empty() || self.departed {
             return;
         }
-        let picked = self.random_members(self.config.gossip_fanout, None, |h, _| {
-            h == Health::Alive
-        });
+        let picked =
+            self.random_members(self.config.gossip_fanout, None, |h, _| h == Health::Alive);
         for i in picked {
             let Some(m) = self.members.at(i) else {
                 continue;
