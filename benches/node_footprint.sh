@@ -96,20 +96,22 @@ for n in "${sizes[@]}"; do
 
     # Steady window.
     m=$((n - 1))
-    b0=$(lo_bytes)
+    # The /metrics polls go over the same loopback: read them outside the counted window
+    # (each poll is kilobytes, more than the ring itself sends in the window).
     a0=$(for ((i = 0; i < m; i++)); do app_bytes $((base + 2 * i + 1)); done | sum)
+    b0=$(lo_bytes)
     c0=$(for ((i = 0; i < m; i++)); do cpu_ticks "${pids[$i]}"; done | sum)
     sleep "$steady"
     b1=$(lo_bytes)
-    a1=$(for ((i = 0; i < m; i++)); do app_bytes $((base + 2 * i + 1)); done | sum)
     c1=$(for ((i = 0; i < m; i++)); do cpu_ticks "${pids[$i]}"; done | sum)
+    a1=$(for ((i = 0; i < m; i++)); do app_bytes $((base + 2 * i + 1)); done | sum)
     steady_bps=$(awk -v d=$((b1 - b0)) -v s="$steady" -v m=$m 'BEGIN {printf "%.0f", d / s / m}')
     steady_app=$(awk -v d=$((a1 - a0)) -v s="$steady" -v m=$m 'BEGIN {printf "%.0f", d / s / m}')
     cpu=$(awk -v t=$((c1 - c0)) -v k="$clk" -v s="$steady" -v m=$m 'BEGIN {printf "%.3f", 100 * t / k / s / m}')
 
     # The join: member n-1 starts; the window after it.
-    b0=$(lo_bytes)
     a0=$(for ((i = 0; i < m; i++)); do app_bytes $((base + 2 * i + 1)); done | sum)
+    b0=$(lo_bytes)
     start_node $((n - 1))
     sleep "$join"
     b1=$(lo_bytes)

@@ -91,6 +91,8 @@ pub struct Engine<C: Clock, N: Network> {
     /// last changed (`rumor_changes_seen`); the exchange period doubles with each, up to 8×.
     rumor_sync_quiet: u32,
     rumor_changes_seen: u64,
+    /// The last extra rumor pull made while an election was in progress.
+    election_pull_at: Option<Instant>,
     bootstrap: Vec<SocketAddr>,
     last_heal_sync: Option<Instant>,
     /// Lifeguard's local health multiplier.
@@ -153,6 +155,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             probe_ping_count: 0,
             rumor_sync_quiet: 0,
             rumor_changes_seen: 0,
+            election_pull_at: None,
             bootstrap: Vec::new(),
             last_heal_sync: None,
             awareness,

@@ -29,22 +29,51 @@ fn summary(lifeguard: bool, out: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("json")
 }
 
-/// Since membership updates also travel on the gossip channel, refutations outrun most
-/// suspicion timeouts even without Lifeguard (false Confirmed at this size: 6 off, 5 on, seed
-/// 9); the storm of suspicions the slow members raise is what Lifeguard still cuts (12,959 vs
-/// 3,266 Suspect events).
+/// (Confirmed, Suspect) events about healthy members: not one of the slow ones (10, 30, 50),
+/// and not member 5 once it has crashed (at 60 s).
+fn healthy_false_positives(out: &Path) -> (u64, u64) {
+    let events = std::fs::read_to_string(out.join("events.csv")).expect("events");
+    let (mut confirmed, mut suspect) = (0, 0);
+    for line in events.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let time: f64 = f[0].parse().expect("time");
+        let subject: u32 = f[2].parse().expect("subject");
+        if [10, 30, 50].contains(&subject) || (subject == 5 && time >= 60.0) {
+            continue;
+        }
+        match f[4] {
+            "Confirmed" => confirmed += 1,
+            "Suspect" => suspect += 1,
+            _ => {}
+        }
+    }
+    (confirmed, suspect)
+}
+
+/// Slow members accuse healthy ones; Lifeguard keeps the healthy ones from being confirmed and
+/// cuts the suspicions about them (seed 9, 60 members: 6 vs 0 Confirmed, 9,688 vs 305 Suspect
+/// events). The slow members themselves are suspected in both modes: they really do answer
+/// after every deadline.
 #[test]
-fn slow_members_cause_false_suspicions_that_lifeguard_reduces() {
+fn slow_members_cause_false_positives_that_lifeguard_prevents() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let off = summary(false, &dir.path().join("off"));
-    let on = summary(true, &dir.path().join("on"));
-    let fc = |s: &serde_json::Value| s["false_confirmed"].as_u64().expect("false_confirmed");
-    let fs = |s: &serde_json::Value| s["false_suspected"].as_u64().expect("false_suspected");
+    let (off_dir, on_dir) = (dir.path().join("off"), dir.path().join("on"));
+    let off = summary(false, &off_dir);
+    let on = summary(true, &on_dir);
+    let (off_confirmed, off_suspect) = healthy_false_positives(&off_dir);
+    let (on_confirmed, on_suspect) = healthy_false_positives(&on_dir);
     assert!(
-        fs(&off) > 1000,
-        "slow members wreak havoc without Lifeguard: {}",
-        fs(&off)
+        off_confirmed > 0 && off_suspect > 1000,
+        "slow members wreak havoc without Lifeguard: {off_confirmed} Confirmed, {off_suspect} Suspect"
     );
+    assert_eq!(
+        on_confirmed, 0,
+        "no healthy member confirmed with Lifeguard"
+    );
+    assert!(
+        on_suspect * 10 < off_suspect,
+        "on {on_suspect} vs off {off_suspect}"
+    );
+    let fs = |s: &serde_json::Value| s["false_suspected"].as_u64().expect("false_suspected");
     assert!(fs(&on) * 3 < fs(&off), "on {} vs off {}", fs(&on), fs(&off));
-    assert!(fc(&on) <= fc(&off), "on {} vs off {}", fc(&on), fc(&off));
 }

@@ -505,6 +505,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let next = self.now() + self.config.gossip_interval;
         self.timers.schedule(next, Timer::GossipTick);
         self.run_election_checks();
+        self.pull_while_electing();
         self.gossip_membership();
         if self.rumors.is_empty() {
             return;

@@ -54,13 +54,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return self.drop_input(reason);
         }
         for entry in &swim.membership {
-            match Membership::try_from(entry) {
-                Ok(m) => {
-                    let accuser = entry.accuser.as_deref().and_then(|a| a.parse().ok());
-                    self.apply_membership_from(m, accuser);
-                }
-                Err(reason) => self.drop_input(reason),
+            self.apply_wire_membership(entry);
+        }
+    }
+
+    /// Applies one membership record as it came off the wire (piggybacked, or pushed on the
+    /// gossip channel), with the accuser a Suspect record names.
+    pub(super) fn apply_wire_membership(&mut self, entry: &wire::Membership) {
+        match Membership::try_from(entry) {
+            Ok(m) => {
+                let accuser = entry.accuser.as_deref().and_then(|a| a.parse().ok());
+                self.apply_membership_from(m, accuser);
             }
+            Err(reason) => self.drop_input(reason),
         }
     }
 

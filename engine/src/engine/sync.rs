@@ -30,7 +30,7 @@ use crate::id::MemberId;
 use crate::member::{Health, Membership};
 use crate::metrics::{Channel, DropReason};
 use crate::network::Network;
-use crate::rumor::{Digest, DigestEntry};
+use crate::rumor::{Digest, DigestEntry, Rumor as StoredRumor};
 use crate::time::Clock;
 use crate::timer::Timer;
 use crate::wire::{self, Rumor, RumorPayload, RumorType};
@@ -55,10 +55,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return self.drop_input(DropReason::NotForUs);
         }
         match &rumor.payload {
-            Some(RumorPayload::Member(m)) => match Membership::try_from(m) {
-                Ok(m) => self.apply_membership(m),
-                Err(reason) => self.drop_input(reason),
-            },
+            Some(RumorPayload::Member(m)) => self.apply_wire_membership(m),
             Some(RumorPayload::MemberSync(sync)) => {
                 if let Err(reason) = self.on_member_sync(from, sender, sync) {
                     self.drop_input(reason);
@@ -67,10 +64,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Some(RumorPayload::Batch(batch)) => {
                 for inner in &batch.rumors {
                     match &inner.payload {
-                        Some(RumorPayload::Member(m)) => match Membership::try_from(m) {
-                            Ok(m) => self.apply_membership(m),
-                            Err(reason) => self.drop_input(reason),
-                        },
+                        Some(RumorPayload::Member(m)) => self.apply_wire_membership(m),
                         // No nesting, no exchanges inside a batch.
                         Some(
                             RumorPayload::Batch(_)
@@ -321,12 +315,39 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     pub(super) fn on_anti_entropy_tick(&mut self) {
-        if self.rumors.changes() != self.rumor_changes_seen {
+        // One peer agreeing says little about the rest of the ring: relax only while our store
+        // is still and holds no election in progress.
+        if self.rumors.changes() != self.rumor_changes_seen || self.electing() {
             self.rumor_changes_seen = self.rumors.changes();
             self.rumor_sync_quiet = 0;
         }
         let next = self.now() + self.anti_entropy_interval();
         self.timers.schedule(next, Timer::AntiEntropy);
+        let picked = self.random_members(1, None, |h, _| h == Health::Alive);
+        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
+            self.start_rumor_sync(m.member.gossip_addr());
+        }
+    }
+
+    /// Whether our store holds an election that has not finished.
+    fn electing(&self) -> bool {
+        self.rumors.iter().any(|(_, r)| {
+            matches!(r, StoredRumor::Election(e) | StoredRumor::ElectionUpdate(e) if !e.is_finished())
+        })
+    }
+
+    /// While an election is in progress, a rumor pull every `max(3 gossip rounds, protocol
+    /// period)` on top of the anti-entropy timer: a vote pushed a bounded number of times can
+    /// miss the candidate under loss, and the members the next periodic exchange happens to
+    /// pick may not hold it either (`election_basic` stalled for over 30 s on a lossy seed when
+    /// only the periodic exchange repaired it).
+    pub(super) fn pull_while_electing(&mut self) {
+        let every = (self.config.gossip_interval * 3).max(self.config.protocol_period);
+        let now = self.now();
+        if self.election_pull_at.is_some_and(|at| now < at + every) || !self.electing() {
+            return;
+        }
+        self.election_pull_at = Some(now);
         let picked = self.random_members(1, None, |h, _| h == Health::Alive);
         if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
             self.start_rumor_sync(m.member.gossip_addr());

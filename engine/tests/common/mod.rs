@@ -38,16 +38,26 @@ impl Drop for TempDir {
 }
 
 /// A free port on 127.0.0.1 for both UDP and TCP (as far as one can tell before binding).
+///
+/// Taken from 12000–31999, below the kernel's ephemeral range (32768–60999 by default): a port
+/// the kernel handed out for `:0` is free to be given again to any outgoing connection (a node's
+/// gossip push, a test's HTTP request) before the node binds it, and a test once failed with
+/// "Address already in use" that way. Each test process starts at its own offset and never
+/// offers a port twice.
 pub fn free_port() -> u16 {
-    for _ in 0..100 {
-        let Ok(tcp) = TcpListener::bind("127.0.0.1:0") else {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 12_000;
+    const SPAN: u32 = 20_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = (std::process::id() % 1000) * 20;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let Ok(port) = u16::try_from(LOW + (offset + n) % SPAN) else {
             continue;
         };
-        let Ok(addr) = tcp.local_addr() else {
-            continue;
-        };
-        if UdpSocket::bind(addr).is_ok() {
-            return addr.port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if TcpListener::bind(addr).is_ok() && UdpSocket::bind(addr).is_ok() {
+            return port;
         }
     }
     panic!("no free port found");
