@@ -2,7 +2,10 @@
 //! variant, per service group, for each [`ElectionKind`] in its own rumor.
 //!
 //! Every member stores and spreads election rumors by the merge rule of
-//! [`Election::merge`]. A member that runs a service in the group is a *voter*, and does more:
+//! [`Election::merge`], and (beyond Butterfly) spreads its own again when it receives one
+//! behind it ([`Election::progress`]: a lower term, unfinished where it holds the term
+//! Finished, fewer votes), so a late joiner or a candidate short of a vote catches up. A
+//! member that runs a service in the group is a *voter*, and does more:
 //!
 //! * **Start** — announcing a service with [`Topology::Leader`] starts the leader election
 //!   (term 0), or joins the one held; [`Engine::start_update_election`] does the same for the
@@ -19,8 +22,12 @@
 //!   Alive (the group: members with a live Service rumor in it; this member counts as Alive).
 //!   Without it the status is NoQuorum; with it again, Running.
 //! * **Finish** — the candidate finishes the election once it has quorum and every Alive
-//!   member of the group has voted for it.
-//! * **Restart** (term + 1) — when the Finished leader is Confirmed, Departed, unknown or no
+//!   member of the group has voted for it, and (beyond Butterfly) once its view of the group
+//!   has been still for a while and two rumor pulls since it last changed have been answered,
+//!   so a late joiner does not finish a term alone before it has heard the group's rumors.
+//! * **Restart** (term + 1) — when the Finished leader is Confirmed, Departed, unknown (only
+//!   once our pull is confirmed and no live Service rumor of it is held: the member list
+//!   forgets no one, so an unknown leader is usually one a joiner has not heard of yet) or no
 //!   longer in the group; when we are the leader and have lost quorum (the former leader
 //!   restarts with maximal suitability, so it keeps leading if it can); and, beyond
 //!   Butterfly, when the candidate of an unfinished election is gone, since only it could
@@ -40,7 +47,7 @@
 //! group triggers a recount and a re-check (NoQuorum → Running → Finished), and growth of the
 //! group re-spreads the elections held so newcomers vote.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::rumors::Origin;
 use crate::engine::Engine;
@@ -62,18 +69,25 @@ pub(crate) struct Elections {
     voters: BTreeMap<ServiceGroup, VoterGroup>,
     /// Suitability per group, as set by the application (0 when never set).
     suitability: BTreeMap<ServiceGroup, u64>,
-    /// When a rumor digest exchange we started last came back (we learned what the other side
-    /// holds that we lack, or that we lack nothing): a candidate finishes only with a view
-    /// pulled after it joined the group.
-    pulled_at: Option<Instant>,
-    /// When we last asked for such a pull (retried after `election_settle` if lost).
+    /// When the last [`PULL_ANSWERS_KEPT`] rumor digest exchanges we started were answered,
+    /// oldest first. An answer only shows what the other side holds that we lack; those rumors
+    /// come in a later reply, which can be lost, so a candidate finishes only after two answers
+    /// far enough apart with its view of the group unchanged (see `pull_confirmed`).
+    pull_answers: VecDeque<Instant>,
+    /// When we last asked for such a pull (asked again while unconfirmed).
     pull_asked_at: Option<Instant>,
 }
 
+/// How many answers to our rumor pulls are remembered (two are needed).
+const PULL_ANSWERS_KEPT: usize = 4;
+
 impl Elections {
-    /// A digest exchange we started came back at `now`.
+    /// A digest exchange we started was answered at `now`.
     pub(super) fn note_pull(&mut self, now: Instant) {
-        self.pulled_at = Some(now);
+        if self.pull_answers.len() == PULL_ANSWERS_KEPT {
+            self.pull_answers.pop_front();
+        }
+        self.pull_answers.push_back(now);
     }
 }
 
@@ -122,11 +136,13 @@ pub(super) enum ElectionGate {
     NotElection,
     /// A higher term we do not follow (our leader is here and did not call it).
     Reject,
-    /// Merge it; `before` is what we held, for the events.
+    /// Merge it; `before` is what we held, for the events; `behind`: it came from a peer and
+    /// what we hold is further along (we spread ours again).
     Admit {
         kind: ElectionKind,
         group: ServiceGroup,
         before: Snapshot,
+        behind: bool,
     },
 }
 
@@ -284,10 +300,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
         };
         let group = incoming.group.clone();
         let before = self.snapshot(kind, &group);
+        let behind = origin == Origin::Remote
+            && self
+                .election(kind, &group)
+                .is_some_and(|held| incoming.progress() < held.progress());
         let admit = ElectionGate::Admit {
             kind,
             group: group.clone(),
             before,
+            behind,
         };
         if origin != Origin::Remote
             || self.departed
@@ -304,7 +325,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     let leader = h.member_id;
                     if leader == self.me.id {
                         self.start_own(kind, &group, incoming.term, true);
-                    } else if self.is_gone(&group, leader, true)
+                    } else if self.leader_gone(&group, leader)
                         || incoming.member_id == leader
                         || incoming.has_vote(leader)
                     {
@@ -341,12 +362,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
             kind,
             group,
             before,
+            behind,
         } = gate
         else {
             return;
         };
         if self.elections.voters.contains_key(&group) && !self.departed {
             self.check_election(kind, &group);
+        }
+        if behind && !outcome.changed() {
+            // The sender (or whoever it heard from) missed what we hold: a late joiner standing
+            // in a term the group finished, a candidate short of a vote. Spread ours again
+            // rather than wait for anti-entropy to find the difference.
+            self.dissemination.on_changed(&kind.key(&group));
         }
         self.report(kind, &group, before);
     }
@@ -440,6 +468,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 .is_some_and(|s| !s.withdrawn)
     }
 
+    /// Whether the Finished leader `leader` is gone (see `is_gone`). A leader the member list
+    /// does not know counts as gone, as in Butterfly, only once our pull of the ring is confirmed
+    /// and we hold no live Service rumor of it in the group: the member list forgets no one, so
+    /// an unknown member is one we have not heard of yet. (A joiner that adopted the group's
+    /// Finished election before the membership exchange brought its leader restarted the term,
+    /// and stayed alone in it for good: the others keep a live leader that did not call it.)
+    fn leader_gone(&self, group: &ServiceGroup, leader: MemberId) -> bool {
+        let unknown_is_gone = self.pull_confirmed(group)
+            && self
+                .rumors
+                .service(group, leader)
+                .is_none_or(|s| s.withdrawn);
+        self.is_gone(group, leader, unknown_is_gone)
+    }
+
     /// Whether a leader (`unknown_is_gone`) or a candidate is gone: Confirmed, Departed, or
     /// out of the group (its service withdrawn); a leader also when the member list does not
     /// know it. A Service rumor not heard yet is not a departure from the group, and neither is
@@ -523,7 +566,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 if !quorum {
                     self.start_own(kind, group, held.term.saturating_add(1), true);
                 }
-            } else if self.is_gone(group, held.member_id, true) {
+            } else if self.leader_gone(group, held.member_id) {
                 self.start_own(kind, group, held.term.saturating_add(1), false);
             }
             return;
@@ -550,16 +593,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if self.settled(group) {
                 ElectionStatus::Finished
             } else {
-                if !self.pulled_since_joining(group) {
-                    let settle = self.election_settle();
-                    let now = self.now();
-                    if self
-                        .elections
-                        .pull_asked_at
-                        .is_none_or(|asked| now >= asked + settle)
-                    {
-                        self.pull_rumors(); // the last one was lost
-                    }
+                if !self.pull_confirmed(group) {
+                    self.pull_again_if_due();
                 }
                 // Look again on a later gossip tick.
                 if let Some(g) = self.elections.voters.get_mut(group) {
@@ -584,13 +619,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
         (self.config.gossip_interval * 3).max(self.config.protocol_period)
     }
 
-    /// The candidate's view of the group has been still for `election_settle`, and was pulled
-    /// from the ring after we joined the group: a late joiner that has not yet heard the
-    /// group's Service and Election rumors must not finish a term alone (it did, on 6 of 50
-    /// lossy seeds of `election_growth`).
+    /// The candidate's view of the group has been still for `election_settle`, and what the ring
+    /// holds was pulled since it last changed (see `pull_confirmed`): a late joiner that has not
+    /// yet heard the group's Service and Election rumors must not finish a term alone.
     fn settled(&self, group: &ServiceGroup) -> bool {
         let settle = self.election_settle();
-        self.pulled_since_joining(group)
+        self.pull_confirmed(group)
             && self
                 .elections
                 .voters
@@ -598,15 +632,52 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 .is_some_and(|g| self.now() >= g.changed_at + settle)
     }
 
-    /// Whether a rumor pull came back since we joined `group`, or there is nobody to pull
-    /// from: we know no live member and have no bootstrap peers (a member still joining is not
-    /// alone, it just has not met the ring yet).
-    fn pulled_since_joining(&self, group: &ServiceGroup) -> bool {
-        if self.members.count(crate::member::Health::Alive) == 0 && self.bootstrap.is_empty() {
+    /// How far apart the two answers of a confirmed pull must be, and how old the second:
+    /// half of `election_settle`, far more than the round trip that brings the rumors an
+    /// answer showed we lack.
+    fn pull_gap(&self) -> std::time::Duration {
+        self.election_settle() / 2
+    }
+
+    /// Whether we pulled what the ring holds since our view of `group` last changed (or we
+    /// joined it), or there is nobody to pull from: we know no live member and have no
+    /// bootstrap peers (a member still joining is not alone, it just has not met the ring yet).
+    ///
+    /// One answer is not enough. A digest answer only shows what we lack; the rumors come in a
+    /// later reply, and a candidate that took the answer for the rumors finished term 0 alone,
+    /// beside the group's leader of that term, in the 50 ms before they arrived, or for good when
+    /// the reply was lost (3 of the 50 lossy seeds of `election_growth` when measured). So it takes two
+    /// answers after the change, the second at least `pull_gap` after the first and at least
+    /// `pull_gap` ago: the second exchange asks again for whatever the first one's reply lost,
+    /// and whatever either brought that changes the group's view starts the count again. Only
+    /// two lost replies in a row can still mislead it.
+    fn pull_confirmed(&self, group: &ServiceGroup) -> bool {
+        if self.members.count(Health::Alive) == 0 && self.bootstrap.is_empty() {
             return true;
         }
-        let joined = self.elections.voters.get(group).map(|g| g.joined_at);
-        matches!((self.elections.pulled_at, joined), (Some(p), Some(j)) if p >= j)
+        let Some(g) = self.elections.voters.get(group) else {
+            return false;
+        };
+        let since = g.joined_at.max(g.changed_at);
+        let (gap, now) = (self.pull_gap(), self.now());
+        let mut answers = self.elections.pull_answers.iter().filter(|&&a| a >= since);
+        let Some(&first) = answers.next() else {
+            return false;
+        };
+        answers.any(|&a| a >= first + gap && now >= a + gap)
+    }
+
+    /// Pulls again unless we asked, or were answered, within `pull_gap`.
+    fn pull_again_if_due(&mut self) {
+        let gap = self.pull_gap();
+        let now = self.now();
+        let last = self
+            .elections
+            .pull_asked_at
+            .max(self.elections.pull_answers.back().copied());
+        if last.is_none_or(|t| now >= t + gap) {
+            self.pull_rumors();
+        }
     }
 
     /// Starts a rumor digest exchange with a random live member, whatever the dissemination

@@ -97,15 +97,20 @@ impl Digest {
     }
 }
 
-/// The version a digest carries: the incarnation, except for elections, where a Finished
-/// election outranks an unfinished one of the same term (the merge rule adopts it), so a
-/// member left Running after a heal is sent the Finished one.
+/// The version a digest carries: the incarnation, except for elections, where it follows
+/// [`Election::progress`](crate::rumor::Election::progress): term, then Finished above
+/// unfinished (so a member left Running after a heal is sent the Finished one), then the
+/// number of votes (so a candidate that missed a vote every other member holds is sent it;
+/// without the count the stores looked equal, and it waited for that vote for good).
 fn version(r: &Rumor) -> u64 {
     match r {
-        Rumor::Election(e) | Rumor::ElectionUpdate(e) => e
-            .term
-            .saturating_mul(2)
-            .saturating_add(u64::from(e.is_finished())),
+        Rumor::Election(e) | Rumor::ElectionUpdate(e) => {
+            let (term, finished, votes) = e.progress();
+            let votes = u32::try_from(votes).unwrap_or(u32::MAX);
+            term.saturating_mul(1 << 33)
+                .saturating_add(u64::from(finished) << 32)
+                .saturating_add(u64::from(votes))
+        }
         _ => r.incarnation().0,
     }
 }

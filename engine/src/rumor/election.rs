@@ -105,6 +105,14 @@ impl Election {
         self.status == ElectionStatus::Finished
     }
 
+    /// How far along the merge rule's history this election is: its term, then whether it is
+    /// Finished (adopted over an unfinished election of its term), then how many votes it
+    /// holds (within a term votes only merge into a union). A member holding an election
+    /// further along than one it receives knows its sender has missed something.
+    pub fn progress(&self) -> (u64, bool, usize) {
+        (self.term, self.is_finished(), self.votes.len())
+    }
+
     /// The leader, once Finished.
     pub fn leader(&self) -> Option<MemberId> {
         self.is_finished().then_some(self.member_id)

@@ -294,3 +294,38 @@ fn digests_agree_on_equal_stores_and_find_the_difference() {
     assert_eq!(give_keys, vec![service(5, 2, "").key()]);
     assert_eq!(want_keys, vec![config(1, "").key()]);
 }
+
+/// The keys whose rumors `ours` asks `theirs` for in a digest exchange.
+fn wanted(ours: &RumorStore, theirs: &RumorStore) -> Vec<RumorKey> {
+    let count = Digest::bucket_count_for(ours.len());
+    let all: std::collections::BTreeSet<u32> = (0..count).collect();
+    let theirs_digest = Digest::of(theirs);
+    let (_, want) = Digest::of(ours).compare(&all, count, &theirs_digest.entries_in(&all, count));
+    keys_with_hashes(theirs, &want)
+}
+
+#[test]
+fn digests_send_a_candidate_the_vote_it_missed() {
+    let with_votes = |status: ElectionStatus, votes: &[u128]| {
+        let Rumor::Election(mut e) = election(false, 2, 9) else {
+            unreachable!("a leader election");
+        };
+        e.status = status;
+        e.votes = votes.iter().map(|&v| MemberId::from_u128(v)).collect();
+        let mut store = RumorStore::new();
+        store.merge(Rumor::Election(e));
+        store
+    };
+    let key = election(false, 2, 9).key();
+    let candidate = with_votes(ElectionStatus::Running, &[3, 5, 9]);
+    let voter = with_votes(ElectionStatus::Running, &[3, 4, 5, 9]);
+    assert_eq!(wanted(&candidate, &voter), vec![key.clone()]);
+    assert!(wanted(&voter, &candidate).is_empty());
+    // A Finished election of the term outranks any count of votes, and a higher term both.
+    let finished = with_votes(ElectionStatus::Finished, &[9]);
+    assert_eq!(wanted(&voter, &finished), vec![key.clone()]);
+    assert!(wanted(&finished, &voter).is_empty());
+    let mut next_term = RumorStore::new();
+    next_term.merge(election(false, 3, 1));
+    assert_eq!(wanted(&finished, &next_term), vec![key]);
+}

@@ -1,7 +1,8 @@
 //! Leader and update elections through the `Ring` harness: one leader in rings of 3 and 5,
 //! every restart rule (leader Confirmed, Departed, out of the group, leader without quorum),
 //! a 3/2 partition and its heal, the update election in a leader topology, Butterfly's issue
-//! #1994 (a group with Confirmed members that grows), and determinism.
+//! #1994 (a group with Confirmed members that grows), late joiners that have not heard the
+//! group's rumors or met its leader yet (issue 4), and determinism.
 
 use super::*;
 use crate::rumor::{Election, ElectionKind, ElectionStatus, ServiceGroup, ServiceSpec, Topology};
@@ -326,6 +327,119 @@ fn an_election_finishes_when_members_join_a_group_with_confirmed_members() {
                     ..
                 }
             )));
+    }
+}
+
+/// A member that is not in the ring yet: it joins through member 0 once it is driven.
+fn late_member(ring: &Ring, i: usize) -> TestEngine {
+    let mut seed = [0u8; 32];
+    seed[0] = i as u8;
+    let mut e = Engine::new(
+        local(),
+        member(i),
+        seed,
+        ring.clock.clone(),
+        Outbox::default(),
+    )
+    .expect("valid");
+    e.join(&[addr(0)]);
+    e
+}
+
+/// Whether a stream frame brings Service or Election rumors, alone or in a batch (what the
+/// reply to a rumor pull brings a joiner).
+fn brings_group_rumors(bytes: &[u8]) -> bool {
+    let group_rumor = |r: &wire::Rumor| {
+        matches!(
+            r.payload,
+            Some(wire::RumorPayload::Service(_) | wire::RumorPayload::Election(_))
+        )
+    };
+    match wire::open_plain::<wire::Rumor>(bytes) {
+        Ok(r) => match &r.payload {
+            Some(wire::RumorPayload::Batch(b)) => b.rumors.iter().any(group_rumor),
+            _ => group_rumor(&r),
+        },
+        Err(_) => false,
+    }
+}
+
+/// Whether a stream frame starts a rumor pull (stage 1 of the digest exchange).
+fn starts_a_pull(bytes: &[u8]) -> bool {
+    matches!(
+        wire::open_plain::<wire::Rumor>(bytes),
+        Ok(wire::Rumor { payload: Some(wire::RumorPayload::RumorSync(s)), .. }) if s.stage == Some(1)
+    )
+}
+
+/// Issue 4, `election_growth` on lossy seeds, in miniature: a member joins a group that
+/// finished term 0 and at once stands in term 0 itself. Its first rumor pull is answered (the
+/// digest shows what it lacks), but the reply bringing the group's Service and Election rumors
+/// is lost, as is every other frame bringing them, until it pulls a second time. Taking the
+/// answer for the rumors, it finished term 0 alone (its view of the group: itself), a second
+/// leader of the term, and the merge rule then spread the higher-ranked one.
+#[test]
+fn a_joiner_whose_pull_reply_is_lost_does_not_finish_the_term_alone() {
+    let (mut ring, leader) = elected(3);
+    ring.engines.push(Some(late_member(&ring, 3)));
+    announce(&mut ring, [3], Topology::Leader);
+    let (mut pulls, mut seen) = (0, BTreeSet::new());
+    let until = ring.clock.now() + Duration::from_secs(20);
+    while ring.clock.now() < until {
+        ring.run_for(Duration::from_millis(1));
+        for Reverse((_, seq, from, _, kind, bytes)) in ring.queue.iter() {
+            if *from == 3 && *kind == Kind::Stream && starts_a_pull(bytes) && seen.insert(*seq) {
+                pulls += 1;
+            }
+        }
+        if pulls < 2 {
+            ring.queue.retain(|Reverse((_, _, _, to, kind, bytes))| {
+                !(*to == 3 && *kind == Kind::Stream && brings_group_rumors(bytes))
+            });
+        }
+    }
+    assert!(pulls >= 2, "the joiner pulled again");
+    assert_single_leader_per_term(&ring);
+    assert_eq!(
+        agreed_leader(&ring, &[0, 1, 2, 3], ElectionKind::Leader),
+        (leader, 0)
+    );
+}
+
+/// Issue 4, `election_growth` seed 41 in miniature: a joiner pulls the group's rumors, among
+/// them the Finished election, before the membership exchange has told it of the leader. An
+/// unknown leader is gone in Butterfly, so it restarted the term, alone: the others keep their
+/// live leader, which did not call the new term, and the joiner never came back.
+#[test]
+fn a_joiner_keeps_a_leader_it_has_not_met_yet() {
+    let (ring, leader) = elected(3);
+    let mut late = late_member(&ring, 3);
+    late.announce_service(grp(), spec(Topology::Leader))
+        .expect("announced");
+    let held = ring.engines[0].as_ref().expect("running");
+    let rumors: Vec<wire::Rumor> = held
+        .rumors()
+        .iter()
+        .map(|(_, r)| crate::rumor::encode_rumor(r))
+        .collect();
+    let frame = wire::Rumor {
+        r#type: wire::RumorType::Batch as i32,
+        tag: Vec::new(),
+        from_id: Some(id(0).to_string()),
+        payload: Some(wire::RumorPayload::Batch(wire::RumorBatch { rumors })),
+    };
+    late.handle_stream(addr(0), &wire::seal_plain(&frame));
+    assert_eq!(late.members().health(leader), None, "not met yet");
+    let e = late.election(ElectionKind::Leader, &grp()).expect("held");
+    assert_eq!(
+        (e.status, e.term, e.member_id),
+        (ElectionStatus::Finished, 0, leader)
+    );
+    while let Some(ev) = late.poll_event() {
+        assert!(
+            !matches!(ev, Event::ElectionStarted { term: 1.., .. }),
+            "restarted: {ev:?}"
+        );
     }
 }
 
