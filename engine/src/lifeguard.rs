@@ -78,6 +78,9 @@ pub struct Suspicion {
     accusers: [Option<MemberId>; MAX_ACCUSERS],
     /// The most recent accuser (piggybacked with the suspicion, so it spreads).
     pub last_accuser: Option<MemberId>,
+    /// Whether the member was asked directly (a ProbePing showing our claim) once the
+    /// deadline came with nobody to corroborate the suspicion.
+    pub final_check: bool,
 }
 
 impl Suspicion {
@@ -90,6 +93,7 @@ impl Suspicion {
             deadline: start + timeout,
             accusers,
             last_accuser: accuser,
+            final_check: false,
         }
     }
 

@@ -122,7 +122,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.emit_member_event(update.member.id, from, update.health, update);
             self.elections_on_member_change(update.member.id, from, update.health);
         }
-        if update.health == Health::Suspect && from != Some(Health::Suspect) {
+        // A Suspect record replacing a Suspect one is a newer incarnation: the member refuted
+        // and was suspected again. Under Lifeguard that is a new suspicion with its own
+        // timeout (the member has not had the chance to refute this one); plain SWIM keeps the
+        // first deadline, as Butterfly does. Without the restart, 20 % datagram loss confirmed
+        // live members on the first suspicion's timer (lifeguard/lossy_join).
+        let new_suspicion = from != Some(Health::Suspect) || self.config.dynamic_suspicion_on();
+        if update.health == Health::Suspect && new_suspicion {
             let now = self.now();
             if self.config.dynamic_suspicion_on() {
                 let (min, max) = self.suspicion_bounds();
@@ -274,11 +280,35 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.members.health_at(i) != Some(Health::Suspect) {
             return;
         }
-        if let Some(s) = self.suspects.get(&id) {
+        let now = self.now();
+        if let Some(s) = self.suspects.get_mut(&id) {
             // Dynamic timeout: only the suspicion's current deadline counts.
-            if s.deadline <= self.now() {
-                self.set_local_health(id, Health::Confirmed);
+            if s.deadline > now {
+                return;
             }
+            // Not fully corroborated (fewer than `suspicion_confirmations` independent
+            // accusers), so it ran a long timeout, in which everyone else may have heard a
+            // refutation that missed us. Ask the member itself first, showing it our claim (it
+            // answers, or refutes); confirm if that fails too. A crash is corroborated by the
+            // other probers within a few periods and confirmed at once.
+            if s.confirmations() < self.config.suspicion_confirmations && !s.final_check {
+                s.final_check = true;
+                if let Some(held) = self.members.get(id) {
+                    let claim = Membership {
+                        health: Health::Confirmed,
+                        ..held
+                    };
+                    if self.probe_pings.contains_key(&id) || self.take_probe_ping_budget() {
+                        self.probe_pings.insert(id, claim);
+                        self.send_probe_ping(claim);
+                        let at = now + self.config.ping_timeout;
+                        self.timers
+                            .schedule(at, crate::timer::Timer::ProbePingTimeout { id, attempt: 0 });
+                        return;
+                    }
+                }
+            }
+            self.set_local_health(id, Health::Confirmed);
             return;
         }
         // A later suspicion of the same member has its own, later deadline.

@@ -389,6 +389,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return;
         }
         self.probe_pings.remove(&id);
+        if self.config.dynamic_suspicion_on() {
+            // Lifeguard: a second-hand Confirmed claim that our ProbePings could not refute
+            // becomes our own suspicion, not our verdict. The member gets a whole suspicion
+            // timeout to refute (over the gossip channel, which loss on datagrams does not
+            // stop), and a dead one is confirmed when it expires. At 20 % datagram loss, three
+            // lost ProbePing round trips (4.7 %) used to confirm live members.
+            match self.members.health(id) {
+                Some(Health::Alive) => self.merge_and_react(Membership {
+                    health: Health::Suspect,
+                    ..claim
+                }),
+                // We suspect it too, and it did not answer the ProbePings either (the final
+                // check of our own suspicion, or a second-hand claim): confirm.
+                Some(Health::Suspect) => self.set_local_health(id, Health::Confirmed),
+                _ => {}
+            }
+            return;
+        }
         self.merge_and_react(claim);
     }
 

@@ -693,6 +693,95 @@ fn dynamic_suspicion_timeout_depends_on_confirmations() {
     assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
 }
 
+/// Member 0 suspects member 2 on member 1's word (1 is then cut off, so nobody corroborates),
+/// while 2 cannot hear 0. Returns the ring and the suspicion's deadline (0's own failed probes
+/// count as one confirmation: still short of `suspicion_confirmations`).
+fn uncorroborated_suspicion() -> (Ring, Instant) {
+    let mut ring = Ring::new(3, lifeguard(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    ring.isolate(1);
+    ring.cut.insert((0, 2));
+    ring.cut.insert((2, 0));
+    let suspect = Membership {
+        health: Health::Suspect,
+        ..held
+    };
+    ring.engine(0).apply_membership_from(suspect, Some(id(1)));
+    ring.flush(0);
+    ring.run_for(Duration::from_secs(2));
+    let s = ring
+        .engine(0)
+        .suspects
+        .get(&id(2))
+        .copied()
+        .expect("suspect");
+    assert!(s.confirmations() < ring.engine(0).config.suspicion_confirmations);
+    assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+    (ring, s.deadline)
+}
+
+#[test]
+fn an_uncorroborated_suspicion_asks_the_member_before_confirming() {
+    // Reachable again just as the deadline comes: the ProbePing sent then is answered, so the
+    // member is Alive, never Confirmed.
+    let (mut ring, deadline) = uncorroborated_suspicion();
+    ring.run_until(deadline + Duration::from_micros(500));
+    assert_eq!(
+        ring.health(0, 2),
+        Some(Health::Suspect),
+        "asked, not confirmed"
+    );
+    ring.cut.clear();
+    ring.run_for(Duration::from_millis(500));
+    assert_eq!(ring.health(0, 2), Some(Health::Alive));
+    assert!(!ring.saw(0, 2, MemberEventKind::Confirmed));
+
+    // Still silent: confirmed once the three ProbePings have gone unanswered.
+    let (mut ring, deadline) = uncorroborated_suspicion();
+    let cfg = ring.engine(0).config.clone();
+    ring.run_until(deadline + cfg.ping_timeout / 2);
+    assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+    ring.run_until(
+        deadline + cfg.ping_timeout + cfg.pingreq_timeout * 2 + Duration::from_millis(50),
+    );
+    assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+}
+
+#[test]
+fn a_suspicion_of_a_newer_incarnation_restarts_the_timeout_under_lifeguard() {
+    for (cfg, restarts) in [(lifeguard(), true), (local(), false)] {
+        let mut ring = Ring::new(3, cfg, &[]);
+        ring.run_for(Duration::from_secs(5));
+        ring.isolate(1);
+        ring.isolate(2);
+        let held = ring.engine(0).members().get(id(2)).expect("known");
+        let first = Membership {
+            health: Health::Suspect,
+            ..held
+        };
+        ring.engine(0).apply_membership_from(first, Some(id(1)));
+        let started = ring.clock.now();
+        ring.run_for(Duration::from_millis(1500));
+        // The member refuted (incarnation + 1) and was suspected again.
+        let mut again = first;
+        again.member.incarnation = first.member.incarnation.next();
+        assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+        ring.engine(0).apply_membership_from(again, Some(id(1)));
+        let now = ring.clock.now();
+        let start = ring.engine(0).suspects.get(&id(2)).map(|s| s.start);
+        if restarts {
+            assert_eq!(start, Some(now), "a new suspicion for the new incarnation");
+        } else {
+            // Plain SWIM keeps the first deadline, as Butterfly does.
+            assert_eq!(start, None);
+            let timeout = ring.engine(0).config.suspicion_timeout;
+            ring.run_until(started + timeout + Duration::from_millis(50));
+            assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+        }
+    }
+}
+
 #[test]
 fn helpers_nack_a_silent_target_and_the_asker_stays_healthy() {
     let mut ring = Ring::new(5, lifeguard(), &[]);

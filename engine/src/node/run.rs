@@ -197,7 +197,9 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     let inbound_config = InboundConfig {
         max_connections: 1024,
         max_frame,
-        idle_timeout: Duration::from_secs(120),
+        // Longer than the senders' pool keeps an idle connection (300 s), so the sender is
+        // the one that closes it.
+        idle_timeout: Duration::from_secs(330),
     };
     let mut signals =
         async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
