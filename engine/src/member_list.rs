@@ -398,7 +398,7 @@ fn hash_parts(id: MemberId, incarnation: u64, health: Health) -> u64 {
 }
 
 /// SplitMix64's finaliser: stable across builds and platforms.
-fn mix64(x: u64) -> u64 {
+pub(crate) fn mix64(x: u64) -> u64 {
     let mut z = x ^ 0x9e37_79b9_7f4a_7c15;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

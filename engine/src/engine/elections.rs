@@ -684,10 +684,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// strategy, to learn what the ring holds.
     fn pull_rumors(&mut self) {
         self.elections.pull_asked_at = Some(self.now());
-        let picked = self.random_members(1, None, |h, _| h == crate::member::Health::Alive);
-        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
-            self.start_rumor_sync(m.member.gossip_addr());
-        }
+        self.rumor_sync_with_random_member();
     }
 
     /// Whether every Alive member of the group voted for the candidate.

@@ -566,15 +566,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     payload: Some(RumorPayload::Member(entry)),
                 })
                 .collect();
-            let frame = wire::Rumor {
-                r#type: RumorType::Batch as i32,
-                tag: Vec::new(),
-                from_id: Some(self.me.id.to_string()),
-                payload: Some(RumorPayload::Batch(wire::RumorBatch { rumors })),
-            };
             self.metrics.member_pushes += 1;
-            let bytes = wire::seal_plain(&frame);
-            self.send_stream(m.member.gossip_addr(), bytes);
+            let batch = RumorPayload::Batch(wire::RumorBatch { rumors });
+            self.send_frame(m.member.gossip_addr(), RumorType::Batch, batch);
         }
     }
 

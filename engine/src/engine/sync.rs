@@ -254,11 +254,16 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     fn send_member_digest(&mut self, to: SocketAddr, sync: wire::MemberSync) {
+        self.send_frame(to, RumorType::MemberSync, RumorPayload::MemberSync(sync));
+    }
+
+    /// Sends one stream frame from us: `payload` in a [`Rumor`] envelope of type `kind`.
+    pub(super) fn send_frame(&mut self, to: SocketAddr, kind: RumorType, payload: RumorPayload) {
         let rumor = Rumor {
-            r#type: RumorType::MemberSync as i32,
+            r#type: kind as i32,
             tag: Vec::new(),
             from_id: Some(self.me.id.to_string()),
-            payload: Some(RumorPayload::MemberSync(sync)),
+            payload: Some(payload),
         };
         let bytes = wire::seal_plain(&rumor);
         self.send_stream(to, bytes);
@@ -291,14 +296,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Sends one membership record as a Member rumor over a stream.
     pub(super) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
-        let rumor = Rumor {
-            r#type: RumorType::Member as i32,
-            tag: Vec::new(),
-            from_id: Some(self.me.id.to_string()),
-            payload: Some(RumorPayload::Member(wire::Membership::from(record))),
-        };
-        let bytes = wire::seal_plain(&rumor);
-        self.send_stream(to, bytes);
+        let payload = RumorPayload::Member(wire::Membership::from(record));
+        self.send_frame(to, RumorType::Member, payload);
     }
 
     // ----- rumor anti-entropy --------------------------------------------------------------
@@ -323,6 +322,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let next = self.now() + self.anti_entropy_interval();
         self.timers.schedule(next, Timer::AntiEntropy);
+        self.rumor_sync_with_random_member();
+    }
+
+    /// Starts a rumor digest exchange with one random live member, if we know one.
+    pub(super) fn rumor_sync_with_random_member(&mut self) {
         let picked = self.random_members(1, None, |h, _| h == Health::Alive);
         if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
             self.start_rumor_sync(m.member.gossip_addr());
@@ -348,10 +352,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return;
         }
         self.election_pull_at = Some(now);
-        let picked = self.random_members(1, None, |h, _| h == Health::Alive);
-        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
-            self.start_rumor_sync(m.member.gossip_addr());
-        }
+        self.rumor_sync_with_random_member();
     }
 
     /// Stage 1: our bucket hashes.
@@ -438,14 +439,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     fn send_sync(&mut self, to: SocketAddr, sync: wire::RumorSync) {
-        let rumor = Rumor {
-            r#type: RumorType::RumorSync as i32,
-            tag: Vec::new(),
-            from_id: Some(self.me.id.to_string()),
-            payload: Some(RumorPayload::RumorSync(sync)),
-        };
-        let bytes = wire::seal_plain(&rumor);
-        self.send_stream(to, bytes);
+        self.send_frame(to, RumorType::RumorSync, RumorPayload::RumorSync(sync));
     }
 
     /// Where to answer a stream message: the sender's gossip listener if we know the sender,

@@ -179,8 +179,5 @@ impl Fnv {
 
 /// splitmix64 of the pair, so that XOR-ing entries does not cancel structure.
 fn mix(e: DigestEntry) -> u64 {
-    let mut z = e.key_hash ^ e.version.rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::member_list::mix64(e.key_hash ^ e.version.rotate_left(29))
 }
