@@ -91,6 +91,11 @@ pub struct Engine<C: Clock, N: Network> {
     /// last changed (`rumor_changes_seen`); the exchange period doubles with each, up to 8×.
     rumor_sync_quiet: u32,
     rumor_changes_seen: u64,
+    /// Periodic membership digest exchanges in a row that found the views equal, since our
+    /// view last changed (`member_view_seen`, the hash of the whole view); the period doubles
+    /// with each, up to 8×, like the rumor exchange's.
+    member_sync_quiet: u32,
+    member_view_seen: u64,
     /// The last extra rumor pull made while an election was in progress.
     election_pull_at: Option<Instant>,
     bootstrap: Vec<SocketAddr>,
@@ -155,6 +160,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             probe_ping_count: 0,
             rumor_sync_quiet: 0,
             rumor_changes_seen: 0,
+            member_sync_quiet: 0,
+            member_view_seen: 0,
             election_pull_at: None,
             bootstrap: Vec::new(),
             last_heal_sync: None,
@@ -384,9 +391,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Timer::PingReqTimeout { probe } => self.on_pingreq_timeout(probe),
             Timer::ProbePingTimeout { id, attempt } => self.on_probe_ping_timeout(id, attempt),
             Timer::PushPull => {
-                let next = self.now() + self.push_pull_interval();
-                self.timers.schedule(next, Timer::PushPull);
                 self.periodic_push_pull();
+                let quiet = 1u32 << self.member_sync_quiet.min(3);
+                let next = self.now() + self.push_pull_interval() * quiet;
+                self.timers.schedule(next, Timer::PushPull);
             }
             Timer::JoinRetry => self.on_join_retry(),
             Timer::GossipTick => self.on_gossip_tick(),

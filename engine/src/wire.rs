@@ -544,8 +544,10 @@ impl From<&member::Member> for Member {
             address: Some(ip_text(m.addr.ip())),
             swim_port: Some(i32::from(m.addr.port())),
             gossip_port: Some(i32::from(m.gossip_port)),
-            persistent: Some(m.persistent),
-            departed: Some(m.departed),
+            // proto2 defaults (false) are left out, as Butterfly leaves out an Alive health:
+            // two bytes fewer per flag on every record, and decoders read absent as false.
+            persistent: m.persistent.then_some(true),
+            departed: m.departed.then_some(true),
         }
     }
 }
@@ -608,7 +610,8 @@ impl From<&member::Membership> for Membership {
     fn from(m: &member::Membership) -> Self {
         Membership {
             member: Some(Member::from(&m.member)),
-            health: Some(WireHealth::from(m.health) as i32),
+            // Alive is the proto2 default and is left out, as Butterfly does.
+            health: (m.health != Health::Alive).then(|| WireHealth::from(m.health) as i32),
             accuser: None,
         }
     }

@@ -178,7 +178,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     .collect();
                 let sender_addr = self.apply_member_records(sender, &sync.members)?;
                 if sync.differing.is_empty() {
-                    return Ok(()); // the views agree
+                    // The views agree: the next periodic exchange may wait longer.
+                    self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
+                    return Ok(());
                 }
                 let own = self.own_record(); // a refutation above may have bumped it
                 let members: Vec<wire::Membership> = self
@@ -285,8 +287,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         );
     }
 
-    /// The periodic anti-entropy exchange with one random live member.
+    /// The periodic anti-entropy exchange with one random live member. Its period doubles
+    /// for each exchange in a row that found the views equal (up to 8×) and comes back to the
+    /// base period as soon as our view changes: a ring at rest stops paying for repairs it
+    /// does not need (Butterfly sends nothing at all on its gossip channel at rest).
     pub(super) fn periodic_push_pull(&mut self) {
+        let own = self.own_record();
+        let whole = self
+            .members
+            .view_buckets(&own, 1)
+            .first()
+            .copied()
+            .unwrap_or(0);
+        if whole != self.member_view_seen {
+            self.member_view_seen = whole;
+            self.member_sync_quiet = 0;
+        }
         let picked = self.random_members(1, None, |h, _| h == Health::Alive);
         if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
             // Rumor anti-entropy has its own timer.

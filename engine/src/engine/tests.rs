@@ -1051,3 +1051,28 @@ fn a_confirmed_claim_about_a_suspect_is_checked_too_and_three_tries_are_made() {
     );
     assert!(ring.engine(0).metrics().probe_pings_sent >= before + 3);
 }
+
+#[test]
+fn membership_exchanges_slow_down_while_views_agree_and_resume_after_a_change() {
+    let mut ring = Ring::new(4, local(), &[]);
+    ring.run_for(Duration::from_secs(60));
+    // At rest the 15 s period doubles with every exchange that finds the views equal, up to
+    // 120 s: 480 s hold at most 4 + 1 exchanges (32 at the base period).
+    let before = ring.engine(0).metrics().push_pulls;
+    ring.run_for(Duration::from_secs(480));
+    let at_rest = ring.engine(0).metrics().push_pulls - before;
+    assert!(
+        (1..=5).contains(&at_rest),
+        "{at_rest} exchanges in 480 s at rest"
+    );
+    // A crash changes the view: from the next exchange on, the base period is back.
+    ring.engines[3] = None;
+    let before = ring.engine(0).metrics().push_pulls;
+    ring.run_for(Duration::from_secs(240));
+    let after_change = ring.engine(0).metrics().push_pulls - before;
+    assert!(
+        after_change >= 3,
+        "{after_change} exchanges in 240 s after a change"
+    );
+    assert_eq!(ring.health(0, 3), Some(Health::Confirmed));
+}
