@@ -79,7 +79,7 @@ pub struct Suspicion {
     /// The most recent accuser (piggybacked with the suspicion, so it spreads).
     pub last_accuser: Option<MemberId>,
     /// Whether the member was asked directly (a ProbePing showing our claim) once the
-    /// deadline came with nobody to corroborate the suspicion.
+    /// suspicion's deadline came.
     pub final_check: bool,
 }
 

@@ -286,12 +286,14 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if s.deadline > now {
                 return;
             }
-            // Not fully corroborated (fewer than `suspicion_confirmations` independent
-            // accusers), so it ran a long timeout, in which everyone else may have heard a
-            // refutation that missed us. Ask the member itself first, showing it our claim (it
-            // answers, or refutes); confirm if that fails too. A crash is corroborated by the
-            // other probers within a few periods and confirmed at once.
-            if s.confirmations() < self.config.suspicion_confirmations && !s.final_check {
+            // Before confirming, ask the member itself, showing it our claim (it answers, or
+            // refutes); confirm only if that fails too. Not fully corroborated (fewer than
+            // `suspicion_confirmations` independent accusers), the suspicion ran a long timeout
+            // in which everyone else may have heard a refutation that missed us; corroborated,
+            // it ran only the minimum, and the refutation may still be on its way (at 20 % loss
+            // this confirmed live members). The check adds one ping timeout plus two PingReq
+            // timeouts to the detection of a real crash.
+            if !s.final_check {
                 s.final_check = true;
                 if let Some(held) = self.members.get(id) {
                     let claim = Membership {

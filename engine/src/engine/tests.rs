@@ -689,7 +689,10 @@ fn dynamic_suspicion_timeout_depends_on_confirmations() {
     ring.flush(0);
     ring.run_until(d2 - Duration::from_millis(10));
     assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+    // At the deadline it asks the member itself (three ProbePings) before confirming.
     ring.run_until(d2 + Duration::from_millis(10));
+    assert_eq!(ring.health(0, 2), Some(Health::Suspect));
+    ring.run_until(d2 + cfg.ping_timeout + cfg.pingreq_timeout * 2 + Duration::from_millis(50));
     assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
 }
 
@@ -746,6 +749,38 @@ fn an_uncorroborated_suspicion_asks_the_member_before_confirming() {
         deadline + cfg.ping_timeout + cfg.pingreq_timeout * 2 + Duration::from_millis(50),
     );
     assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
+}
+
+#[test]
+fn a_corroborated_suspicion_also_asks_the_member_before_confirming() {
+    // Two more independent accusers: the suspicion runs only the minimum, and a member that
+    // can answer at its deadline is still not confirmed (its refutation may be on its way).
+    let (mut ring, _) = uncorroborated_suspicion();
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    let suspect = Membership {
+        health: Health::Suspect,
+        ..held
+    };
+    ring.engine(0).apply_membership_from(suspect, Some(id(5)));
+    ring.engine(0).apply_membership_from(suspect, Some(id(6)));
+    let s = ring
+        .engine(0)
+        .suspects
+        .get(&id(2))
+        .copied()
+        .expect("suspect");
+    assert!(s.confirmations() >= ring.engine(0).config.suspicion_confirmations);
+    ring.flush(0);
+    ring.run_until(s.deadline + Duration::from_micros(500));
+    assert_eq!(
+        ring.health(0, 2),
+        Some(Health::Suspect),
+        "asked, not confirmed"
+    );
+    ring.cut.clear();
+    ring.run_for(Duration::from_millis(500));
+    assert_eq!(ring.health(0, 2), Some(Health::Alive));
+    assert!(!ring.saw(0, 2, MemberEventKind::Confirmed));
 }
 
 #[test]
