@@ -97,7 +97,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 && h.pkg == spec.pkg
                 && h.cfg == spec.cfg
                 && h.initialized == spec.initialized
-                && h.sys == spec.sys;
+                && h.sys.as_deref() == spec.sys.as_ref();
             if unchanged && self.local_services.contains_key(&group) {
                 return Ok(h.incarnation);
             }
@@ -110,7 +110,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             initialized: spec.initialized,
             pkg: spec.pkg,
             cfg: spec.cfg,
-            sys: spec.sys,
+            sys: spec.sys.map(Box::new),
             withdrawn: false,
         };
         self.local_services.insert(group.clone(), service.clone());

@@ -138,14 +138,14 @@ fn service_from_wire(s: &wire::Service) -> Result<Service, DropReason> {
     let port = |p: Option<u32>| u16::try_from(p.unwrap_or(0)).map_err(|_| DropReason::Invalid);
     let sys = match &s.sys {
         None => None,
-        Some(sys) => Some(SysInfo {
+        Some(sys) => Some(Box::new(SysInfo {
             ip: sys.ip.clone().unwrap_or_default(),
             hostname: sys.hostname.clone().unwrap_or_default(),
             gossip_ip: sys.gossip_ip.clone().unwrap_or_default(),
             gossip_port: port(sys.gossip_port)?,
             http_gateway_ip: sys.http_gateway_ip.clone().unwrap_or_default(),
             http_gateway_port: port(sys.http_gateway_port)?,
-        }),
+        })),
     };
     Ok(Service {
         member_id: member_id(s.member_id.as_deref())?,

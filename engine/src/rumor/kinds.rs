@@ -20,8 +20,9 @@ pub struct Service {
     pub pkg: String,
     /// The configuration the service exports to its group (TOML bytes).
     pub cfg: Vec<u8>,
-    /// Host information, if the member sent any.
-    pub sys: Option<SysInfo>,
+    /// Host information, if the member sent any. Boxed: its five fields would make every
+    /// rumor in the store (an enum, so sized by its largest kind) about 100 bytes larger.
+    pub sys: Option<Box<SysInfo>>,
     /// A tombstone: the member no longer runs the service (swallowtail extension, wire field
     /// `Service.withdrawn = 14`; old peers ignore it and keep showing the service).
     pub withdrawn: bool,
