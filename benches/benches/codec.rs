@@ -28,6 +28,7 @@ fn full_datagram() -> Swim {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(99))),
             forward_to: None,
+            ..Default::default()
         })),
     }
 }

@@ -26,6 +26,7 @@ fn full_datagram() -> Swim {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(999))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     for i in 0.. {

@@ -72,6 +72,7 @@ fn handle_datagram(c: &mut Criterion) {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&from)),
             forward_to: None,
+            ..Default::default()
         })),
     });
     c.bench_function("handle_datagram_ping_1k_members", |b| {

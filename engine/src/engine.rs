@@ -96,6 +96,10 @@ pub struct Engine<C: Clock, N: Network> {
     /// with each, up to 8×, like the rumor exchange's.
     member_sync_quiet: u32,
     member_view_seen: u64,
+    /// A membership / rumor anti-entropy check is due: the next direct Ping carries our hash
+    /// and the Ack answers with the target's (see [`Engine::on_check_answer`]).
+    view_check: bool,
+    rumor_check: bool,
     /// The last extra rumor pull made while an election was in progress.
     election_pull_at: Option<Instant>,
     bootstrap: Vec<SocketAddr>,
@@ -162,6 +166,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             rumor_changes_seen: 0,
             member_sync_quiet: 0,
             member_view_seen: 0,
+            view_check: false,
+            rumor_check: false,
             election_pull_at: None,
             bootstrap: Vec::new(),
             last_heal_sync: None,

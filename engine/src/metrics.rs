@@ -114,8 +114,13 @@ pub struct Metrics {
     pub refutations: u64,
     /// ProbePings sent to check a Confirmed rumor.
     pub probe_pings_sent: u64,
-    /// Membership anti-entropy exchanges started.
+    /// Membership anti-entropy exchanges started (digest exchanges over a stream).
     pub push_pulls: u64,
+    /// Anti-entropy checks sent on a Ping (our view hash, our rumor store hash); only those
+    /// answered with a different hash start an exchange.
+    pub view_checks: u64,
+    /// Rumor anti-entropy checks sent on a Ping (see `view_checks`).
+    pub rumor_checks: u64,
     /// Frames of membership updates pushed on the gossip channel.
     pub member_pushes: u64,
     /// Rumors (service, config, file, election, departure) that changed our store, whether

@@ -87,6 +87,10 @@ pub(crate) struct Probe {
     /// The target's incarnation when the probe started: a higher one heard before the probe
     /// times out means the target is alive (it refuted or restarted meanwhile).
     pub(crate) incarnation: crate::id::Incarnation,
+    /// Whether the direct Ping carried our view hash / rumor store hash (an anti-entropy check
+    /// the target answers in its Ack).
+    pub(crate) view_asked: bool,
+    pub(crate) rumors_asked: bool,
 }
 
 #[cfg(test)]

@@ -67,6 +67,15 @@ pub struct Ping {
     /// The member that asked for this probe, when it is indirect.
     #[prost(message, optional, tag = "2")]
     pub forward_to: Option<Member>,
+    /// Extension: the hash of the sender's whole membership view (its own record included),
+    /// asking the receiver to answer with its own in the Ack — the cheap first step of
+    /// membership anti-entropy; a difference starts the digest exchange over a stream.
+    #[prost(fixed64, optional, tag = "3")]
+    pub view_hash: Option<u64>,
+    /// Extension: the hash of the sender's whole rumor store, likewise for rumor
+    /// anti-entropy.
+    #[prost(fixed64, optional, tag = "4")]
+    pub rumor_hash: Option<u64>,
 }
 
 /// The answer to a Ping or ProbePing.
@@ -78,6 +87,12 @@ pub struct Ack {
     /// Where a helper must relay this Ack.
     #[prost(message, optional, tag = "2")]
     pub forward_to: Option<Member>,
+    /// Extension: the answer to a Ping's `view_hash`, the hash of our own view.
+    #[prost(fixed64, optional, tag = "3")]
+    pub view_hash: Option<u64>,
+    /// Extension: the answer to a Ping's `rumor_hash`, the hash of our own rumor store.
+    #[prost(fixed64, optional, tag = "4")]
+    pub rumor_hash: Option<u64>,
 }
 
 /// "Please probe `target` for me."
@@ -665,6 +680,7 @@ mod tests {
             payload: Some(SwimPayload::Ping(Ping {
                 from: Some(Member::from(&m)),
                 forward_to: None,
+                ..Default::default()
             })),
         };
         let bytes = seal_plain(&swim);
@@ -750,6 +766,7 @@ mod tests {
             payload: Some(SwimPayload::Ping(Ping {
                 from: Some(Member::from(&m)),
                 forward_to: Some(Member::from(&m)),
+                ..Default::default()
             })),
         });
         for cut in 0..good.len() {

@@ -291,8 +291,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             // `suspicion_confirmations` independent accusers), the suspicion ran a long timeout
             // in which everyone else may have heard a refutation that missed us; corroborated,
             // it ran only the minimum, and the refutation may still be on its way (at 20 % loss
-            // this confirmed live members). The check adds one ping timeout plus two PingReq
-            // timeouts to the detection of a real crash.
+            // this confirmed live members). The check (four ProbePings a ping timeout apart)
+            // adds four ping timeouts to the detection of a real crash.
             if !s.final_check {
                 s.final_check = true;
                 if let Some(held) = self.members.get(id) {

@@ -287,26 +287,69 @@ impl<C: Clock, N: Network> Engine<C, N> {
         );
     }
 
-    /// The periodic anti-entropy exchange with one random live member. Its period doubles
-    /// for each exchange in a row that found the views equal (up to 8×) and comes back to the
-    /// base period as soon as our view changes: a ring at rest stops paying for repairs it
-    /// does not need (Butterfly sends nothing at all on its gossip channel at rest).
+    /// The periodic membership anti-entropy check. It rides on the next direct probe of a
+    /// member we hold Alive (a random one: the probe order is shuffled): the Ping carries the
+    /// hash of our whole view, the Ack the target's, and only views that differ start the
+    /// digest exchange over a stream ([`Self::on_check_answer`]). Its period doubles for each
+    /// check in a row that found the views equal (up to 8×) and comes back to the base period
+    /// from the first check after our view changes. A ring at rest so pays 9 bytes on one
+    /// Ping and one Ack per period instead of a stream exchange (Butterfly sends nothing at
+    /// all on its gossip channel at rest).
     pub(super) fn periodic_push_pull(&mut self) {
-        let own = self.own_record();
-        let whole = self
-            .members
-            .view_buckets(&own, 1)
-            .first()
-            .copied()
-            .unwrap_or(0);
+        let whole = self.view_hash();
         if whole != self.member_view_seen {
             self.member_view_seen = whole;
             self.member_sync_quiet = 0;
         }
-        let picked = self.random_members(1, None, |h, _| h == Health::Alive);
-        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
-            // Rumor anti-entropy has its own timer.
-            self.start_member_digest(m.member.gossip_addr());
+        self.view_check = true;
+    }
+
+    /// The hash of our whole membership view, our own record included (two members that
+    /// agree on everyone have the same).
+    pub(super) fn view_hash(&self) -> u64 {
+        let own = self.own_record();
+        self.members
+            .view_buckets(&own, 1)
+            .first()
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The hash of our whole rumor store (two members holding the same rumors have the same).
+    pub(super) fn rumor_hash(&self) -> u64 {
+        Digest::of(&self.rumors)
+            .buckets(1)
+            .first()
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The target of our probe answered the anti-entropy checks its Ping carried (`None`: it
+    /// did not, being a peer that predates them). Equal hashes end the check; anything else
+    /// starts the digest exchange with it over a stream, as the periodic exchange used to.
+    pub(super) fn on_check_answer(
+        &mut self,
+        from: &crate::member::Member,
+        view: Option<u64>,
+        rumors: Option<u64>,
+    ) {
+        if std::mem::take(&mut self.probe.view_asked) {
+            self.view_check = false;
+            if view == Some(self.view_hash()) {
+                self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
+            } else {
+                self.start_member_digest(from.gossip_addr());
+            }
+        }
+        if std::mem::take(&mut self.probe.rumors_asked) {
+            self.rumor_check = false;
+            if rumors == Some(self.rumor_hash()) {
+                if self.rumors.changes() == self.rumor_changes_seen {
+                    self.rumor_sync_quiet = self.rumor_sync_quiet.saturating_add(1);
+                }
+            } else {
+                self.start_rumor_sync(from.gossip_addr());
+            }
         }
     }
 
@@ -338,7 +381,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let next = self.now() + self.anti_entropy_interval();
         self.timers.schedule(next, Timer::AntiEntropy);
-        self.rumor_sync_with_random_member();
+        // Like the membership check, the rumor check rides on the next probe.
+        self.rumor_check = true;
     }
 
     /// Starts a rumor digest exchange with one random live member, if we know one.

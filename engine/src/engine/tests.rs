@@ -304,6 +304,7 @@ fn false_suspicion_is_refuted_with_a_higher_incarnation() {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(0))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     ring.engine(2)
@@ -361,6 +362,7 @@ fn suspicion_expires_into_confirmed_but_refutation_in_time_cancels_it() {
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     ring.engine(0)
@@ -388,6 +390,7 @@ fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     ring.engine(0)
@@ -536,6 +539,7 @@ fn garbage_input_is_dropped_and_counted() {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(bad),
             forward_to: None,
+            ..Default::default()
         })),
     };
     e.handle_datagram(addr(1), &wire::seal_plain(&ping));
@@ -546,6 +550,7 @@ fn garbage_input_is_dropped_and_counted() {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(0))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     e.handle_datagram(addr(1), &wire::seal_plain(&ping));
@@ -689,10 +694,10 @@ fn dynamic_suspicion_timeout_depends_on_confirmations() {
     ring.flush(0);
     ring.run_until(d2 - Duration::from_millis(10));
     assert_eq!(ring.health(0, 2), Some(Health::Suspect));
-    // At the deadline it asks the member itself (three ProbePings) before confirming.
+    // At the deadline it asks the member itself (four ProbePings, a ping timeout apart) before confirming.
     ring.run_until(d2 + Duration::from_millis(10));
     assert_eq!(ring.health(0, 2), Some(Health::Suspect));
-    ring.run_until(d2 + cfg.ping_timeout + cfg.pingreq_timeout * 2 + Duration::from_millis(50));
+    ring.run_until(d2 + cfg.ping_timeout * 4 + Duration::from_millis(50));
     assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
 }
 
@@ -740,14 +745,12 @@ fn an_uncorroborated_suspicion_asks_the_member_before_confirming() {
     assert_eq!(ring.health(0, 2), Some(Health::Alive));
     assert!(!ring.saw(0, 2, MemberEventKind::Confirmed));
 
-    // Still silent: confirmed once the three ProbePings have gone unanswered.
+    // Still silent: confirmed once the four ProbePings have gone unanswered.
     let (mut ring, deadline) = uncorroborated_suspicion();
     let cfg = ring.engine(0).config.clone();
     ring.run_until(deadline + cfg.ping_timeout / 2);
     assert_eq!(ring.health(0, 2), Some(Health::Suspect));
-    ring.run_until(
-        deadline + cfg.ping_timeout + cfg.pingreq_timeout * 2 + Duration::from_millis(50),
-    );
+    ring.run_until(deadline + cfg.ping_timeout * 4 + Duration::from_millis(50));
     assert_eq!(ring.health(0, 2), Some(Health::Confirmed));
 }
 
@@ -1017,6 +1020,7 @@ fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(1))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     ring.engine(0)
@@ -1088,26 +1092,51 @@ fn a_confirmed_claim_about_a_suspect_is_checked_too_and_three_tries_are_made() {
 }
 
 #[test]
-fn membership_exchanges_slow_down_while_views_agree_and_resume_after_a_change() {
+fn membership_checks_ride_on_pings_slow_down_at_rest_and_differing_views_start_an_exchange() {
     let mut ring = Ring::new(4, local(), &[]);
     ring.run_for(Duration::from_secs(60));
-    // At rest the 15 s period doubles with every exchange that finds the views equal, up to
-    // 120 s: 480 s hold at most 4 + 1 exchanges (32 at the base period).
-    let before = ring.engine(0).metrics().push_pulls;
+    let sum = |ring: &mut Ring, f: fn(&Metrics) -> u64| {
+        (0..4).map(|i| f(ring.engine(i).metrics())).sum::<u64>()
+    };
+    let digests = |m: &Metrics| m.push_pulls;
+    let checks = |m: &Metrics| m.view_checks;
+    // At rest the checks ride on Pings and find the views equal, so no stream exchange
+    // starts; the 15 s period doubles with each, up to 120 s: 480 s hold at most 4 + 1 per
+    // member (32 at the base period).
+    let (d0, c0) = (sum(&mut ring, digests), sum(&mut ring, checks));
     ring.run_for(Duration::from_secs(480));
-    let at_rest = ring.engine(0).metrics().push_pulls - before;
+    let at_rest = sum(&mut ring, checks) - c0;
     assert!(
-        (1..=5).contains(&at_rest),
-        "{at_rest} exchanges in 480 s at rest"
+        (4..=20).contains(&at_rest),
+        "{at_rest} checks in 480 s at rest"
     );
-    // A crash changes the view: from the next exchange on, the base period is back.
-    ring.engines[3] = None;
-    let before = ring.engine(0).metrics().push_pulls;
+    assert_eq!(sum(&mut ring, digests), d0, "no digest exchange at rest");
+    // Member 1 quietly learns a record nobody else has (no broadcast, and a Confirmed
+    // member is not probed): the first check that involves member 1 finds the views differ
+    // and starts a digest exchange, which hands the record over.
+    let ghost = Membership {
+        member: member(9),
+        health: Health::Confirmed,
+    };
+    ring.engine(1).members.merge(&ghost, usize::MAX, 0);
     ring.run_for(Duration::from_secs(240));
-    let after_change = ring.engine(0).metrics().push_pulls - before;
+    assert!(
+        sum(&mut ring, digests) > d0,
+        "a digest exchange repaired the view"
+    );
+    for i in [0, 2, 3] {
+        assert_eq!(ring.health(i, 9), Some(Health::Confirmed), "member {i}");
+    }
+    // Back at rest, a crash changes every view: from the next check on, the base period is
+    // back.
+    ring.run_for(Duration::from_secs(480));
+    ring.engines[3] = None;
+    let before = ring.engine(0).metrics().view_checks;
+    ring.run_for(Duration::from_secs(240));
+    let after_change = ring.engine(0).metrics().view_checks - before;
     assert!(
         after_change >= 3,
-        "{after_change} exchanges in 240 s after a change"
+        "{after_change} checks in 240 s after a change"
     );
     assert_eq!(ring.health(0, 3), Some(Health::Confirmed));
 }

@@ -222,6 +222,7 @@ fn tampered_truncated_plaintext_and_foreign_input_is_unauthenticated() {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(1))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     let mut sealer = crate::crypto::WireSeal::new([9; 32]);

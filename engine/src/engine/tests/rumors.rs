@@ -447,6 +447,7 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&me)),
             forward_to: None,
+            ..Default::default()
         })),
     };
     let before = ring.engine(2).metrics().dropped(DropReason::FromDeparted);
@@ -476,6 +477,7 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
             forward_to: None,
+            ..Default::default()
         })),
     };
     ring.engine(3)

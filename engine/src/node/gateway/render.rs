@@ -281,8 +281,23 @@ pub fn metrics(s: &Snapshot) -> String {
         ),
         (
             "swallowtail_push_pulls_total",
-            "Full membership exchanges started.",
+            "Membership digest exchanges started.",
             m.push_pulls,
+        ),
+        (
+            "swallowtail_view_checks_total",
+            "Membership anti-entropy checks sent on a Ping.",
+            m.view_checks,
+        ),
+        (
+            "swallowtail_rumor_checks_total",
+            "Rumor anti-entropy checks sent on a Ping.",
+            m.rumor_checks,
+        ),
+        (
+            "swallowtail_anti_entropy_syncs_total",
+            "Rumor digest exchanges started.",
+            m.anti_entropy_syncs,
         ),
     ];
     for (name, help, v) in counters {
