@@ -718,32 +718,25 @@ fn uncorroborated_suspicion() -> (Ring, Instant) {
     ring.engine(0).apply_membership_from(suspect, Some(id(1)));
     ring.flush(0);
     ring.run_for(Duration::from_secs(2));
-    let s = ring
-        .engine(0)
-        .suspects
-        .get(&id(2))
-        .copied()
-        .expect("suspect");
+    let s = suspicion_at_0(&mut ring, 2);
     assert!(s.confirmations() < ring.engine(0).config.suspicion_confirmations);
     assert_eq!(ring.health(0, 2), Some(Health::Suspect));
     (ring, s.deadline)
 }
 
+/// Member 0's suspicion of `subject` (it must hold one).
+fn suspicion_at_0(ring: &mut Ring, subject: usize) -> crate::lifeguard::Suspicion {
+    ring.engine(0)
+        .suspects
+        .get(&id(subject))
+        .copied()
+        .expect("member 0 suspects it")
+}
+
 #[test]
 fn an_uncorroborated_suspicion_asks_the_member_before_confirming() {
-    // Reachable again just as the deadline comes: the ProbePing sent then is answered, so the
-    // member is Alive, never Confirmed.
     let (mut ring, deadline) = uncorroborated_suspicion();
-    ring.run_until(deadline + Duration::from_micros(500));
-    assert_eq!(
-        ring.health(0, 2),
-        Some(Health::Suspect),
-        "asked, not confirmed"
-    );
-    ring.cut.clear();
-    ring.run_for(Duration::from_millis(500));
-    assert_eq!(ring.health(0, 2), Some(Health::Alive));
-    assert!(!ring.saw(0, 2, MemberEventKind::Confirmed));
+    answered_at_the_deadline(&mut ring, deadline);
 
     // Still silent: confirmed once the four ProbePings have gone unanswered.
     let (mut ring, deadline) = uncorroborated_suspicion();
@@ -766,15 +759,16 @@ fn a_corroborated_suspicion_also_asks_the_member_before_confirming() {
     };
     ring.engine(0).apply_membership_from(suspect, Some(id(5)));
     ring.engine(0).apply_membership_from(suspect, Some(id(6)));
-    let s = ring
-        .engine(0)
-        .suspects
-        .get(&id(2))
-        .copied()
-        .expect("suspect");
+    let s = suspicion_at_0(&mut ring, 2);
     assert!(s.confirmations() >= ring.engine(0).config.suspicion_confirmations);
     ring.flush(0);
-    ring.run_until(s.deadline + Duration::from_micros(500));
+    answered_at_the_deadline(&mut ring, s.deadline);
+}
+
+/// Member 2 becomes reachable again just as 0's suspicion of it reaches `deadline`: the
+/// ProbePing sent then is answered, so 0 holds it Alive and never Confirmed it.
+fn answered_at_the_deadline(ring: &mut Ring, deadline: Instant) {
+    ring.run_until(deadline + Duration::from_micros(500));
     assert_eq!(
         ring.health(0, 2),
         Some(Health::Suspect),
