@@ -349,18 +349,30 @@ impl<'p> World<'p> {
         let present: Vec<u32> = (0..plan.members)
             .filter(|&i| !plan.late[i as usize])
             .collect();
+        // The converged view, sorted by member id once: each engine's copy (without itself)
+        // is then already in the member list's order, so building n lists of n members costs
+        // n² copies instead of n sorts of n random ids (a quarter of a 5,000-member run).
+        let mut converged: Vec<(u32, Membership)> = Vec::new();
+        if plan.bootstrap == StartMode::Converged {
+            converged = present
+                .iter()
+                .map(|&s| {
+                    let member = self.member_record(s);
+                    (
+                        s,
+                        Membership {
+                            member,
+                            health: Health::Alive,
+                        },
+                    )
+                })
+                .collect();
+            converged.sort_by_key(|(_, m)| m.member.id);
+        }
         for &i in &present {
             let mut engine = self.new_engine(i)?;
             if plan.bootstrap == StartMode::Converged {
-                let view: Vec<Membership> = present
-                    .iter()
-                    .filter(|&&s| s != i)
-                    .map(|&s| Membership {
-                        member: self.member_record(s),
-                        health: Health::Alive,
-                    })
-                    .collect();
-                engine.insert_members(view);
+                engine.insert_members(converged.iter().filter(|(s, _)| *s != i).map(|(_, m)| *m));
                 let view = present
                     .iter()
                     .filter(|&&s| s != i)
