@@ -41,6 +41,8 @@ pub enum MergeOutcome {
     },
     /// The update was not newer than what we hold.
     Stale,
+    /// The member was unknown, and the list already holds `max_members`: refused.
+    Full,
 }
 
 /// Every member we know of (never ourselves), in id order.
@@ -140,7 +142,7 @@ impl MemberList {
             }
             Err(i) => {
                 if self.entries.len() >= max_members {
-                    return MergeOutcome::Stale;
+                    return MergeOutcome::Full;
                 }
                 let mut e = self.compact(update);
                 e.changed_at_s = now_s;
@@ -505,6 +507,13 @@ mod tests {
         assert_eq!(l.len(), 3, "max_members bounds inserts");
         let ids: Vec<u128> = l.iter().map(|m| m.member.id.as_u128()).collect();
         assert_eq!(ids, vec![3, 7, 9]);
+        // Refused for want of room, not for being old; a known member still updates.
+        assert_eq!(l.merge(&ms(5, 0, Health::Alive), 3, 0), MergeOutcome::Full);
+        assert_eq!(l.merge(&ms(3, 0, Health::Alive), 3, 0), MergeOutcome::Stale);
+        assert!(matches!(
+            l.merge(&ms(3, 1, Health::Alive), 3, 0),
+            MergeOutcome::Updated { .. }
+        ));
     }
 
     #[test]

@@ -104,12 +104,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let now_s = self.now_s();
         let outcome = self.members.merge(&update, self.config.max_members, now_s);
         match outcome {
-            MergeOutcome::Stale => {
-                if self.members.get(update.member.id).is_none() {
-                    // Unknown yet refused: the list is full.
-                    self.drop_input(DropReason::TooManyMembers);
-                }
-            }
+            MergeOutcome::Stale => {}
+            MergeOutcome::Full => self.drop_input(DropReason::TooManyMembers),
             MergeOutcome::Inserted => self.after_change(update, None),
             MergeOutcome::Updated { from } => self.after_change(update, Some(from)),
         }
