@@ -296,12 +296,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
                         health: Health::Confirmed,
                         ..held
                     };
+                    // Unlike a second-hand claim's check, the final check always sends its own
+                    // tries, even while an earlier check of the member is still running.
                     if self.probe_pings.contains_key(&id) || self.take_probe_ping_budget() {
-                        self.probe_pings.insert(id, claim);
-                        self.send_probe_ping(claim);
-                        let at = now + self.config.ping_timeout;
-                        self.timers
-                            .schedule(at, crate::timer::Timer::ProbePingTimeout { id, attempt: 0 });
+                        self.run_probe_ping_check(claim);
                         return;
                     }
                 }

@@ -373,6 +373,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if !self.take_probe_ping_budget() {
             return; // over budget: keep our view, leave the claim unchecked
         }
+        self.run_probe_ping_check(claim);
+    }
+
+    /// Holds `claim` as the member's pending check and sends its first ProbePing; the timeouts
+    /// send the further tries and judge the claim ([`Self::on_probe_ping_timeout`]).
+    pub(super) fn run_probe_ping_check(&mut self, claim: Membership) {
+        let id = claim.member.id;
         self.probe_pings.insert(id, claim);
         self.send_probe_ping(claim);
         let at = self.now() + self.config.ping_timeout;
