@@ -8,44 +8,99 @@
 //! dissemination strategy: each rumor is pushed a bounded number of times, least-sent and
 //! newest first.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::Hash;
 
 use crate::id::MemberId;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Broadcasts<K = MemberId> {
-    /// id → (transmits so far, insertion sequence)
-    by_id: BTreeMap<K, (u32, u64)>,
-    /// Sorted so that the least-sent, then newest, come first.
-    order: BTreeSet<(u32, Reverse<u64>, K)>,
+    /// id → the sequence number of its current update: the queue's truth. Only ever looked
+    /// up, never iterated, so the hash map's order cannot leak into what is sent (and its
+    /// keyed hasher keeps ids a peer picks from colliding on purpose).
+    current: HashMap<K, u64>,
+    /// Least-sent, then newest, on top. An entry is current only while `current` holds its
+    /// sequence number for its id; a re-queued id leaves its old entry behind, skipped when
+    /// it surfaces (and swept out when such entries outnumber the current ones). A heap rather
+    /// than an ordered set: every transmission moves an id one place down the order, and in
+    /// a ring of a thousand after a partition that is tens of millions of moves.
+    heap: BinaryHeap<Queued<K>>,
     seq: u64,
+}
+
+/// One queued update: `rank` packs the transmit count (high half) and the complemented
+/// sequence number (low half), so the heap's greatest is the least-sent, then newest.
+#[derive(Clone, Debug)]
+struct Queued<K> {
+    rank: u128,
+    id: K,
+}
+
+impl<K> Queued<K> {
+    fn new(transmits: u32, seq: u64, id: K) -> Self {
+        Queued {
+            rank: (u128::from(u32::MAX - transmits) << 64) | u128::from(seq),
+            id,
+        }
+    }
+
+    fn transmits(&self) -> u32 {
+        u32::MAX - (self.rank >> 64) as u32
+    }
+
+    fn seq(&self) -> u64 {
+        self.rank as u64
+    }
+}
+
+// Sequence numbers are unique, so the rank alone orders entries totally.
+impl<K> PartialEq for Queued<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank == other.rank
+    }
+}
+
+impl<K> Eq for Queued<K> {}
+
+impl<K> PartialOrd for Queued<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K> Ord for Queued<K> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank.cmp(&other.rank)
+    }
 }
 
 impl<K> Default for Broadcasts<K> {
     fn default() -> Self {
         Broadcasts {
-            by_id: BTreeMap::new(),
-            order: BTreeSet::new(),
+            current: HashMap::new(),
+            heap: BinaryHeap::new(),
             seq: 0,
         }
     }
 }
 
-impl<K: Ord + Clone> Broadcasts<K> {
+impl<K: Hash + Eq + Clone> Broadcasts<K> {
     /// Queues (or re-queues, with a fresh count) an update about `id`.
     pub(crate) fn enqueue(&mut self, id: K) {
         self.seq += 1;
-        if let Some((tx, seq)) = self.by_id.insert(id.clone(), (0, self.seq)) {
-            self.order.remove(&(tx, Reverse(seq), id.clone()));
+        self.current.insert(id.clone(), self.seq);
+        self.heap.push(Queued::new(0, self.seq, id));
+        if self.heap.len() > 2 * self.current.len() + 64 {
+            let current = &self.current;
+            self.heap.retain(|q| current.get(&q.id) == Some(&q.seq()));
         }
-        self.order.insert((0, Reverse(self.seq), id));
     }
 
     /// How many updates are queued.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.by_id.len()
+        self.current.len()
     }
 
     /// Picks up to `max` ids for one message: least transmitted first, newest first among
@@ -60,26 +115,35 @@ impl<K: Ord + Clone> Broadcasts<K> {
     ) -> Vec<K> {
         let mut picked = Vec::new();
         let mut taken = Vec::new();
-        for (tx, seq, id) in self.order.iter() {
-            if picked.len() >= max {
+        let mut skipped = None;
+        while picked.len() < max {
+            let Some(top) = self.heap.peek() else {
                 break;
-            }
-            if skip.as_ref() == Some(id) {
+            };
+            if self.current.get(&top.id) != Some(&top.seq()) {
+                self.heap.pop();
                 continue;
             }
-            if !fits(id.clone()) {
+            if skip.as_ref() == Some(&top.id) {
+                skipped = self.heap.pop();
+                continue;
+            }
+            if !fits(top.id.clone()) {
                 break;
             }
-            picked.push(id.clone());
-            taken.push((*tx, *seq, id.clone()));
+            let Some(top) = self.heap.pop() else {
+                break;
+            };
+            picked.push(top.id.clone());
+            taken.push(top);
         }
-        for (tx, seq, id) in taken {
-            self.order.remove(&(tx, seq, id.clone()));
-            if tx + 1 >= limit {
-                self.by_id.remove(&id);
+        self.heap.extend(skipped);
+        for q in taken {
+            let transmits = q.transmits() + 1;
+            if transmits >= limit {
+                self.current.remove(&q.id);
             } else {
-                self.by_id.insert(id.clone(), (tx + 1, seq.0));
-                self.order.insert((tx + 1, seq, id));
+                self.heap.push(Queued::new(transmits, q.seq(), q.id));
             }
         }
         picked
@@ -87,12 +151,12 @@ impl<K: Ord + Clone> Broadcasts<K> {
 
     /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.current.is_empty()
     }
 
     pub(crate) fn clear(&mut self) {
-        self.by_id.clear();
-        self.order.clear();
+        self.current.clear();
+        self.heap.clear();
     }
 }
 
@@ -147,6 +211,83 @@ mod tests {
         assert_eq!(b.select(1, 3, None, |_| true), vec![id(1)]);
         assert_eq!(b.select(5, 3, Some(id(1)), |_| true), vec![id(2)]);
         assert_eq!(b.select(5, 3, None, |_| false), Vec::<MemberId>::new());
+    }
+
+    /// The queue's order stated plainly: every queued id with its (transmits, sequence),
+    /// sorted least-sent then newest first.
+    #[derive(Default)]
+    struct Model {
+        queued: Vec<(u32, u64, MemberId)>,
+        seq: u64,
+    }
+
+    impl Model {
+        fn enqueue(&mut self, id: MemberId) {
+            self.seq += 1;
+            self.queued.retain(|q| q.2 != id);
+            self.queued.push((0, self.seq, id));
+        }
+
+        fn select(
+            &mut self,
+            max: usize,
+            limit: u32,
+            skip: Option<MemberId>,
+            mut fits: impl FnMut(MemberId) -> bool,
+        ) -> Vec<MemberId> {
+            self.queued
+                .sort_by_key(|&(tx, seq, _)| (tx, std::cmp::Reverse(seq)));
+            let mut picked = Vec::new();
+            for q in self.queued.iter_mut() {
+                if picked.len() >= max {
+                    break;
+                }
+                if Some(q.2) == skip {
+                    continue;
+                }
+                if !fits(q.2) {
+                    break;
+                }
+                picked.push(q.2);
+                q.0 += 1;
+            }
+            self.queued.retain(|q| q.0 < limit);
+            picked
+        }
+    }
+
+    #[test]
+    fn agrees_with_a_sorted_list_under_random_use() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        for _ in 0..20 {
+            let mut b = Broadcasts::default();
+            let mut m = Model::default();
+            let ids = rng.gen_range(1..40u128);
+            let limit = rng.gen_range(1..6);
+            for _ in 0..2_000 {
+                if rng.gen_bool(0.4) {
+                    let x = id(rng.gen_range(0..ids));
+                    b.enqueue(x);
+                    m.enqueue(x);
+                } else {
+                    let max = rng.gen_range(0..8);
+                    let skip = rng.gen_bool(0.3).then(|| id(rng.gen_range(0..ids)));
+                    // Refuse one particular id, so the stop-on-misfit path runs too.
+                    let refuse = rng.gen_bool(0.2).then(|| id(rng.gen_range(0..ids)));
+                    let fits = |x: MemberId| Some(x) != refuse;
+                    assert_eq!(
+                        b.select(max, limit, skip, fits),
+                        m.select(max, limit, skip, fits)
+                    );
+                    assert_eq!(b.len(), m.queued.len());
+                }
+                assert!(
+                    b.heap.len() <= 2 * b.current.len() + 65,
+                    "superseded entries swept"
+                );
+            }
+        }
     }
 
     #[test]
