@@ -34,13 +34,44 @@ impl MemberId {
     /// member of every full membership exchange).
     pub fn to_hex(self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(32);
-        for shift in (0..32).rev() {
-            let nibble = ((self.0 >> (shift * 4)) & 0xf) as usize;
-            out.push(char::from(DIGITS[nibble]));
+        let mut buf = [0u8; 32];
+        for (pair, byte) in buf.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
         }
-        out
+        // Hex digits are ASCII, so this never falls back.
+        std::str::from_utf8(&buf).unwrap_or_default().to_owned()
     }
+}
+
+/// Each byte's value as a hex digit, or `INVALID`.
+const INVALID: u8 = 0xff;
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// 16 hex digits as a number, or `None` if any is not one.
+fn hex_u64(digits: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    let mut seen = 0u8;
+    for &b in digits {
+        let d = HEX_VALUE[usize::from(b)];
+        seen |= d;
+        value = (value << 4) | u64::from(d & 0xf);
+    }
+    (seen & 0xf0 == 0).then_some(value)
 }
 
 impl fmt::Display for MemberId {
@@ -66,18 +97,9 @@ impl FromStr for MemberId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseMemberIdError(s.chars().take(80).collect());
         // Fast path: exactly 32 hex digits, the wire's form.
-        if s.len() == 32 {
-            let mut bits: u128 = 0;
-            for b in s.bytes() {
-                let d = match b {
-                    b'0'..=b'9' => b - b'0',
-                    b'a'..=b'f' => b - b'a' + 10,
-                    b'A'..=b'F' => b - b'A' + 10,
-                    _ => return Err(err()),
-                };
-                bits = (bits << 4) | u128::from(d);
-            }
-            return Ok(MemberId(bits));
+        if let Some((hi, lo)) = s.as_bytes().split_at_checked(16).filter(|_| s.len() == 32) {
+            let (hi, lo) = hex_u64(hi).zip(hex_u64(lo)).ok_or_else(err)?;
+            return Ok(MemberId((u128::from(hi) << 64) | u128::from(lo)));
         }
         let mut bits: u128 = 0;
         let mut digits = 0;
@@ -133,6 +155,28 @@ mod tests {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(s.parse::<MemberId>(), Ok(id));
         assert_eq!(s.as_bytes()[12], b'4', "UUID version 4");
+    }
+
+    #[test]
+    fn hex_agrees_with_the_formatter_and_every_bad_digit_is_refused() {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        for bits in [0, u128::MAX, 1 << 64, (1 << 64) - 1]
+            .into_iter()
+            .chain((0..200).map(|_| rng.gen::<u128>()))
+        {
+            let id = MemberId::from_u128(bits);
+            assert_eq!(id.to_hex(), format!("{bits:032x}"));
+            assert_eq!(format!("{bits:032X}").parse::<MemberId>(), Ok(id));
+        }
+        let good = "0123456789abcdef0123456789ABCDEF";
+        assert!(good.parse::<MemberId>().is_ok());
+        for at in 0..32 {
+            for bad in ["g", "G", "/", ":", "@", "`", " ", "-"] {
+                let s = format!("{}{bad}{}", &good[..at], &good[at + 1..]);
+                assert!(s.parse::<MemberId>().is_err(), "{s}");
+            }
+        }
     }
 
     #[test]
