@@ -5,18 +5,28 @@ use std::str::FromStr;
 
 /// A member's identity: 128 random bits, shown as 32 lowercase hex digits (a UUID v4 in
 /// "simple" form, as Butterfly prints it).
+///
+/// Held as two 64-bit halves (high first, so the derived order is the 128-bit number's) rather
+/// than a `u128`: that keeps the id's alignment at 8, so the records and queue entries that
+/// carry one are not padded to 16 — an engine in the simulator holds thousands.
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MemberId(u128);
+pub struct MemberId {
+    hi: u64,
+    lo: u64,
+}
 
 impl MemberId {
     /// The id whose 128 bits are `bits`.
     pub const fn from_u128(bits: u128) -> Self {
-        MemberId(bits)
+        MemberId {
+            hi: (bits >> 64) as u64,
+            lo: bits as u64,
+        }
     }
 
     /// The 128 bits of the id.
     pub const fn as_u128(self) -> u128 {
-        self.0
+        ((self.hi as u128) << 64) | self.lo as u128
     }
 
     /// A random version-4 UUID from `rng`.
@@ -25,7 +35,7 @@ impl MemberId {
         rng.fill_bytes(&mut b);
         b[6] = (b[6] & 0x0f) | 0x40; // version 4
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-        MemberId(u128::from_be_bytes(b))
+        MemberId::from_u128(u128::from_be_bytes(b))
     }
 }
 
@@ -35,7 +45,7 @@ impl MemberId {
     pub fn to_hex(self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 32];
-        for (pair, byte) in buf.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
+        for (pair, byte) in buf.chunks_exact_mut(2).zip(self.as_u128().to_be_bytes()) {
             pair[0] = DIGITS[usize::from(byte >> 4)];
             pair[1] = DIGITS[usize::from(byte & 0xf)];
         }
@@ -82,7 +92,7 @@ impl fmt::Display for MemberId {
 
 impl fmt::Debug for MemberId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MemberId({:032x})", self.0)
+        write!(f, "MemberId({:032x})", self.as_u128())
     }
 }
 
@@ -99,7 +109,7 @@ impl FromStr for MemberId {
         // Fast path: exactly 32 hex digits, the wire's form.
         if let Some((hi, lo)) = s.as_bytes().split_at_checked(16).filter(|_| s.len() == 32) {
             let (hi, lo) = hex_u64(hi).zip(hex_u64(lo)).ok_or_else(err)?;
-            return Ok(MemberId((u128::from(hi) << 64) | u128::from(lo)));
+            return Ok(MemberId { hi, lo });
         }
         let mut bits: u128 = 0;
         let mut digits = 0;
@@ -117,7 +127,7 @@ impl FromStr for MemberId {
         if digits != 32 {
             return Err(err());
         }
-        Ok(MemberId(bits))
+        Ok(MemberId::from_u128(bits))
     }
 }
 
