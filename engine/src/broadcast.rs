@@ -104,9 +104,21 @@ impl<K: Hash + Eq + Clone> Broadcasts<K> {
         self.seq += 1;
         self.current.insert(id.clone(), self.seq & SEQ_MASK);
         self.heap.push(Queued::new(0, self.seq, id));
-        if self.heap.len() > 2 * self.current.len() + 64 {
+        if self.heap.len() > self.current.len() + self.current.len() / 4 + 64 {
             let current = &self.current;
             self.heap.retain(|q| current.get(&q.id) == Some(&q.seq()));
+        }
+    }
+
+    /// Gives back the room a burst left behind (a queue of thousands after a partition,
+    /// empty a minute later), keeping twice what is queued.
+    fn shrink(&mut self) {
+        let keep = 2 * self.current.len() + 64;
+        if self.heap.capacity() > 2 * keep {
+            self.heap.shrink_to(keep);
+        }
+        if self.current.capacity() > 2 * keep {
+            self.current.shrink_to(keep);
         }
     }
 
@@ -159,6 +171,7 @@ impl<K: Hash + Eq + Clone> Broadcasts<K> {
                 self.heap.push(Queued::new(transmits, q.seq(), q.id));
             }
         }
+        self.shrink();
         picked
     }
 
@@ -302,6 +315,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_drained_burst_gives_its_room_back() {
+        let mut b = Broadcasts::default();
+        for i in 0..10_000 {
+            b.enqueue(id(i));
+        }
+        let mut sent = 0;
+        while !b.is_empty() {
+            sent += b.select(64, 2, None, |_| true).len();
+        }
+        assert_eq!(sent, 20_000);
+        assert!(b.heap.capacity() < 1_000, "{}", b.heap.capacity());
+        assert!(b.current.capacity() < 1_000, "{}", b.current.capacity());
     }
 
     #[test]

@@ -278,7 +278,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 256 {
+            // A member sync that applied thousands of records left room for as many events.
+            self.events.shrink_to(64);
+        }
+        event
     }
 
     // ----- inputs --------------------------------------------------------------------------

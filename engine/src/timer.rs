@@ -68,7 +68,11 @@ impl TimerQueue {
     /// Pops the earliest timer if it is due at `now`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer> {
         match self.heap.peek() {
-            Some(Reverse((at, ..))) if *at <= now => self.heap.pop().map(|Reverse((.., t))| t),
+            Some(Reverse((at, ..))) if *at <= now => {
+                let due = self.heap.pop().map(|Reverse((.., t))| t);
+                give_back(&mut self.heap);
+                due
+            }
             _ => None,
         }
     }
@@ -96,7 +100,11 @@ impl Deadlines {
 
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, MemberId)> {
         match self.heap.peek() {
-            Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse(x)| x),
+            Some(Reverse((at, _))) if *at <= now => {
+                let due = self.heap.pop().map(|Reverse(x)| x);
+                give_back(&mut self.heap);
+                due
+            }
             _ => None,
         }
     }
@@ -106,9 +114,39 @@ impl Deadlines {
     }
 }
 
+/// Returns the room a burst left behind (thousands of suspicions after a partition, a
+/// handful a minute later), keeping twice what is held: thousands of engines in the
+/// simulator would otherwise each keep their high-water mark.
+pub(crate) fn give_back<T: Ord>(heap: &mut BinaryHeap<T>) {
+    let keep = 2 * heap.len() + 64;
+    if heap.capacity() > 2 * keep {
+        heap.shrink_to(keep);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drained_burst_gives_its_room_back() {
+        let mut d = Deadlines::default();
+        for i in 0..10_000u64 {
+            d.schedule(Instant::from_millis(i), MemberId::from_u128(u128::from(i)));
+        }
+        let t = Instant::from_millis(9_990);
+        let mut popped = 0;
+        while d.pop_due(t).is_some() {
+            popped += 1;
+        }
+        assert_eq!(popped, 9_991);
+        assert!(d.heap.capacity() < 1_000, "{}", d.heap.capacity());
+        assert_eq!(
+            d.pop_due(Instant::from_secs(10))
+                .map(|(_, id)| id.as_u128()),
+            Some(9_991)
+        );
+    }
 
     #[test]
     fn pops_in_time_then_priority_then_insertion_order() {
