@@ -22,9 +22,9 @@ pub(crate) struct Broadcasts<K = MemberId> {
     current: HashMap<K, u64>,
     /// Least-sent, then newest, on top. An entry is current only while `current` holds its
     /// sequence number for its id; a re-queued id leaves its old entry behind, skipped when
-    /// it surfaces (and swept out when such entries outnumber the current ones). A heap rather
-    /// than an ordered set: every transmission moves an id one place down the order, and in
-    /// a ring of a thousand after a partition that is tens of millions of moves.
+    /// it surfaces (and swept out once such entries pass a quarter of the current ones). A
+    /// heap rather than an ordered set: every transmission moves an id one place down the
+    /// order, and in a ring of a thousand after a partition that is tens of millions of moves.
     heap: BinaryHeap<Queued<K>>,
     seq: u64,
 }

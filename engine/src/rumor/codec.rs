@@ -12,8 +12,9 @@ use crate::rumor::{
 };
 use crate::wire::{self, RumorPayload, RumorType};
 
-/// The `Rumor` envelope for `rumor`, without `from_id`.
-pub(crate) fn encode_rumor(rumor: &Rumor) -> wire::Rumor {
+/// The `Rumor` envelope for `rumor`, without `from_id` (what a stream frame carries; seal it
+/// with [`wire::seal_plain`] or a ring key).
+pub fn encode_rumor(rumor: &Rumor) -> wire::Rumor {
     let (kind, payload) = match rumor {
         Rumor::Service(s) => (
             RumorType::Service,
@@ -63,7 +64,7 @@ pub(crate) fn encode_rumor(rumor: &Rumor) -> wire::Rumor {
 
 /// The typed rumor carried by `r`, or `Ok(None)` when `r` is not one the store holds
 /// (membership, batches, syncs, Butterfly's test and zone types).
-pub(crate) fn decode_rumor(r: &wire::Rumor) -> Result<Option<Rumor>, DropReason> {
+pub fn decode_rumor(r: &wire::Rumor) -> Result<Option<Rumor>, DropReason> {
     let kind = RumorType::try_from(r.r#type).ok();
     let rumor = match (&r.payload, kind) {
         (Some(RumorPayload::Service(s)), _) => Rumor::Service(service_from_wire(s)?),

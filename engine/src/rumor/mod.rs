@@ -24,7 +24,8 @@ pub use group::{ParseServiceGroupError, ServiceGroup, MAX_SERVICE_GROUP_LEN};
 pub use kinds::{Departure, Service, ServiceConfig, ServiceFile, ServiceSpec, SysInfo, Topology};
 pub use store::{RumorStore, StoreOutcome};
 
-pub(crate) use codec::{decode_batch, decode_rumor, encode_rumor};
+pub(crate) use codec::decode_batch;
+pub use codec::{decode_rumor, encode_rumor};
 pub(crate) use digest::{keys_with_hashes, Digest, DigestEntry, MAX_BUCKETS};
 pub(crate) use dissemination::Disseminator;
 
