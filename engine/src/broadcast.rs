@@ -13,6 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 use crate::id::MemberId;
+use crate::timer::give_back;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Broadcasts<K = MemberId> {
@@ -113,10 +114,8 @@ impl<K: Hash + Eq + Clone> Broadcasts<K> {
     /// Gives back the room a burst left behind (a queue of thousands after a partition,
     /// empty a minute later), keeping twice what is queued.
     fn shrink(&mut self) {
+        give_back(&mut self.heap);
         let keep = 2 * self.current.len() + 64;
-        if self.heap.capacity() > 2 * keep {
-            self.heap.shrink_to(keep);
-        }
         if self.current.capacity() > 2 * keep {
             self.current.shrink_to(keep);
         }

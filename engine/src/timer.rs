@@ -114,9 +114,10 @@ impl Deadlines {
     }
 }
 
-/// Returns the room a burst left behind (thousands of suspicions after a partition, a
-/// handful a minute later), keeping twice what is held: thousands of engines in the
-/// simulator would otherwise each keep their high-water mark.
+/// Returns the room a burst left behind (thousands of suspicions or queued updates after a
+/// partition, a handful a minute later), keeping twice what is held: thousands of engines in
+/// the simulator would otherwise each keep their high-water mark. The timer heaps and the
+/// broadcast queue's heap share it.
 pub(crate) fn give_back<T: Ord>(heap: &mut BinaryHeap<T>) {
     let keep = 2 * heap.len() + 64;
     if heap.capacity() > 2 * keep {
