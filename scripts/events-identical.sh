@@ -20,7 +20,9 @@ base_rev=${1:-HEAD~1}
 seed=${SEED:-1}
 scale_members=${SCALE_MEMBERS:-500}
 base=$(git rev-parse --verify -q "$base_rev^{commit}") || { echo "no such revision: $base_rev" >&2; exit 2; }
-work="$root/target/events-identical"
+# Kept beside the main checkout's target/ (shared by its git worktrees, so a base is built once).
+common=$(cd "$(git rev-parse --git-common-dir)" && pwd)
+work="${EVENTS_IDENTICAL_DIR:-$(dirname "$common")/target/events-identical}"
 mkdir -p "$work"
 
 scenarios=()
@@ -63,7 +65,7 @@ fi
 
 echo "== building sim from the working tree"
 cargo build --release -q -p sim || exit 2
-new_out="$work/worktree/$stamp"
+new_out="$work/worktree-$(printf %s "$root" | cksum | cut -d' ' -f1)/$stamp"
 rm -rf "$new_out"
 echo "== running ${#scenarios[@]} scenarios from the working tree (seed $seed)"
 run_all "$root/target/release/sim" "$new_out"
