@@ -68,7 +68,7 @@ cargo build --release -q -p sim || exit 2
 new_out="$work/worktree-$(printf %s "$root" | cksum | cut -d' ' -f1)/$stamp"
 rm -rf "$new_out"
 echo "== running ${#scenarios[@]} scenarios from the working tree (seed $seed)"
-run_all "$root/target/release/sim" "$new_out"
+run_all "${CARGO_TARGET_DIR:-$root/target}/release/sim" "$new_out"
 
 differ=0
 for f in "${scenarios[@]}"; do
