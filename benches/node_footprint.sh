@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 if [[ "${1:-}" != "--inside" ]]; then
     bin=${ENGINE_NODE:-${CARGO_TARGET_DIR:-$here/target}/release/engine-node}
     if [[ ! -x "$bin" ]]; then
-        (cd "$here" && cargo build --release -p engine --bin engine-node)
+        (cd "$here" && cargo build --release -p node --bin engine-node)
     fi
     export ENGINE_NODE=$bin
     for tool in curl jq; do

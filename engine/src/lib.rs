@@ -24,8 +24,6 @@ pub mod member;
 pub mod member_list;
 pub mod metrics;
 pub mod network;
-#[cfg(feature = "node")]
-pub mod node;
 pub mod rumor;
 pub mod time;
 pub mod wire;

@@ -221,10 +221,10 @@ pub enum TopologyArg {
 
 impl TopologyArg {
     /// The engine's topology.
-    pub fn topology(self) -> crate::rumor::Topology {
+    pub fn topology(self) -> engine::rumor::Topology {
         match self {
-            TopologyArg::Standalone => crate::rumor::Topology::Standalone,
-            TopologyArg::Leader => crate::rumor::Topology::Leader,
+            TopologyArg::Standalone => engine::rumor::Topology::Standalone,
+            TopologyArg::Leader => engine::rumor::Topology::Leader,
         }
     }
 

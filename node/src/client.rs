@@ -18,12 +18,12 @@ use super::cli::{
 };
 use super::secret::{self, Secret};
 use super::transport::pool::timeout;
-use crate::crypto::key_files::{
+use crate::key_files::{
     generate_box_key_files, generate_ring_key_file, read_box_public_key, read_box_secret_key,
     read_ring_key, KeyFileError,
 };
-use crate::crypto::{Revision, SealedBox};
-use crate::rumor::ServiceGroup;
+use engine::crypto::{Revision, SealedBox};
+use engine::rumor::ServiceGroup;
 
 /// How long a subcommand waits for the gateway.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

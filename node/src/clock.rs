@@ -1,6 +1,6 @@
 //! [`ProcessClock`]: the engine's [`Clock`] over the process's monotonic clock.
 
-use crate::time::{Clock, Instant};
+use engine::time::{Clock, Instant};
 
 /// Nanoseconds since the clock was created (at process start), from `std::time::Instant`, so
 /// it never goes backwards.

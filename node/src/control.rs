@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use smol::channel::Sender;
 
+use super::metrics::Metric;
 use super::sealed::ServiceKeys;
-use crate::census::Census;
-use crate::crypto::{KeyName, Keyring, RingKey};
-use crate::id::MemberId;
-use crate::member::{Member, Membership};
-use crate::metrics::Metrics;
-use crate::rumor::{Election, RumorKind, Topology};
+use engine::census::Census;
+use engine::crypto::{KeyName, Keyring, RingKey};
+use engine::id::MemberId;
+use engine::member::{Member, Membership};
+use engine::metrics::Metrics;
+use engine::rumor::{Election, RumorKind, Topology};
 
 /// A request to the task that owns the engine. Every variant that expects an answer carries
 /// the sender for it; a dropped sender just means the requester went away.
@@ -148,8 +149,8 @@ pub struct Snapshot {
     pub members: Vec<Membership>,
     /// The engine's counters.
     pub metrics: Metrics,
-    /// The transports' counters, as (name, help, value).
-    pub transport: Vec<(&'static str, &'static str, u64)>,
+    /// The transports' figures, each with its metric.
+    pub transport: Vec<(&'static Metric, u64)>,
     /// The preset in force.
     pub preset: String,
     /// Service groups this member announced (`--service`, `service announce`).

@@ -17,15 +17,16 @@ use smol::{Async, Timer};
 
 use super::clock::ProcessClock;
 use super::control::{Command, ControlError, RingKeyAction, RingKeysView, RumorAction, Snapshot};
+use super::metrics;
 use super::persist::DataDir;
 use super::sealed::{PayloadView, ServiceKeys};
 use super::transport::pool::StreamPool;
 use super::transport::{QueuedNetwork, TransportStats};
-use crate::crypto::Keyring;
-use crate::engine::Engine;
-use crate::event::{Event, MemberEventKind};
-use crate::rumor::{Rumor, RumorError, RumorKey, RumorKind, ServiceGroup, ServiceSpec};
-use crate::time::Clock;
+use engine::crypto::Keyring;
+use engine::engine::Engine;
+use engine::event::{Event, MemberEventKind};
+use engine::rumor::{Rumor, RumorError, RumorKey, RumorKind, ServiceGroup, ServiceSpec};
+use engine::time::Clock;
 
 /// The engine as the node runs it.
 pub type NodeEngine = Engine<ProcessClock, QueuedNetwork>;
@@ -481,66 +482,24 @@ impl Driver {
         let s = &self.stats;
         let r = TransportStats::read;
         let transport = vec![
+            (&metrics::UDP_SEND_FAILED, r(&s.udp_send_failed)),
+            (&metrics::STREAM_QUEUE_FULL, r(&s.stream_queue_full)),
+            (&metrics::STREAM_TOO_MANY_PEERS, r(&s.stream_too_many_peers)),
+            (&metrics::CONNECT_FAILED, r(&s.connect_failed)),
+            (&metrics::WRITE_FAILED, r(&s.write_failed)),
+            (&metrics::CONNECTIONS_OPENED, r(&s.connections_opened)),
+            (&metrics::OUTBOUND_CONNECTIONS, self.pool.len() as u64),
             (
-                "udp_send_failed",
-                "Datagrams the kernel refused to send.",
-                r(&s.udp_send_failed),
-            ),
-            (
-                "stream_queue_full",
-                "Stream frames dropped: peer queue or byte budget full.",
-                r(&s.stream_queue_full),
-            ),
-            (
-                "stream_too_many_peers",
-                "Stream frames dropped: too many peers connected.",
-                r(&s.stream_too_many_peers),
-            ),
-            (
-                "connect_failed",
-                "Outbound gossip connections that failed or timed out.",
-                r(&s.connect_failed),
-            ),
-            (
-                "write_failed",
-                "Outbound gossip connections closed after a write error or timeout.",
-                r(&s.write_failed),
-            ),
-            (
-                "connections_opened",
-                "Outbound gossip connections opened.",
-                r(&s.connections_opened),
-            ),
-            (
-                "outbound_connections",
-                "Outbound gossip connections open now.",
-                self.pool.len() as u64,
-            ),
-            (
-                "queued_bytes",
-                "Bytes queued for outbound gossip connections now.",
+                &metrics::QUEUED_BYTES,
                 s.queued_bytes.load(Ordering::Relaxed) as u64,
             ),
             (
-                "inbound_connections",
-                "Inbound gossip connections open now.",
+                &metrics::INBOUND_CONNECTIONS,
                 s.inbound_open.load(Ordering::Relaxed) as u64,
             ),
-            (
-                "inbound_refused",
-                "Inbound gossip connections refused: too many open.",
-                r(&s.inbound_refused),
-            ),
-            (
-                "inbound_bad_framing",
-                "Inbound gossip connections closed for bad framing.",
-                r(&s.inbound_bad_framing),
-            ),
-            (
-                "input_queue_full",
-                "Inbound frames dropped: the engine's input queue was full.",
-                r(&s.input_queue_full),
-            ),
+            (&metrics::INBOUND_REFUSED, r(&s.inbound_refused)),
+            (&metrics::INBOUND_BAD_FRAMING, r(&s.inbound_bad_framing)),
+            (&metrics::INPUT_QUEUE_FULL, r(&s.input_queue_full)),
         ];
         let rumors = self.engine.rumors();
         let rumor_counts = RumorKind::ALL

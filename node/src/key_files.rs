@@ -1,4 +1,4 @@
-//! Key files on disk, for the production node (feature `node`): writing new keys with safe
+//! Key files on disk, for the production node: writing new keys with safe
 //! permissions and loading ring keys into a [`Keyring`]. Everything else in [`crypto`](super)
 //! is pure; this is the thin layer that touches the file system.
 
@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use rand::{CryptoRng, RngCore};
 
-use super::key_text::{KeyName, KeyParseError, NameError, Revision};
-use super::keyring::{Keyring, KeyringError};
-use super::ring_key::RingKey;
-use super::sealed_box::{BoxPublicKey, BoxSecretKey};
+use engine::crypto::key_text::{KeyName, KeyParseError, NameError, Revision};
+use engine::crypto::keyring::{Keyring, KeyringError};
+use engine::crypto::ring_key::RingKey;
+use engine::crypto::sealed_box::{BoxPublicKey, BoxSecretKey};
 
 /// Why key files could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
-//! The production node: the engine on real sockets, driven by smol (feature `node`).
+//! `engine-node`, swallowtail's production node: the engine on real sockets, driven by smol.
 //!
-//! One task, the [`driver`], owns the [`Engine`](crate::Engine). It is fed by the UDP socket,
+//! One task, the [`driver`], owns the [`Engine`](engine::Engine). It is fed by the UDP socket,
 //! the TCP gossip listener on the same port ([`transport::inbound`]), a timer at the engine's
 //! `poll_timeout()`, and a control channel ([`control`]) through which the HTTP
 //! [`gateway`] asks for snapshots and passes on operator commands. Its loop follows quinn's
@@ -18,7 +18,11 @@
 //! need the control secret ([`secret`]). Ring keys come from `--ring-key` and can be changed on
 //! a running node through the gateway (install, use, remove); [`sealed`] opens service configs
 //! and files sealed to a service key this node holds. [`cli`] holds the `engine-node` command
-//! line and [`client`] its gateway-speaking and key-generating subcommands.
+//! line and [`client`] its gateway-speaking and key-generating subcommands; [`key_files`] reads
+//! and writes key files (mode 0600) and loads keyrings from them.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod client;
@@ -26,6 +30,8 @@ pub mod clock;
 pub mod control;
 pub mod driver;
 pub mod gateway;
+pub mod key_files;
+pub mod metrics;
 pub mod persist;
 pub mod run;
 pub mod sealed;

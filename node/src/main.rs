@@ -1,12 +1,12 @@
 //! `engine-node`: swallowtail's production node. See `engine-node --help` and the `node`
-//! module of the `engine` crate.
+//! crate's documentation.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use engine::node::cli::{Cli, CliCommand, EXIT_DEPARTED};
-use engine::node::driver::Stopped;
-use engine::node::run::{self, StartError};
+use node::cli::{Cli, CliCommand, EXIT_DEPARTED};
+use node::driver::Stopped;
+use node::run::{self, StartError};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        command => match smol::block_on(engine::node::client::execute(command)) {
+        command => match smol::block_on(node::client::execute(command)) {
             Ok(out) => {
                 println!("{out}");
                 ExitCode::SUCCESS

@@ -24,8 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::id::{Incarnation, MemberId};
-use crate::member::{Health, Member, Membership};
+use engine::id::{Incarnation, MemberId};
+use engine::member::{Health, Member, Membership};
 
 /// The on-disk format version written by this build.
 pub const FORMAT_VERSION: u32 = 1;

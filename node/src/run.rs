@@ -21,13 +21,13 @@ use super::secret::Secret;
 use super::transport::inbound::{self, InboundConfig};
 use super::transport::pool::{PoolConfig, StreamPool};
 use super::transport::{QueuedNetwork, TransportStats};
-use crate::config::Config;
-use crate::crypto::key_files::load_keyring;
-use crate::crypto::{KeyName, Keyring};
-use crate::engine::Engine;
-use crate::id::{Incarnation, MemberId};
-use crate::member::Member;
-use crate::rumor::{ServiceGroup, ServiceSpec};
+use crate::key_files::load_keyring;
+use engine::config::Config;
+use engine::crypto::{KeyName, Keyring};
+use engine::engine::Engine;
+use engine::id::{Incarnation, MemberId};
+use engine::member::Member;
+use engine::rumor::{ServiceGroup, ServiceSpec};
 
 /// The default gossip port (Butterfly's).
 pub const DEFAULT_PORT: u16 = 9638;

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::crypto::key_files::{read_box_public_key, read_box_secret_key, KeyFileError};
-use crate::crypto::{BoxPublicKey, BoxSecretKey, SealedBox};
+use crate::key_files::{read_box_public_key, read_box_secret_key, KeyFileError};
+use engine::crypto::{BoxPublicKey, BoxSecretKey, SealedBox};
 
 /// The box keys a node opens sealed payloads with.
 #[derive(Clone, Debug, Default)]
@@ -116,7 +116,7 @@ fn files_in(path: &Path, suffix: &str) -> Result<Vec<PathBuf>, KeyFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{KeyName, Revision};
+    use engine::crypto::{KeyName, Revision};
     use rand::SeedableRng;
 
     #[test]

@@ -2,7 +2,6 @@
 //! forms and keeps a member with the wrong key out; a config sealed with `--encrypt-to` is
 //! readable on the node holding the service key and "encrypted" elsewhere; the ring key is
 //! rotated on a running ring through the gateway with no member ever Suspect.
-#![cfg(feature = "node")]
 
 mod common;
 

@@ -5,7 +5,6 @@
 //! unprivileged run stays green; CI runs as root and runs it. Set `SWALLOWTAIL_SKIP_NETNS=1`
 //! to skip it on purpose. The namespaces are named after this process and removed on drop,
 //! also when the test fails.
-#![cfg(feature = "node")]
 
 mod common;
 

@@ -1,6 +1,5 @@
 //! Real `engine-node` processes on loopback: a three-node ring forms, a killed member is
 //! Confirmed, comes back with its data dir under the same id, and a SIGTERM departs cleanly.
-#![cfg(feature = "node")]
 
 mod common;
 

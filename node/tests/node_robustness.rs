@@ -1,6 +1,5 @@
 //! Hostile and broken input: corrupt data-dir files, malformed HTTP, unauthenticated
 //! mutations, garbage UDP and TCP. The node keeps serving and the ring keeps working.
-#![cfg(feature = "node")]
 
 mod common;
 

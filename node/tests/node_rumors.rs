@@ -1,7 +1,6 @@
 //! Rumors through real `engine-node` processes: a config applied through one node is served
 //! by `/census` on every node, files and services spread, the rumor store survives a restart,
 //! and an operator's departure of another member stops it for good.
-#![cfg(feature = "node")]
 
 mod common;
 

@@ -10,15 +10,12 @@
 //! * [`BoxSecretKey`], [`BoxPublicKey`], [`SealedBox`] — Curve25519 key pairs for service groups
 //!   and users (`BOX-SEC-1`, `BOX-PUB-1`), and configs or files sealed with NaCl box from a
 //!   user to a service group (Habitat's `BOX-1` payload).
-//! * `key_files` (feature `node`) — writing new key files (mode 0600) and loading keyrings.
 //!
 //! The primitives are RustCrypto's `crypto_secretbox` and `crypto_box`; known-answer tests
 //! use NaCl's published vectors and an integration test cross-checks with libsodium through
 //! PyNaCl (`engine/tests/crypto_pynacl.rs`). Nothing here reads the OS's generator or clock:
 //! randomness and revisions are passed in.
 
-#[cfg(feature = "node")]
-pub mod key_files;
 pub mod key_text;
 pub mod keyring;
 pub mod ring_key;

@@ -40,9 +40,9 @@ use super::control::{Command, ControlError, RingKeyAction, RumorAction, Snapshot
 use super::driver::Input;
 use super::secret::Secret;
 use super::transport::pool::timeout;
-use crate::crypto::{KeyName, RingKey, SealedBox};
-use crate::id::MemberId;
-use crate::rumor::Topology;
+use engine::crypto::{KeyName, RingKey, SealedBox};
+use engine::id::MemberId;
+use engine::rumor::Topology;
 
 /// The largest request body accepted (a service config or file, plus headroom).
 pub const MAX_BODY: usize = 1024 * 1024;

@@ -8,11 +8,14 @@ use serde_json::{json, Map, Value};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use crate::census::CensusMember;
-use crate::member::{Health, Member};
-use crate::metrics::{Channel, DropReason};
-use crate::node::control::Snapshot;
-use crate::node::sealed::PayloadView;
+use crate::control::Snapshot;
+use crate::metrics::{
+    BYTES, DROPPED_INPUT, ENGINE_COUNTERS, INCARNATION, MEMBERS, MESSAGES, RUMORS, UPTIME,
+};
+use crate::sealed::PayloadView;
+use engine::census::CensusMember;
+use engine::member::{Health, Member};
+use engine::metrics::{Channel, DropReason, Traffic};
 
 /// `GET /butterfly`: `member_id` and `membership` keyed by member id (ourselves included),
 /// each with `address`, `swim_port`, `gossip_port`, `incarnation`, `persistent`, `health`.
@@ -183,155 +186,48 @@ fn member_json(m: &Member, health: Health) -> Value {
     })
 }
 
-/// `GET /metrics` in the Prometheus text format.
+/// `GET /metrics` in the Prometheus text format; every metric is defined in [`crate::metrics`].
 pub fn metrics(s: &Snapshot) -> String {
     let mut out = String::new();
     let m = &s.metrics;
-    header(
-        &mut out,
-        "swallowtail_messages_total",
-        "counter",
-        "Messages by channel and direction.",
-    );
-    for c in Channel::ALL {
-        let (tx, rx) = (m.sent(c), m.received(c));
-        let _ = writeln!(
-            out,
-            "swallowtail_messages_total{{channel=\"{}\",direction=\"sent\"}} {}",
-            c.as_str(),
-            tx.messages
-        );
-        let _ = writeln!(
-            out,
-            "swallowtail_messages_total{{channel=\"{}\",direction=\"received\"}} {}",
-            c.as_str(),
-            rx.messages
-        );
+    for (family, count) in [
+        (&MESSAGES, (|t| t.messages) as fn(Traffic) -> u64),
+        (&BYTES, |t| t.bytes),
+    ] {
+        family.header(&mut out);
+        for c in Channel::ALL {
+            for (direction, t) in [("sent", m.sent(c)), ("received", m.received(c))] {
+                let (name, channel, v) = (family.name, c.as_str(), count(t));
+                let _ = writeln!(
+                    out,
+                    "{name}{{channel=\"{channel}\",direction=\"{direction}\"}} {v}"
+                );
+            }
+        }
     }
-    header(
-        &mut out,
-        "swallowtail_bytes_total",
-        "counter",
-        "Bytes by channel and direction.",
-    );
-    for c in Channel::ALL {
-        let (tx, rx) = (m.sent(c), m.received(c));
-        let _ = writeln!(
-            out,
-            "swallowtail_bytes_total{{channel=\"{}\",direction=\"sent\"}} {}",
-            c.as_str(),
-            tx.bytes
-        );
-        let _ = writeln!(
-            out,
-            "swallowtail_bytes_total{{channel=\"{}\",direction=\"received\"}} {}",
-            c.as_str(),
-            rx.bytes
-        );
-    }
-    header(
-        &mut out,
-        "swallowtail_members",
-        "gauge",
-        "Other members known, by the health held.",
-    );
+    MEMBERS.header(&mut out);
     for h in Health::ALL {
         let n = s.members.iter().filter(|m| m.health == h).count();
-        let _ = writeln!(out, "swallowtail_members{{health=\"{}\"}} {n}", h.as_str());
+        let _ = writeln!(out, "{}{{health=\"{}\"}} {n}", MEMBERS.name, h.as_str());
     }
-    header(
-        &mut out,
-        "swallowtail_dropped_input_total",
-        "counter",
-        "Input dropped by the engine, by reason.",
-    );
+    DROPPED_INPUT.header(&mut out);
     for r in DropReason::ALL {
-        let _ = writeln!(
-            out,
-            "swallowtail_dropped_input_total{{reason=\"{}\"}} {}",
-            r.as_str(),
-            m.dropped(r)
-        );
+        let (name, reason, v) = (DROPPED_INPUT.name, r.as_str(), m.dropped(r));
+        let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {v}");
     }
-    header(
-        &mut out,
-        "swallowtail_rumors",
-        "gauge",
-        "Rumors held, by kind.",
-    );
+    RUMORS.header(&mut out);
     for (kind, n) in &s.rumor_counts {
-        let _ = writeln!(out, "swallowtail_rumors{{kind=\"{}\"}} {n}", kind.as_str());
+        let _ = writeln!(out, "{}{{kind=\"{}\"}} {n}", RUMORS.name, kind.as_str());
     }
-    let counters = [
-        ("swallowtail_probes_total", "Probes started.", m.probes),
-        (
-            "swallowtail_pingreqs_sent_total",
-            "PingReqs sent.",
-            m.pingreqs_sent,
-        ),
-        (
-            "swallowtail_refutations_total",
-            "Claims about us refuted.",
-            m.refutations,
-        ),
-        (
-            "swallowtail_probe_pings_sent_total",
-            "ProbePings sent.",
-            m.probe_pings_sent,
-        ),
-        (
-            "swallowtail_push_pulls_total",
-            "Membership digest exchanges started.",
-            m.push_pulls,
-        ),
-        (
-            "swallowtail_view_checks_total",
-            "Membership anti-entropy checks sent on a Ping.",
-            m.view_checks,
-        ),
-        (
-            "swallowtail_rumor_checks_total",
-            "Rumor anti-entropy checks sent on a Ping.",
-            m.rumor_checks,
-        ),
-        (
-            "swallowtail_anti_entropy_syncs_total",
-            "Rumor digest exchanges started.",
-            m.anti_entropy_syncs,
-        ),
-    ];
-    for (name, help, v) in counters {
-        header(&mut out, name, "counter", help);
-        let _ = writeln!(out, "{name} {v}");
+    for (metric, read) in &ENGINE_COUNTERS {
+        metric.sample(&mut out, read(m));
     }
-    header(
-        &mut out,
-        "swallowtail_incarnation",
-        "gauge",
-        "Our incarnation.",
-    );
-    let _ = writeln!(out, "swallowtail_incarnation {}", s.me.incarnation.0);
-    header(
-        &mut out,
-        "swallowtail_uptime_seconds",
-        "gauge",
-        "Seconds since the node started.",
-    );
-    let _ = writeln!(
-        out,
-        "swallowtail_uptime_seconds {:.3}",
-        s.uptime.as_secs_f64()
-    );
-    for (name, help, v) in &s.transport {
-        let full = format!("swallowtail_transport_{name}");
-        header(&mut out, &full, "gauge", help);
-        let _ = writeln!(out, "{full} {v}");
+    INCARNATION.sample(&mut out, s.me.incarnation.0);
+    UPTIME.sample(&mut out, format_args!("{:.3}", s.uptime.as_secs_f64()));
+    for (metric, v) in &s.transport {
+        metric.sample(&mut out, v);
     }
     out
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 /// `GET /`: the ring at a glance; refreshes every 2 seconds.

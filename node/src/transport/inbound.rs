@@ -12,7 +12,7 @@ use smol::net::{TcpListener, TcpStream};
 
 use super::pool::timeout;
 use super::{framing, TransportStats};
-use crate::node::driver::Input;
+use crate::driver::Input;
 
 /// The bounds of the listener.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::network::Network;
+use engine::network::Network;
 
 /// The engine's [`Network`]: it only queues. The driver drains the queues after every engine
 /// call and hands datagrams to the UDP socket and frames to the stream pool, so the engine
