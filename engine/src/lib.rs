@@ -43,3 +43,9 @@ pub use metrics::{Channel, DropReason, Metrics, Traffic};
 pub use network::{Network, Outbox};
 pub use rumor::{Rumor, RumorError, RumorKey, RumorKind, RumorStore, ServiceGroup, ServiceSpec};
 pub use time::{Clock, Instant, ManualClock};
+
+/// The README's example of driving the engine by hand, compiled and run as a doctest so that
+/// it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

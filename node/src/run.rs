@@ -13,9 +13,9 @@ use smol::Async;
 use super::cli::RunArgs;
 use super::clock::ProcessClock;
 use super::control::Command;
-use super::driver::{Driver, Input, Stopped};
+use super::driver::{Driver, Input, NodeEngine, Stopped};
 use super::gateway;
-use super::persist::{DataDir, RUMORS_FILE};
+use super::persist::{DataDir, Loaded, RUMORS_FILE};
 use super::sealed::ServiceKeys;
 use super::secret::Secret;
 use super::transport::inbound::{self, InboundConfig};
@@ -65,24 +65,91 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     let keyring = load_ring_keys(&args)?;
     let service_keys = ServiceKeys::load(&args.service_keys, &args.user_public_keys)
         .map_err(|e| StartError::BadKeys(e.to_string()))?;
-    let services = args
-        .services
+    let services = parse_services(&args.services)?;
+    let config = Config::preset(args.preset.as_str())
+        .ok_or_else(|| StartError::Config(format!("unknown preset {}", args.preset.as_str())))?;
+
+    let data = DataDir::open(&args.data_dir).map_err(io_err(format!(
+        "cannot open the data dir {}",
+        args.data_dir.display()
+    )))?;
+    let mut loaded = data.load();
+    let (member_id, incarnation) = identity(&data, &loaded)?;
+    let secret =
+        Secret::load_or_create(&data).map_err(io_err("cannot create the control secret".into()))?;
+
+    let peers = resolve_peers(&args.peers)?;
+    let (udp, tcp) =
+        bind_gossip(args.listen).map_err(io_err(format!("cannot listen on {}", args.listen)))?;
+    let port = udp.local_addr().map_err(io_err("udp".into()))?.port();
+    let http = TcpListener::bind(args.http)
+        .map_err(io_err(format!("cannot serve HTTP on {}", args.http)))?;
+    let ip = advertise_ip(args.listen.ip(), args.advertise, &peers);
+    let me = Member {
+        id: member_id,
+        incarnation,
+        addr: SocketAddr::new(ip, port),
+        gossip_port: port,
+        persistent: args.permanent_peer,
+        departed: false,
+    };
+    let max_frame = config.max_stream_frame_size;
+    let mut engine = new_engine(config, me)?;
+    let restored = loaded.members.len();
+    if let Some(ring) = &keyring {
+        let names: Vec<String> = ring.keys().iter().map(|k| k.name().to_string()).collect();
+        tracing::info!(keys = ?names, primary = %ring.primary().name(), "ring encryption on");
+    }
+    engine.set_ring_keys(keyring);
+    restore_rumors(&mut engine, loaded.rumors.as_deref(), &data, incarnation)?;
+    engine.insert_members(std::mem::take(&mut loaded.members));
+    engine.join(&peers);
+    announce(&mut engine, &services, &args);
+    if !service_keys.is_empty() {
+        tracing::info!(keys = ?service_keys.names(), "opening configs and files sealed to these service keys");
+    }
+    tracing::info!(
+        member_id = %member_id, %incarnation, gossip = %me.addr, listen = %args.listen,
+        http = %args.http, preset = args.preset.as_str(), restored_members = restored,
+        peers = ?peers, data_dir = %data.path().display(), "engine-node started"
+    );
+    let driver = |engine, udp, input_rx, pool, stats| {
+        Driver::new(
+            engine,
+            udp,
+            input_rx,
+            pool,
+            data,
+            stats,
+            args.preset.as_str().to_owned(),
+            services.iter().map(ToString::to_string).collect(),
+            Arc::new(service_keys),
+        )
+    };
+    serve(engine, (udp, tcp, http), max_frame, secret, driver)
+}
+
+/// Maps an I/O error to a [`StartError::Io`] saying what failed.
+fn io_err(what: String) -> impl FnOnce(io::Error) -> StartError {
+    move |e| StartError::Io(what, e)
+}
+
+/// The `--service` groups.
+fn parse_services(groups: &[String]) -> Result<Vec<ServiceGroup>, StartError> {
+    groups
         .iter()
         .map(|g| {
             g.trim()
                 .parse::<ServiceGroup>()
                 .map_err(|e| StartError::Config(format!("bad --service {g:?}: {e}")))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = Config::preset(args.preset.as_str())
-        .ok_or_else(|| StartError::Config(format!("unknown preset {}", args.preset.as_str())))?;
-    let io_err = |what: String| move |e: io::Error| StartError::Io(what, e);
+        .collect()
+}
 
-    let data = DataDir::open(&args.data_dir).map_err(io_err(format!(
-        "cannot open the data dir {}",
-        args.data_dir.display()
-    )))?;
-    let loaded = data.load();
+/// This member's id (made and saved on first start) and the incarnation to start with (one
+/// past the saved one), saved before anything is sent. A member an operator departed stops
+/// here.
+fn identity(data: &DataDir, loaded: &Loaded) -> Result<(MemberId, Incarnation), StartError> {
     let member_id = match loaded.member_id {
         Some(id) => id,
         None => {
@@ -116,60 +183,54 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     };
     data.save_state(incarnation, false)
         .map_err(io_err("cannot save state.json".into()))?;
-    let secret =
-        Secret::load_or_create(&data).map_err(io_err("cannot create the control secret".into()))?;
+    Ok((member_id, incarnation))
+}
 
-    let peers = resolve_peers(&args.peers)?;
-    let (udp, tcp) =
-        bind_gossip(args.listen).map_err(io_err(format!("cannot listen on {}", args.listen)))?;
-    let port = udp.local_addr().map_err(io_err("udp".into()))?.port();
-    let http = TcpListener::bind(args.http)
-        .map_err(io_err(format!("cannot serve HTTP on {}", args.http)))?;
-    let ip = advertise_ip(args.listen.ip(), args.advertise, &peers);
-    let me = Member {
-        id: member_id,
-        incarnation,
-        addr: SocketAddr::new(ip, port),
-        gossip_port: port,
-        persistent: args.permanent_peer,
-        departed: false,
-    };
+/// The engine, seeded from the OS's generator.
+fn new_engine(config: Config, me: Member) -> Result<NodeEngine, StartError> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed)
         .map_err(|e| StartError::Io("cannot get randomness".into(), io::Error::other(e)))?;
-    let max_frame = config.max_stream_frame_size;
-    let mut engine = Engine::new(
+    Engine::new(
         config,
         me,
         seed,
         ProcessClock::new(),
         QueuedNetwork::default(),
     )
-    .map_err(|e| StartError::Config(e.to_string()))?;
-    let restored = loaded.members.len();
-    if let Some(ring) = &keyring {
-        let names: Vec<String> = ring.keys().iter().map(|k| k.name().to_string()).collect();
-        tracing::info!(keys = ?names, primary = %ring.primary().name(), "ring encryption on");
+    .map_err(|e| StartError::Config(e.to_string()))
+}
+
+/// Restores the saved rumor store through the merge rules; a file that does not decode is
+/// moved aside. A store that holds our own departure stops the start.
+fn restore_rumors(
+    engine: &mut NodeEngine,
+    bytes: Option<&[u8]>,
+    data: &DataDir,
+    incarnation: Incarnation,
+) -> Result<(), StartError> {
+    let Some(bytes) = bytes else {
+        return Ok(());
+    };
+    match engine.import_rumors(bytes) {
+        Ok(r) => tracing::info!(
+            applied = r.applied,
+            unchanged = r.unchanged,
+            skipped = r.skipped,
+            "rumor store restored"
+        ),
+        Err(e) => data.move_aside(RUMORS_FILE, &format!("{e}")),
     }
-    engine.set_ring_keys(keyring);
-    if let Some(bytes) = &loaded.rumors {
-        match engine.import_rumors(bytes) {
-            Ok(r) => tracing::info!(
-                applied = r.applied,
-                unchanged = r.unchanged,
-                skipped = r.skipped,
-                "rumor store restored"
-            ),
-            Err(e) => data.move_aside(RUMORS_FILE, &format!("{e}")),
-        }
-        if engine.departed_by_operator() {
-            let _ = data.save_state(incarnation, true);
-            return Err(StartError::DepartedByOperator(member_id));
-        }
+    if engine.departed_by_operator() {
+        let _ = data.save_state(incarnation, true);
+        return Err(StartError::DepartedByOperator(engine.id()));
     }
-    engine.insert_members(loaded.members);
-    engine.join(&peers);
-    for group in &services {
+    Ok(())
+}
+
+/// Announces the `--service` groups.
+fn announce(engine: &mut NodeEngine, services: &[ServiceGroup], args: &RunArgs) {
+    for group in services {
         let spec = ServiceSpec {
             initialized: true,
             topology: args.topology.topology(),
@@ -180,15 +241,23 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
             Err(e) => tracing::error!(%group, error = %e, "cannot announce the service"),
         }
     }
-    if !service_keys.is_empty() {
-        tracing::info!(keys = ?service_keys.names(), "opening configs and files sealed to these service keys");
-    }
-    tracing::info!(
-        member_id = %member_id, %incarnation, gossip = %me.addr, listen = %args.listen,
-        http = %args.http, preset = args.preset.as_str(), restored_members = restored,
-        peers = ?peers, data_dir = %data.path().display(), "engine-node started"
-    );
+}
 
+/// Starts the feeders (gossip listener, HTTP gateway, signal handler) and runs the driver that
+/// `driver` builds until it stops.
+fn serve(
+    engine: NodeEngine,
+    (udp, tcp, http): (UdpSocket, TcpListener, TcpListener),
+    max_frame: usize,
+    secret: Secret,
+    driver: impl FnOnce(
+        NodeEngine,
+        Arc<Async<UdpSocket>>,
+        smol::channel::Receiver<Input>,
+        StreamPool,
+        Arc<TransportStats>,
+    ) -> Driver,
+) -> Result<Stopped, StartError> {
     let stats = Arc::new(TransportStats::default());
     let (input_tx, input_rx) = smol::channel::bounded(INPUT_QUEUE);
     let udp = Arc::new(Async::new(udp).map_err(io_err("udp".into()))?);
@@ -223,17 +292,7 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         }
     });
     let pool = StreamPool::new(PoolConfig::default(), stats.clone());
-    let driver = Driver::new(
-        engine,
-        udp,
-        input_rx,
-        pool,
-        data,
-        stats,
-        args.preset.as_str().to_owned(),
-        services.iter().map(ToString::to_string).collect(),
-        Arc::new(service_keys),
-    );
+    let driver = driver(engine, udp, input_rx, pool, stats);
     Ok(smol::block_on(driver.run()))
 }
 
