@@ -3,14 +3,14 @@
 //! `poll_timeout`, `poll_event` and the `Outbox` out — as a production driver or the simulator
 //! would. Every loop is bounded in virtual time.
 
-use std::collections::{BTreeSet, BinaryHeap};
 use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use engine::{
-    Clock, Config, DropReason, Engine, Event, Health, Instant, ManualClock, Member, MemberEventKind,
-    MemberId, Outbox, ServiceGroup, ServiceSpec,
+    Clock, Config, DropReason, Engine, Event, Health, Instant, ManualClock, Member,
+    MemberEventKind, MemberId, Outbox, ServiceGroup, ServiceSpec,
 };
 
 type Node = Engine<ManualClock, Outbox>;
@@ -89,7 +89,8 @@ impl Net {
                 continue;
             };
             self.seq += 1;
-            self.queue.push(Reverse((at, self.seq, j, addr(i), stream, bytes)));
+            self.queue
+                .push(Reverse((at, self.seq, j, addr(i), stream, bytes)));
         }
     }
 
@@ -114,8 +115,7 @@ impl Net {
                 self.nodes[i].handle_timeout();
                 self.flush(i);
             } else {
-                let Some(Reverse((at, _, to, from, stream, bytes))) =
-                    self.queue.pop_if_due(until)
+                let Some(Reverse((at, _, to, from, stream, bytes))) = self.queue.pop_if_due(until)
                 else {
                     break;
                 };
@@ -183,7 +183,11 @@ fn a_crashed_member_is_suspected_then_confirmed_by_everyone_else() {
     net.crashed.insert(4);
     net.run_for(Duration::from_secs(60));
     for i in 0..4 {
-        assert_eq!(net.health(i, 4), Some(Health::Confirmed), "{i} about the crashed member");
+        assert_eq!(
+            net.health(i, 4),
+            Some(Health::Confirmed),
+            "{i} about the crashed member"
+        );
         for j in (0..4).filter(|&j| j != i) {
             assert_eq!(net.health(i, j), Some(Health::Alive), "{i} about live {j}");
         }
@@ -224,7 +228,9 @@ fn a_config_applied_on_one_member_reaches_every_census() {
     net.flush(2);
     net.run_for(Duration::from_secs(30));
     for i in 0..5 {
-        let census = net.nodes[i].census_group(&group).expect("the group is known");
+        let census = net.nodes[i]
+            .census_group(&group)
+            .expect("the group is known");
         assert_eq!(census.members.len(), 5, "member {i} sees every service");
         let config = census.config.expect("a config is in force");
         assert_eq!(config.incarnation.0, 7);
@@ -243,7 +249,11 @@ fn a_member_that_departs_is_departed_everywhere_and_stays_out() {
     net.run_for(Duration::from_secs(30));
     assert!(net.nodes[3].is_departed());
     for i in 0..3 {
-        assert_eq!(net.health(i, 3), Some(Health::Departed), "{i} about the departed member");
+        assert_eq!(
+            net.health(i, 3),
+            Some(Health::Departed),
+            "{i} about the departed member"
+        );
     }
 }
 
@@ -252,7 +262,12 @@ fn garbage_on_either_channel_is_dropped_and_counted_not_fatal() {
     let mut net = Net::new(3, 7);
     net.run_for(Duration::from_secs(10));
     let stranger = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)), 9638);
-    let inputs: [&[u8]; 4] = [b"", &[0xff; 3], &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f], &[0; 2000]];
+    let inputs: [&[u8]; 4] = [
+        b"",
+        &[0xff; 3],
+        &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        &[0; 2000],
+    ];
     for bytes in inputs {
         net.nodes[0].handle_datagram(stranger, bytes);
         net.nodes[0].handle_stream(stranger, bytes);
@@ -260,7 +275,10 @@ fn garbage_on_either_channel_is_dropped_and_counted_not_fatal() {
     net.flush(0);
     let dropped = net.nodes[0].metrics().dropped_total();
     assert!(dropped >= 8, "every bad input is counted, got {dropped}");
-    let reported = net.events.iter().filter(|(i, e)| *i == 0 && matches!(e, Event::Dropped { .. }));
+    let reported = net
+        .events
+        .iter()
+        .filter(|(i, e)| *i == 0 && matches!(e, Event::Dropped { .. }));
     assert!(reported.count() >= 8, "and reported as an event");
     assert!(net.nodes[0].metrics().dropped(DropReason::ALL[0]) <= dropped);
     // The ring goes on as if nothing had happened.

@@ -135,40 +135,31 @@ pub struct SealArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Apply a config (TOML) to a service group through the ring.
-    Apply {
-        /// `service.group`.
-        group: String,
-        /// The config's version; must be higher than the one in force.
-        version: u64,
-        /// The config file.
-        file: PathBuf,
-        /// Sealing.
-        #[command(flatten)]
-        seal: SealArgs,
-        /// Which node to ask.
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Apply(PayloadArgs),
 }
 
 /// `engine-node file …`
 #[derive(Debug, Subcommand)]
 pub enum FileCommand {
     /// Upload a file to a service group through the ring.
-    Upload {
-        /// `service.group`.
-        group: String,
-        /// The file's version; must be higher than the one in force.
-        version: u64,
-        /// The file.
-        file: PathBuf,
-        /// Sealing.
-        #[command(flatten)]
-        seal: SealArgs,
-        /// Which node to ask.
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Upload(PayloadArgs),
+}
+
+/// A versioned payload for a service group: a config to apply or a file to upload.
+#[derive(Debug, Args)]
+pub struct PayloadArgs {
+    /// `service.group`.
+    pub group: String,
+    /// The version; must be higher than the one in force.
+    pub version: u64,
+    /// The config or file to send.
+    pub file: PathBuf,
+    /// Sealing.
+    #[command(flatten)]
+    pub seal: SealArgs,
+    /// Which node to ask.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// `engine-node service …`

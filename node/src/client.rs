@@ -14,7 +14,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::cli::{
-    CliCommand, ClientArgs, ConfigCommand, FileCommand, KeyCommand, SealArgs, ServiceCommand,
+    CliCommand, ClientArgs, ConfigCommand, FileCommand, KeyCommand, PayloadArgs, SealArgs,
+    ServiceCommand,
 };
 use super::secret::{self, Secret};
 use super::transport::pool::timeout;
@@ -74,48 +75,35 @@ pub async fn execute(command: CliCommand) -> Result<String, ClientError> {
             request(&client, Method::POST, &path, Some(&token), Vec::new()).await?;
             Ok(format!("departed {member_id}"))
         }
-        CliCommand::Config(ConfigCommand::Apply {
-            group,
-            version,
-            file,
-            seal,
-            client,
-        }) => {
-            let token = token(&client)?;
-            let (body, sealed) = seal_payload(read_file(&file)?, &seal)?;
-            let path = format!(
-                "/config/{group}?version={version}{}",
-                encrypted_query(sealed)
-            );
-            request(&client, Method::POST, &path, Some(&token), body).await?;
+        CliCommand::Config(ConfigCommand::Apply(args)) => {
+            let sealed = send_payload(&args, |group, version, encrypted| {
+                format!("/config/{group}?version={version}{encrypted}")
+            })
+            .await?;
             Ok(format!(
-                "applied config version {version} to {group}{}",
-                if sealed { " (encrypted)" } else { "" }
+                "applied config version {} to {}{}",
+                args.version,
+                args.group,
+                sealed_note(sealed)
             ))
         }
-        CliCommand::File(FileCommand::Upload {
-            group,
-            version,
-            file,
-            seal,
-            client,
-        }) => {
-            let token = token(&client)?;
-            let (body, sealed) = seal_payload(read_file(&file)?, &seal)?;
-            let name = file
+        CliCommand::File(FileCommand::Upload(args)) => {
+            let name = args
+                .file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .ok_or_else(|| {
-                    ClientError::Local(format!("{} has no file name", file.display()))
+                    ClientError::Local(format!("{} has no file name", args.file.display()))
                 })?;
-            let path = format!(
-                "/file/{group}/{name}?version={version}{}",
-                encrypted_query(sealed)
-            );
-            request(&client, Method::POST, &path, Some(&token), body).await?;
+            let sealed = send_payload(&args, |group, version, encrypted| {
+                format!("/file/{group}/{name}?version={version}{encrypted}")
+            })
+            .await?;
             Ok(format!(
-                "uploaded {name} version {version} to {group}{}",
-                if sealed { " (encrypted)" } else { "" }
+                "uploaded {name} version {} to {}{}",
+                args.version,
+                args.group,
+                sealed_note(sealed)
             ))
         }
         CliCommand::Key(key) => key_command(key).await,
@@ -245,6 +233,27 @@ fn seal_payload(plain: Vec<u8>, seal: &SealArgs) -> Result<(Vec<u8>, bool), Clie
     let sealed = SealedBox::seal(&plain, &sender, &receiver, &mut os_rng()?)
         .map_err(|e| ClientError::Local(format!("cannot seal: {e}")))?;
     Ok((sealed.to_bytes(), true))
+}
+
+/// Reads the payload's file, seals it when asked, and POSTs it to the path that `path` makes of
+/// the group, the version and the query that marks a sealed payload; says whether it sealed.
+async fn send_payload(
+    args: &PayloadArgs,
+    path: impl FnOnce(&str, u64, &str) -> String,
+) -> Result<bool, ClientError> {
+    let token = token(&args.client)?;
+    let (body, sealed) = seal_payload(read_file(&args.file)?, &args.seal)?;
+    let path = path(&args.group, args.version, encrypted_query(sealed));
+    request(&args.client, Method::POST, &path, Some(&token), body).await?;
+    Ok(sealed)
+}
+
+fn sealed_note(sealed: bool) -> &'static str {
+    if sealed {
+        " (encrypted)"
+    } else {
+        ""
+    }
 }
 
 fn encrypted_query(sealed: bool) -> &'static str {

@@ -61,6 +61,20 @@ const SAVE_PERIOD: Duration = Duration::from_secs(60);
 /// How long shutdown waits for departure frames to leave.
 const FLUSH_ON_EXIT: Duration = Duration::from_millis(1500);
 
+/// What a node was started with, beyond its engine and sockets: where it keeps its state and
+/// what the gateway reports about its setup.
+#[derive(Debug)]
+pub struct Setup {
+    /// The data dir.
+    pub data: DataDir,
+    /// The preset's name.
+    pub preset: String,
+    /// The service groups named with `--service`.
+    pub services: Vec<String>,
+    /// Keys that open configs and files sealed to this node's services.
+    pub service_keys: Arc<ServiceKeys>,
+}
+
 /// The engine and everything it is fed by and writes to.
 #[derive(Debug)]
 pub struct Driver {
@@ -68,8 +82,8 @@ pub struct Driver {
     udp: Arc<Async<UdpSocket>>,
     inputs: Receiver<Input>,
     pool: StreamPool,
-    data: DataDir,
     stats: Arc<TransportStats>,
+    data: DataDir,
     preset: String,
     services: std::collections::BTreeSet<String>,
     service_keys: Arc<ServiceKeys>,
@@ -92,17 +106,13 @@ enum Wake {
 impl Driver {
     /// A driver for `engine` (already joined and restored), reading datagrams from `udp` and
     /// everything else from `inputs`.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         engine: NodeEngine,
         udp: Arc<Async<UdpSocket>>,
         inputs: Receiver<Input>,
         pool: StreamPool,
-        data: DataDir,
         stats: Arc<TransportStats>,
-        preset: String,
-        services: Vec<String>,
-        service_keys: Arc<ServiceKeys>,
+        setup: Setup,
     ) -> Self {
         let now = std::time::Instant::now();
         Driver {
@@ -110,11 +120,11 @@ impl Driver {
             udp,
             inputs,
             pool,
-            data,
             stats,
-            preset,
-            services: services.into_iter().collect(),
-            service_keys,
+            data: setup.data,
+            preset: setup.preset,
+            services: setup.services.into_iter().collect(),
+            service_keys: setup.service_keys,
             started: now,
             state_dirty: true,
             members_dirty: true,

@@ -13,7 +13,7 @@ use smol::Async;
 use super::cli::RunArgs;
 use super::clock::ProcessClock;
 use super::control::Command;
-use super::driver::{Driver, Input, NodeEngine, Stopped};
+use super::driver::{Driver, Input, NodeEngine, Setup, Stopped};
 use super::gateway;
 use super::persist::{DataDir, Loaded, RUMORS_FILE};
 use super::sealed::ServiceKeys;
@@ -113,20 +113,13 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         http = %args.http, preset = args.preset.as_str(), restored_members = restored,
         peers = ?peers, data_dir = %data.path().display(), "engine-node started"
     );
-    let driver = |engine, udp, input_rx, pool, stats| {
-        Driver::new(
-            engine,
-            udp,
-            input_rx,
-            pool,
-            data,
-            stats,
-            args.preset.as_str().to_owned(),
-            services.iter().map(ToString::to_string).collect(),
-            Arc::new(service_keys),
-        )
+    let setup = Setup {
+        data,
+        preset: args.preset.as_str().to_owned(),
+        services: services.iter().map(ToString::to_string).collect(),
+        service_keys: Arc::new(service_keys),
     };
-    serve(engine, (udp, tcp, http), max_frame, secret, driver)
+    serve(engine, (udp, tcp, http), max_frame, secret, setup)
 }
 
 /// Maps an I/O error to a [`StartError::Io`] saying what failed.
@@ -243,20 +236,14 @@ fn announce(engine: &mut NodeEngine, services: &[ServiceGroup], args: &RunArgs) 
     }
 }
 
-/// Starts the feeders (gossip listener, HTTP gateway, signal handler) and runs the driver that
-/// `driver` builds until it stops.
+/// Starts the feeders (gossip listener, HTTP gateway, signal handler) and runs the driver until
+/// it stops.
 fn serve(
     engine: NodeEngine,
     (udp, tcp, http): (UdpSocket, TcpListener, TcpListener),
     max_frame: usize,
     secret: Secret,
-    driver: impl FnOnce(
-        NodeEngine,
-        Arc<Async<UdpSocket>>,
-        smol::channel::Receiver<Input>,
-        StreamPool,
-        Arc<TransportStats>,
-    ) -> Driver,
+    setup: Setup,
 ) -> Result<Stopped, StartError> {
     let stats = Arc::new(TransportStats::default());
     let (input_tx, input_rx) = smol::channel::bounded(INPUT_QUEUE);
@@ -292,7 +279,7 @@ fn serve(
         }
     });
     let pool = StreamPool::new(PoolConfig::default(), stats.clone());
-    let driver = driver(engine, udp, input_rx, pool, stats);
+    let driver = Driver::new(engine, udp, input_rx, pool, stats, setup);
     Ok(smol::block_on(driver.run()))
 }
 

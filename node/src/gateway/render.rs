@@ -16,6 +16,7 @@ use crate::sealed::PayloadView;
 use engine::census::CensusMember;
 use engine::member::{Health, Member};
 use engine::metrics::{Channel, DropReason, Traffic};
+use engine::rumor::ServiceFile;
 
 /// `GET /butterfly`: `member_id` and `membership` keyed by member id (ourselves included),
 /// each with `address`, `swim_port`, `gossip_port`, `incarnation`, `persistent`, `health`.
@@ -49,17 +50,7 @@ pub fn butterfly(s: &Snapshot) -> Value {
             );
         }
         if !g.files.is_empty() {
-            let rows: Map<String, Value> = g
-                .files
-                .iter()
-                .map(|f| {
-                    (
-                        f.filename.clone(),
-                        payload_json(s, f.incarnation.0, f.encrypted, &f.body),
-                    )
-                })
-                .collect();
-            files.insert(group.to_string(), Value::Object(rows));
+            files.insert(group.to_string(), Value::Object(files_json(s, &g.files)));
         }
     }
     json!({
@@ -127,20 +118,22 @@ fn payload_json(s: &Snapshot, version: u64, encrypted: bool, bytes: &[u8]) -> Va
     v
 }
 
+/// A group's files by name, each as [`payload_json`] shows it.
+fn files_json(s: &Snapshot, files: &[ServiceFile]) -> Map<String, Value> {
+    files
+        .iter()
+        .map(|f| {
+            let shown = payload_json(s, f.incarnation.0, f.encrypted, &f.body);
+            (f.filename.clone(), shown)
+        })
+        .collect()
+}
+
 /// `GET /census`: per service group, its members (with health), config, files and leaders.
 pub fn census(s: &Snapshot) -> Value {
     let mut groups = Map::new();
     for (group, g) in &s.census.groups {
-        let files: Map<String, Value> = g
-            .files
-            .iter()
-            .map(|f| {
-                (
-                    f.filename.clone(),
-                    payload_json(s, f.incarnation.0, f.encrypted, &f.body),
-                )
-            })
-            .collect();
+        let files = files_json(s, &g.files);
         groups.insert(
             group.to_string(),
             json!({
