@@ -136,6 +136,15 @@ pub enum ControlError {
     /// The node is shutting down (HTTP 503). Nothing changed.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The change was made and is gossiped, but could not be saved to this node's data dir
+    /// (HTTP 507 when the disk is full, 500 otherwise): it is not acknowledged as durable.
+    #[error("the change is not on disk: {why}")]
+    NotSaved {
+        /// The disk (or the quota) is full.
+        full: bool,
+        /// The error.
+        why: String,
+    },
 }
 
 /// What the gateway shows: a copy of the engine's state at one moment.

@@ -46,12 +46,15 @@ pub enum Input {
 }
 
 /// How the driver stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stopped {
     /// SIGINT/SIGTERM: departed gracefully; a restart rejoins.
     Shutdown,
     /// An operator departed this member; it must not rejoin with this id.
     DepartedByOperator,
+    /// Stopped as asked, but the final save failed: what the data dir holds may be behind
+    /// what the node held (the process exits non-zero).
+    FinalSaveFailed(String),
 }
 
 /// A changed member view is saved at most this often.
@@ -143,7 +146,7 @@ impl Driver {
         let stopped = loop {
             self.flush();
             self.drain_events();
-            self.save(false);
+            let _ = self.save(false);
             if self.departed_by_operator {
                 break Stopped::DepartedByOperator;
             }
@@ -185,8 +188,10 @@ impl Driver {
                 self.engine.handle_timeout();
             }
         };
-        self.shut_down(stopped).await;
-        stopped
+        match self.shut_down(&stopped).await {
+            Ok(()) => stopped,
+            Err(why) => Stopped::FinalSaveFailed(why),
+        }
     }
 
     /// The engine's deadline, or the next save, whichever is first.
@@ -212,10 +217,10 @@ impl Driver {
             }
             Command::Depart { member, reply } => {
                 let me = member == self.engine.id();
-                let outcome = self.engine.depart_member(member).map_err(control_error);
+                let mut outcome = self.engine.depart_member(member).map_err(control_error);
                 if outcome.is_ok() {
                     tracing::warn!(%member, this_member = me, "departed by an operator");
-                    self.rumors_dirty = true;
+                    outcome = self.save_acknowledged(me);
                 }
                 let ok = outcome.is_ok();
                 let _ = reply.try_send(outcome);
@@ -226,10 +231,9 @@ impl Driver {
                 None
             }
             Command::Rumor { action, reply } => {
-                let outcome = self.rumor_action(action);
-                if outcome.is_ok() {
-                    self.rumors_dirty = true;
-                }
+                let outcome = self
+                    .rumor_action(action)
+                    .and_then(|()| self.save_acknowledged(false));
                 let _ = reply.try_send(outcome);
                 None
             }
@@ -436,55 +440,98 @@ impl Driver {
         }
     }
 
-    /// Saves changed state: the incarnation at once, the member view debounced; everything
-    /// when `force` or periodically. Failures are logged; the node keeps running.
-    fn save(&mut self, force: bool) {
+    /// Saves changed state: the incarnation at once, the member view and gossip-driven rumor
+    /// changes debounced; everything when `force` or periodically. Failures are logged and the
+    /// node keeps running; the first is returned. A failed save stays due.
+    fn save(&mut self, force: bool) -> Result<(), String> {
         let now = std::time::Instant::now();
         let periodic = now >= self.last_full_save + SAVE_PERIOD;
+        let mut first_error = None;
+        let mut failed = |file: &str, e: io::Error| {
+            tracing::error!(error = %e, "cannot save {file}");
+            first_error.get_or_insert_with(|| format!("cannot save {file}: {e}"));
+        };
         if self.state_dirty || force || periodic {
-            if let Err(e) = self.data.save_state(self.engine.incarnation(), false) {
-                tracing::error!(error = %e, "cannot save state.json");
+            match self.data.save_state(self.engine.incarnation(), false) {
+                Ok(()) => self.state_dirty = false,
+                Err(e) => failed("state.json", e),
             }
-            self.state_dirty = false;
         }
         let members_due =
             self.members_dirty && now >= self.last_members_save + MEMBERS_SAVE_DEBOUNCE;
         if members_due || force || periodic {
             let members: Vec<_> = self.engine.members().iter().collect();
-            if let Err(e) = self.data.save_members(&members) {
-                tracing::error!(error = %e, "cannot save members.json");
+            match self.data.save_members(&members) {
+                Ok(()) => self.members_dirty = false,
+                Err(e) => failed("members.json", e),
             }
-            self.members_dirty = false;
             self.last_members_save = now;
         }
         let rumors_due = self.rumors_dirty && now >= self.last_rumors_save + MEMBERS_SAVE_DEBOUNCE;
         if rumors_due || force || periodic {
-            if let Err(e) = self.data.save_rumors(&self.engine.rumors().export()) {
-                tracing::error!(error = %e, "cannot save rumors.pb");
+            match self.data.save_rumors(&self.engine.rumors().export()) {
+                Ok(()) => self.rumors_dirty = false,
+                Err(e) => failed("rumors.pb", e),
             }
-            self.rumors_dirty = false;
             self.last_rumors_save = now;
         }
         if periodic || force {
             self.last_full_save = now;
         }
+        first_error.map_or(Ok(()), Err)
     }
 
-    async fn shut_down(mut self, why: Stopped) {
+    /// Saves an operator's change before it is acknowledged (fsync'd, see
+    /// [`DataDir::write_atomic`]): the rumor store, and our departure when `departed_us`.
+    /// Gossip-driven changes are batched by [`Driver::save`] instead.
+    fn save_acknowledged(&mut self, departed_us: bool) -> Result<(), ControlError> {
+        let not_saved = |e: io::Error| {
+            tracing::error!(error = %e, "cannot save an acknowledged change");
+            ControlError::NotSaved {
+                full: matches!(
+                    e.kind(),
+                    io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+                ),
+                why: e.to_string(),
+            }
+        };
+        if departed_us {
+            self.data
+                .save_state(self.engine.incarnation(), true)
+                .map_err(not_saved)?;
+        }
+        self.rumors_dirty = true;
+        self.data
+            .save_rumors(&self.engine.rumors().export())
+            .map_err(not_saved)?;
+        self.rumors_dirty = false;
+        self.last_rumors_save = std::time::Instant::now();
+        Ok(())
+    }
+
+    /// Departs, saves everything and flushes; the error of a failed final save.
+    async fn shut_down(mut self, why: &Stopped) -> Result<(), String> {
         tracing::info!("departing the ring");
         if !self.engine.is_departed() {
             self.engine.depart();
         }
         self.flush();
         self.drain_events();
-        self.save(true);
-        if why == Stopped::DepartedByOperator {
+        let mut saved = self.save(true);
+        if *why == Stopped::DepartedByOperator {
             if let Err(e) = self.data.save_state(self.engine.incarnation(), true) {
                 tracing::error!(error = %e, "cannot save state.json");
+                saved = saved.and(Err(format!("cannot save state.json: {e}")));
             }
         }
         self.pool.close(FLUSH_ON_EXIT).await;
-        tracing::info!(incarnation = %self.engine.incarnation(), "state saved, stopped");
+        match &saved {
+            Ok(()) => {
+                tracing::info!(incarnation = %self.engine.incarnation(), "state saved, stopped")
+            }
+            Err(e) => tracing::error!(error = %e, "stopped, but the final save failed"),
+        }
+        saved
     }
 
     fn snapshot(&mut self) -> Snapshot {

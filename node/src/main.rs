@@ -25,6 +25,10 @@ fn main() -> ExitCode {
                 .init();
             match run::run(args) {
                 Ok(Stopped::Shutdown) => ExitCode::SUCCESS,
+                Ok(Stopped::FinalSaveFailed(why)) => {
+                    eprintln!("error: stopped, but the final save failed ({why}); the data dir may be behind");
+                    ExitCode::FAILURE
+                }
                 Ok(Stopped::DepartedByOperator) => {
                     eprintln!(
                         "error: this member was departed from the ring by an operator; it has \

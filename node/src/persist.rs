@@ -7,18 +7,26 @@
 //! | `members.json` | the member view (restored through the merge rules)  | on change (debounced), periodically, at exit |
 //! | `rumors.pb`    | the rumor store (`RumorStore::export`, a protobuf `RumorBatch`), restored with `Engine::import_rumors` (merge rules) | on change (debounced), periodically, at exit |
 //! | `ctl_secret`   | the control secret ([`secret`](super::secret))      | once             |
+//! | `lock`         | the PID of the process that holds the data dir      | at start         |
 //!
-//! Each JSON file carries a `version` field; `rumors.pb` that does not decode is moved aside
-//! the same way. Every write is atomic: a temporary file is
-//! written and fsynced, renamed over the old one, and the directory is fsynced. A file that
-//! cannot be parsed (truncated, corrupt, unknown version) is renamed to
-//! `NAME.corrupt-<unix seconds>` with a warning and the node goes on without it; the other
-//! files are read independently, so one bad file never costs the others.
+//! One process per data dir: [`DataDir::open`] takes an exclusive lock on `lock` (flock) and
+//! holds it for the life of the process; a second process is refused with the PID of the
+//! first. Two processes sharing one member id would each depart it when they stop.
+//!
+//! Each JSON file carries a `version` field. `rumors.pb` starts with a header that carries the
+//! payload's length and CRC-32, so a file cut short or damaged is refused whole rather than
+//! half-loaded; a file without the header (written by 0.1) is read as it is, with a warning, and
+//! rewritten with one at the next save. Every write is atomic: a temporary file is written and
+//! fsynced, renamed over the old one, and the directory is fsynced; a write that fails removes
+//! its temporary file. A file that cannot be parsed (truncated, corrupt, unknown version) is
+//! renamed to `NAME.corrupt-<unix seconds>` with an error in the log and the node goes on
+//! without it; the other files are read independently, so one bad file never costs the others.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -35,11 +43,18 @@ const STATE_FILE: &str = "state.json";
 const MEMBERS_FILE: &str = "members.json";
 /// The persisted rumor store.
 pub const RUMORS_FILE: &str = "rumors.pb";
+/// The lock file that keeps a second process out of the data dir.
+pub const LOCK_FILE: &str = "lock";
+/// The first bytes of a checksummed `rumors.pb`, followed by the payload's length (u64, little
+/// endian) and its CRC-32 (u32, little endian).
+const RUMORS_MAGIC: &[u8; 8] = b"STRUMOR1";
+const RUMORS_HEADER: usize = RUMORS_MAGIC.len() + 8 + 4;
 
-/// A member's data dir.
+/// A member's data dir, locked for this process while any clone of it lives.
 #[derive(Clone, Debug)]
 pub struct DataDir {
     path: PathBuf,
+    _lock: Arc<File>,
 }
 
 /// What was found in the data dir at start.
@@ -105,7 +120,11 @@ impl DataDir {
                 format!("data dir {} is not a directory", path.display()),
             ));
         }
-        Ok(DataDir { path })
+        let lock = lock(&path)?;
+        Ok(DataDir {
+            path,
+            _lock: Arc::new(lock),
+        })
     }
 
     /// The directory.
@@ -136,16 +155,7 @@ impl DataDir {
                 parsed
             })
             .unwrap_or_default();
-        let rumors_path = self.path.join(RUMORS_FILE);
-        let _ = fs::remove_file(self.path.join(format!("{RUMORS_FILE}.tmp")));
-        let rumors = match fs::read(&rumors_path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                tracing::warn!(file = %rumors_path.display(), error = %e, "cannot read; ignoring it");
-                None
-            }
-        };
+        let rumors = self.load_rumors();
         Loaded {
             member_id,
             state,
@@ -190,21 +200,58 @@ impl DataDir {
         self.write_json(MEMBERS_FILE, &file)
     }
 
-    /// Saves the rumor store (the bytes of `RumorStore::export`).
+    /// Saves the rumor store (the bytes of `RumorStore::export`) behind its checksum header.
     pub fn save_rumors(&self, bytes: &[u8]) -> io::Result<()> {
-        self.write_atomic(RUMORS_FILE, bytes, 0o600)
+        let mut file = Vec::with_capacity(RUMORS_HEADER + bytes.len());
+        file.extend_from_slice(RUMORS_MAGIC);
+        file.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        file.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+        file.extend_from_slice(bytes);
+        self.write_atomic(RUMORS_FILE, &file, 0o600)
+    }
+
+    /// The saved rumor store's bytes, checked against the header; a file that fails the check
+    /// is moved aside.
+    fn load_rumors(&self) -> Option<Vec<u8>> {
+        let path = self.path.join(RUMORS_FILE);
+        let _ = fs::remove_file(self.path.join(format!("{RUMORS_FILE}.tmp")));
+        let file = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot read; ignoring it");
+                return None;
+            }
+        };
+        match check_rumors(&file) {
+            Ok(Some(payload)) => Some(payload.to_vec()),
+            Ok(None) => {
+                tracing::warn!(
+                    file = %path.display(),
+                    "no checksum header (written by an older version): loading it as it is"
+                );
+                Some(file)
+            }
+            Err(why) => {
+                self.move_aside(RUMORS_FILE, &why);
+                None
+            }
+        }
     }
 
     /// Writes `bytes` to `name` atomically: temp file, fsync, rename, fsync of the directory.
+    /// On failure the temporary file is removed and the old file, if any, is left as it was.
     pub fn write_atomic(&self, name: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
         let tmp = self.path.join(format!("{name}.tmp"));
         let target = self.path.join(name);
-        {
-            let mut f = create_with_mode(&tmp, mode)?;
+        let written = create_with_mode(&tmp, mode).and_then(|mut f| {
             f.write_all(bytes)?;
-            f.sync_all()?;
+            f.sync_all()
+        });
+        if let Err(e) = written.and_then(|()| fs::rename(&tmp, &target)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
         }
-        fs::rename(&tmp, &target)?;
         File::open(&self.path)?.sync_all()
     }
 
@@ -216,7 +263,7 @@ impl DataDir {
             .map_or(0, |d| d.as_secs());
         let to = self.path.join(format!("{name}.corrupt-{secs}"));
         match fs::rename(&from, &to) {
-            Ok(()) => tracing::warn!(
+            Ok(()) => tracing::error!(
                 file = %from.display(),
                 moved_to = %to.display(),
                 "{why}; moved the file aside and going on without it"
@@ -259,6 +306,66 @@ impl DataDir {
             }
         }
     }
+}
+
+/// The payload of a checksummed `rumors.pb`; `None` for a file without the header.
+fn check_rumors(file: &[u8]) -> Result<Option<&[u8]>, String> {
+    let Some(rest) = file.strip_prefix(RUMORS_MAGIC.as_slice()) else {
+        return Ok(None);
+    };
+    let (Some(len), Some(crc), Some(payload)) = (rest.get(..8), rest.get(8..12), rest.get(12..))
+    else {
+        return Err("truncated: the checksum header is cut short".into());
+    };
+    let len = u64::from_le_bytes(len.try_into().map_err(|_| "bad header")?);
+    let crc = u32::from_le_bytes(crc.try_into().map_err(|_| "bad header")?);
+    if payload.len() as u64 != len {
+        return Err(format!(
+            "truncated or padded: the header says {len} bytes, the file holds {}",
+            payload.len()
+        ));
+    }
+    if crc32fast::hash(payload) != crc {
+        return Err("corrupt: the checksum does not match".into());
+    }
+    Ok(Some(payload))
+}
+
+/// Takes the data dir's exclusive lock and writes our PID into it; refused, naming the holder's
+/// PID, while another process holds it.
+fn lock(dir: &Path) -> io::Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_owned()
+            } else {
+                format!("process {holder}")
+            };
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "the data dir {} is in use by {who} (it holds {}); one engine-node per data dir",
+                    dir.display(),
+                    path.display()
+                ),
+            ));
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(e),
+    }
+    file.set_len(0)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+    file.sync_all()?;
+    Ok(file)
 }
 
 impl MemberRecord {
@@ -389,6 +496,81 @@ mod tests {
         let l = dir.load();
         assert!(l.member_id.is_none());
         assert!(l.members.is_empty());
+        let _ = fs::remove_dir_all(&p);
+    }
+
+    fn moved_aside(p: &Path, name: &str) -> bool {
+        fs::read_dir(p)
+            .expect("list")
+            .filter_map(Result::ok)
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}.corrupt-"))
+            })
+    }
+
+    #[test]
+    fn a_second_open_of_a_locked_dir_is_refused_naming_the_holder() {
+        let p = temp_dir("lock");
+        let dir = DataDir::open(&p).expect("open");
+        let err = DataDir::open(&p).expect_err("a second open in the same process is refused too");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        let pid = std::process::id().to_string();
+        assert!(err.to_string().contains(&format!("process {pid}")), "{err}");
+        // A clone shares the lock; dropping every handle releases it.
+        let clone = dir.clone();
+        drop(dir);
+        assert!(DataDir::open(&p).is_err(), "the clone still holds it");
+        drop(clone);
+        assert!(DataDir::open(&p).is_ok(), "released with the last handle");
+        let _ = fs::remove_dir_all(&p);
+    }
+
+    #[test]
+    fn rumors_round_trip_and_a_cut_or_damaged_file_is_refused_whole() {
+        let p = temp_dir("rumors");
+        let dir = DataDir::open(&p).expect("open");
+        let payload: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        dir.save_rumors(&payload).expect("save");
+        assert_eq!(dir.load().rumors.as_deref(), Some(&payload[..]));
+        let whole = fs::read(p.join(RUMORS_FILE)).expect("read");
+        // Cut anywhere (at a record boundary too), or one bit flipped: refused, moved aside.
+        for damaged in [
+            whole[..whole.len() - 100].to_vec(),
+            whole[..RUMORS_HEADER + 10].to_vec(),
+            whole[..RUMORS_HEADER - 3].to_vec(),
+            {
+                let mut w = whole.clone();
+                w[RUMORS_HEADER + 1500] ^= 0x10;
+                w
+            },
+        ] {
+            fs::write(p.join(RUMORS_FILE), &damaged).expect("write");
+            assert_eq!(dir.load().rumors, None);
+            assert!(!p.join(RUMORS_FILE).exists());
+            assert!(moved_aside(&p, RUMORS_FILE));
+        }
+        // A file from before the header existed is read as it is.
+        fs::write(p.join(RUMORS_FILE), &payload).expect("write");
+        assert_eq!(dir.load().rumors.as_deref(), Some(&payload[..]));
+        let _ = fs::remove_dir_all(&p);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file_and_the_old_file_intact() {
+        let p = temp_dir("fail");
+        let dir = DataDir::open(&p).expect("open");
+        dir.save_state(Incarnation(3), false).expect("save");
+        // A directory where the rename must go: the write succeeds, the rename fails.
+        fs::create_dir(p.join(MEMBERS_FILE)).expect("mkdir");
+        fs::write(p.join(MEMBERS_FILE).join("x"), b"x").expect("fill");
+        assert!(dir.save_members(&[sample()]).is_err());
+        assert!(
+            !p.join(format!("{MEMBERS_FILE}.tmp")).exists(),
+            "temp file removed"
+        );
+        assert_eq!(dir.load().state.map(|s| s.incarnation), Some(3));
         let _ = fs::remove_dir_all(&p);
     }
 }

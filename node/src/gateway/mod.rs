@@ -270,6 +270,12 @@ fn control_error(e: &ControlError) -> Reply {
         ControlError::TooLarge(why) => error(StatusCode::PAYLOAD_TOO_LARGE, why),
         ControlError::NotFound(why) => error(StatusCode::NOT_FOUND, why),
         ControlError::Rejected(why) => error(StatusCode::CONFLICT, why),
+        ControlError::NotSaved { full: true, .. } => {
+            error(StatusCode::INSUFFICIENT_STORAGE, &e.to_string())
+        }
+        ControlError::NotSaved { full: false, .. } => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+        }
         ControlError::ShuttingDown => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the node is busy or shutting down",
