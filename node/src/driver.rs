@@ -20,11 +20,13 @@ use super::control::{Command, ControlError, RingKeyAction, RingKeysView, RumorAc
 use super::metrics;
 use super::persist::DataDir;
 use super::sealed::{PayloadView, ServiceKeys};
+use super::transport::inbound::{ConnState, InboundView, Permit};
 use super::transport::pool::StreamPool;
 use super::transport::{QueuedNetwork, TransportStats};
 use engine::crypto::Keyring;
 use engine::engine::Engine;
 use engine::event::{Event, MemberEventKind};
+use engine::metrics::DropReason;
 use engine::rumor::{Rumor, RumorError, RumorKey, RumorKind, ServiceGroup, ServiceSpec};
 use engine::time::Clock;
 
@@ -40,6 +42,10 @@ pub enum Input {
         from: SocketAddr,
         /// The frame, without its length prefix.
         bytes: Vec<u8>,
+        /// Its bytes' share of the inbound frame budget, given back once it is handled.
+        permit: Permit,
+        /// Where the driver says whether the engine accepted it.
+        conn: Arc<ConnState>,
     },
     /// A control command (gateway, signal handler).
     Control(Command),
@@ -86,6 +92,7 @@ pub struct Driver {
     inputs: Receiver<Input>,
     pool: StreamPool,
     stats: Arc<TransportStats>,
+    inbound: InboundView,
     data: DataDir,
     preset: String,
     services: std::collections::BTreeSet<String>,
@@ -116,6 +123,7 @@ impl Driver {
         pool: StreamPool,
         stats: Arc<TransportStats>,
         setup: Setup,
+        inbound: InboundView,
     ) -> Self {
         let now = std::time::Instant::now();
         Driver {
@@ -124,6 +132,7 @@ impl Driver {
             inputs,
             pool,
             stats,
+            inbound,
             data: setup.data,
             preset: setup.preset,
             services: setup.services.into_iter().collect(),
@@ -172,8 +181,14 @@ impl Driver {
                     tracing::debug!(error = %e, "udp receive failed");
                     None
                 }
-                Wake::Input(Some(Input::Stream { from, bytes })) => {
-                    self.engine.handle_stream(from, &bytes);
+                Wake::Input(Some(Input::Stream {
+                    from,
+                    bytes,
+                    permit,
+                    conn,
+                })) => {
+                    self.handle_frame(from, &bytes, &conn);
+                    drop(permit);
                     None
                 }
                 Wake::Input(Some(Input::Control(c))) => self.control(c),
@@ -207,6 +222,25 @@ impl Driver {
             at = at.min(self.engine.clock().to_std(t));
         }
         at
+    }
+
+    /// Hands an inbound frame to the engine and tells its connection whether the engine took
+    /// it: a frame dropped as malformed, oversized or unauthenticated gets its connection
+    /// closed; one accepted earns the connection the long idle timeout.
+    fn handle_frame(&mut self, from: SocketAddr, bytes: &[u8], conn: &ConnState) {
+        const REJECT: [DropReason; 3] = [
+            DropReason::Malformed,
+            DropReason::Oversized,
+            DropReason::Unauthenticated,
+        ];
+        let rejected = |m: &engine::Metrics| REJECT.iter().map(|r| m.dropped(*r)).sum::<u64>();
+        let before = rejected(self.engine.metrics());
+        self.engine.handle_stream(from, bytes);
+        if rejected(self.engine.metrics()) > before {
+            conn.rejected.store(true, Ordering::Release);
+        } else {
+            conn.trusted.store(true, Ordering::Release);
+        }
     }
 
     fn control(&mut self, command: Command) -> Option<Stopped> {
@@ -557,6 +591,24 @@ impl Driver {
             (&metrics::INBOUND_REFUSED, r(&s.inbound_refused)),
             (&metrics::INBOUND_BAD_FRAMING, r(&s.inbound_bad_framing)),
             (&metrics::INPUT_QUEUE_FULL, r(&s.input_queue_full)),
+            (
+                &metrics::INBOUND_SOURCE_REFUSED,
+                r(&s.inbound_source_refused),
+            ),
+            (&metrics::INBOUND_BUDGET_FULL, r(&s.inbound_budget_full)),
+            (
+                &metrics::INBOUND_UNTRUSTED_TIMEOUT,
+                r(&s.inbound_untrusted_timeout),
+            ),
+            (&metrics::INBOUND_REJECTED, r(&s.inbound_rejected)),
+            (
+                &metrics::INBOUND_FRAME_BYTES,
+                self.inbound.budget.held() as u64,
+            ),
+            (
+                &metrics::INBOUND_CONNECTION_LIMIT,
+                self.inbound.max_connections as u64,
+            ),
         ];
         let rumors = self.engine.rumors();
         let rumor_counts = RumorKind::ALL

@@ -29,6 +29,7 @@ pub mod client;
 pub mod clock;
 pub mod control;
 pub mod driver;
+pub mod fds;
 pub mod gateway;
 pub mod key_files;
 pub mod metrics;

@@ -210,6 +210,37 @@ pub const INPUT_QUEUE_FULL: Metric = Metric::gauge(
     "Inbound frames dropped: the engine's input queue was full.",
 );
 
+/// Inbound connections refused: too many from one source address.
+pub const INBOUND_SOURCE_REFUSED: Metric = Metric::gauge(
+    "swallowtail_transport_inbound_source_refused",
+    "Inbound gossip connections refused: too many from one address.",
+);
+/// Inbound connections closed because the frame budget was full.
+pub const INBOUND_BUDGET_FULL: Metric = Metric::gauge(
+    "swallowtail_transport_inbound_budget_full",
+    "Inbound gossip connections closed: the inbound frame memory budget was full.",
+);
+/// Inbound connections closed for sending no accepted frame in time.
+pub const INBOUND_UNTRUSTED_TIMEOUT: Metric = Metric::gauge(
+    "swallowtail_transport_inbound_untrusted_timeout",
+    "Inbound gossip connections closed: no accepted frame in time.",
+);
+/// Inbound connections closed after the engine dropped one of their frames.
+pub const INBOUND_REJECTED: Metric = Metric::gauge(
+    "swallowtail_transport_inbound_rejected",
+    "Inbound gossip connections closed: a frame was malformed or unauthenticated.",
+);
+/// Bytes of inbound frames held now.
+pub const INBOUND_FRAME_BYTES: Metric = Metric::gauge(
+    "swallowtail_transport_inbound_frame_bytes",
+    "Bytes of inbound gossip frames held now (read or waiting for the engine).",
+);
+/// The limit on inbound connections, derived from the descriptor limit.
+pub const INBOUND_CONNECTION_LIMIT: Metric = Metric::gauge(
+    "swallowtail_transport_inbound_connection_limit",
+    "Inbound gossip connections allowed at once.",
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

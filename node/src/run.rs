@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use smol::stream::StreamExt;
 use smol::Async;
@@ -14,11 +14,12 @@ use super::cli::RunArgs;
 use super::clock::ProcessClock;
 use super::control::Command;
 use super::driver::{Driver, Input, NodeEngine, Setup, Stopped};
+use super::fds;
 use super::gateway;
 use super::persist::{DataDir, Loaded, RUMORS_FILE};
 use super::sealed::ServiceKeys;
 use super::secret::Secret;
-use super::transport::inbound::{self, InboundConfig};
+use super::transport::inbound::{self, FrameBudget, InboundConfig, InboundView};
 use super::transport::pool::{PoolConfig, StreamPool};
 use super::transport::{QueuedNetwork, TransportStats};
 use crate::key_files::load_keyring;
@@ -245,24 +246,28 @@ fn serve(
     secret: Secret,
     setup: Setup,
 ) -> Result<Stopped, StartError> {
+    let shares = fds::raise_and_share();
     let stats = Arc::new(TransportStats::default());
     let (input_tx, input_rx) = smol::channel::bounded(INPUT_QUEUE);
     let udp = Arc::new(Async::new(udp).map_err(io_err("udp".into()))?);
     let tcp = smol::net::TcpListener::try_from(tcp).map_err(io_err("tcp".into()))?;
     let http = smol::net::TcpListener::try_from(http).map_err(io_err("http".into()))?;
-    let inbound_config = InboundConfig {
-        max_connections: 1024,
-        max_frame,
-        // Longer than the senders' pool keeps an idle connection (300 s), so the sender is
-        // the one that closes it.
-        idle_timeout: Duration::from_secs(330),
-    };
+    let inbound_config = InboundConfig::new(max_frame, shares.inbound);
+    let budget = FrameBudget::new(inbound_config.frame_budget);
+    tracing::info!(
+        fd_limit = shares.limit,
+        inbound = shares.inbound,
+        outbound = shares.outbound,
+        frame_budget = inbound_config.frame_budget,
+        "connection limits"
+    );
     let mut signals =
         async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
             .map_err(io_err("cannot handle signals".into()))?;
     let _listener = smol::spawn(inbound::serve(
         tcp,
         inbound_config,
+        budget.clone(),
         input_tx.clone(),
         stats.clone(),
     ));
@@ -278,8 +283,16 @@ fn serve(
             std::process::exit(130);
         }
     });
-    let pool = StreamPool::new(PoolConfig::default(), stats.clone());
-    let driver = Driver::new(engine, udp, input_rx, pool, stats, setup);
+    let pool_config = PoolConfig {
+        max_peers: shares.outbound,
+        ..PoolConfig::default()
+    };
+    let pool = StreamPool::new(pool_config, stats.clone());
+    let inbound = InboundView {
+        budget,
+        max_connections: shares.inbound,
+    };
+    let driver = Driver::new(engine, udp, input_rx, pool, stats, setup, inbound);
     Ok(smol::block_on(driver.run()))
 }
 

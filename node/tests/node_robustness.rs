@@ -7,20 +7,11 @@ use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
-use common::{all_hold, has_file_starting, http, logs, raw_exchange, wait_for, Node, TempDir};
+use common::{
+    all_hold, has_file_starting, http, logs, metric, raw_exchange, wait_for, Node, TempDir,
+};
 
 const CONVERGE: Duration = Duration::from_secs(20);
-
-fn metric(node: &Node, name: &str) -> Option<f64> {
-    let (status, text) = http(node.http, "GET", "/metrics", &[], b"")?;
-    if status != 200 {
-        return None;
-    }
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
 
 #[test]
 fn corrupt_data_dir_files_are_moved_aside_and_the_node_starts() {

@@ -21,6 +21,17 @@ pub fn encode(payload: &[u8]) -> io::Result<Vec<u8>> {
 /// header byte); `InvalidData` for a longer frame (nothing of it is read or allocated);
 /// `UnexpectedEof` when the stream ends inside a frame.
 pub async fn read<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let Some(len) = read_header(r).await? else {
+        return Ok(None);
+    };
+    if len > max {
+        return Err(too_long(len, max));
+    }
+    read_body(r, len).await.map(Some)
+}
+
+/// Reads a frame header: the length it announces, or `None` on a clean end of stream.
+pub async fn read_header<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Option<usize>> {
     let mut header = [0u8; HEADER_LEN];
     let mut got = 0;
     while got < HEADER_LEN {
@@ -34,16 +45,26 @@ pub async fn read<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> io::Result<Opt
         }
         got += n;
     }
-    let len = u32::from_be_bytes(header) as usize;
-    if len > max {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes exceeds the limit of {max}"),
-        ));
+    Ok(Some(u32::from_be_bytes(header) as usize))
+}
+
+/// Reads a frame body of `len` bytes. The buffer grows as bytes arrive (from 64 KiB), so an
+/// announced length costs memory only when it is sent.
+pub async fn read_body<R: AsyncRead + Unpin>(r: &mut R, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len.min(64 * 1024));
+    let got = r.take(len as u64).read_to_end(&mut buf).await?;
+    if got < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    let mut buf = vec![0u8; len];
-    r.read_exact(&mut buf).await?;
-    Ok(Some(buf))
+    Ok(buf)
+}
+
+/// The error for a frame longer than `max`.
+pub fn too_long(len: usize, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("frame of {len} bytes exceeds the limit of {max}"),
+    )
 }
 
 #[cfg(test)]

@@ -57,6 +57,15 @@ pub struct TransportStats {
     pub inbound_bad_framing: AtomicU64,
     /// Inbound frames dropped because the engine's input queue was full.
     pub input_queue_full: AtomicU64,
+    /// Inbound connections refused because their source address had too many open.
+    pub inbound_source_refused: AtomicU64,
+    /// Inbound connections closed because the frame budget could not hold their frame.
+    pub inbound_budget_full: AtomicU64,
+    /// Inbound connections closed for sending no frame the engine accepted in time.
+    pub inbound_untrusted_timeout: AtomicU64,
+    /// Inbound connections closed after the engine dropped one of their frames as malformed,
+    /// oversized or unauthenticated.
+    pub inbound_rejected: AtomicU64,
 }
 
 impl TransportStats {

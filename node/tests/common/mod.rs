@@ -362,3 +362,15 @@ pub fn has_file_starting(dir: &Path, prefix: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// One sample of an unlabelled metric from `GET /metrics`.
+pub fn metric(node: &Node, name: &str) -> Option<f64> {
+    let (status, text) = http(node.http, "GET", "/metrics", &[], b"")?;
+    if status != 200 {
+        return None;
+    }
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
