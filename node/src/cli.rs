@@ -268,6 +268,17 @@ pub struct RunArgs {
     /// through it.
     #[arg(long, env = "SWALLOWTAIL_PERMANENT_PEER")]
     pub permanent_peer: bool,
+    /// Bytes of inbound gossip frames held at once, before the engine has authenticated and
+    /// handled them (default: 1.5 times the largest frame, at least 4 MiB).
+    #[arg(long, env = "SWALLOWTAIL_INBOUND_FRAME_BUDGET")]
+    pub inbound_frame_budget: Option<usize>,
+    /// Inbound gossip connections at once from one IP address.
+    #[arg(
+        long,
+        env = "SWALLOWTAIL_MAX_CONNECTIONS_PER_SOURCE",
+        default_value_t = 32
+    )]
+    pub max_connections_per_source: usize,
     /// Where the member id, incarnation, member view, rumor store and control secret are kept.
     #[arg(long, env = "SWALLOWTAIL_DATA_DIR", default_value = "swallowtail-data")]
     pub data_dir: PathBuf,

@@ -95,6 +95,11 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         departed: false,
     };
     let max_frame = config.max_stream_frame_size;
+    if args.inbound_frame_budget.is_some_and(|b| b < max_frame) {
+        return Err(StartError::Config(format!(
+            "--inbound-frame-budget must hold at least one frame of the largest size ({max_frame} bytes)"
+        )));
+    }
     let mut engine = new_engine(config, me)?;
     let restored = loaded.members.len();
     if let Some(ring) = &keyring {
@@ -120,7 +125,12 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         services: services.iter().map(ToString::to_string).collect(),
         service_keys: Arc::new(service_keys),
     };
-    serve(engine, (udp, tcp, http), max_frame, secret, setup)
+    let mut inbound = InboundConfig::new(max_frame, 0);
+    inbound.max_per_source = args.max_connections_per_source.max(1);
+    if let Some(budget) = args.inbound_frame_budget {
+        inbound.frame_budget = budget;
+    }
+    serve(engine, (udp, tcp, http), inbound, secret, setup)
 }
 
 /// Maps an I/O error to a [`StartError::Io`] saying what failed.
@@ -242,7 +252,7 @@ fn announce(engine: &mut NodeEngine, services: &[ServiceGroup], args: &RunArgs) 
 fn serve(
     engine: NodeEngine,
     (udp, tcp, http): (UdpSocket, TcpListener, TcpListener),
-    max_frame: usize,
+    mut inbound_config: InboundConfig,
     secret: Secret,
     setup: Setup,
 ) -> Result<Stopped, StartError> {
@@ -252,7 +262,7 @@ fn serve(
     let udp = Arc::new(Async::new(udp).map_err(io_err("udp".into()))?);
     let tcp = smol::net::TcpListener::try_from(tcp).map_err(io_err("tcp".into()))?;
     let http = smol::net::TcpListener::try_from(http).map_err(io_err("http".into()))?;
-    let inbound_config = InboundConfig::new(max_frame, shares.inbound);
+    inbound_config.max_connections = shares.inbound;
     let budget = FrameBudget::new(inbound_config.frame_budget);
     tracing::info!(
         fd_limit = shares.limit,
