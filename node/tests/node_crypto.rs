@@ -64,11 +64,20 @@ fn ids_of(nodes: &[&Node]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
-    let dir = TempDir::new("crypto");
-    let key = ring_key(&dir, "ring", "prod");
-    let wrong = ring_key(&dir, "wrong", "prod");
+/// The keys of the encrypted-ring test: a ring key, another with the same name, a service key
+/// pair for web.prod and a user key pair for ops.
+struct Keys {
+    ring: String,
+    wrong: String,
+    svc_pub: PathBuf,
+    svc_sec: String,
+    user_pub: String,
+    user_sec: String,
+}
+
+fn make_keys(dir: &TempDir) -> Keys {
+    let key = ring_key(dir, "ring", "prod");
+    let wrong = ring_key(dir, "wrong", "prod");
     let keys = dir.join("keys");
     let keys_s = keys.to_string_lossy().into_owned();
     run_cli(&["key", "generate-service", "web.prod", "--out", &keys_s]);
@@ -101,8 +110,22 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
     let svc_sec = find("web.prod-", ".box.key");
     let user_pub = find("ops-", ".pub");
     let user_sec = find("ops-", ".box.key");
-    let k = key.to_string_lossy().into_owned();
 
+    Keys {
+        ring: key.to_string_lossy().into_owned(),
+        wrong: wrong.to_string_lossy().into_owned(),
+        svc_pub,
+        svc_sec,
+        user_pub,
+        user_sec,
+    }
+}
+
+#[test]
+fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
+    let dir = TempDir::new("crypto");
+    let keys = make_keys(&dir);
+    let k = keys.ring.clone();
     let a = Node::start(
         "a",
         &dir,
@@ -111,9 +134,9 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
             "--ring-key",
             &k,
             "--service-key",
-            &svc_sec,
+            &keys.svc_sec,
             "--user-public-key",
-            &user_pub,
+            &keys.user_pub,
         ],
     );
     let b = Node::start("b", &dir, &[a.gossip], &["--ring-key", &k]);
@@ -129,9 +152,20 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
     let rk = a.get_json("/ring-keys").expect("ring keys");
     assert_eq!(rk["keys"].as_array().map(Vec::len), Some(1), "{rk}");
 
-    // A node with the wrong key (same ring name, other bytes) is never admitted.
-    let w = wrong.to_string_lossy().into_owned();
-    let d = Node::start("d", &dir, &[a.gossip, b.gossip], &["--ring-key", &w]);
+    a_wrong_key_is_never_admitted(&dir, &keys, nodes, &ids);
+    a_sealed_config_opens_only_where_the_service_key_is(&dir, &keys, nodes);
+    a_file_from_an_untrusted_user_is_reported_never_shown(&dir, &keys, nodes);
+}
+
+/// A node with the wrong key (same ring name, other bytes) is never admitted.
+fn a_wrong_key_is_never_admitted(dir: &TempDir, keys: &Keys, nodes: [&Node; 3], ids: &[String]) {
+    let a = nodes[0];
+    let d = Node::start(
+        "d",
+        dir,
+        &[a.gossip, nodes[1].gossip],
+        &["--ring-key", &keys.wrong],
+    );
     let d_id = wait_for(CONVERGE, || d.member_id()).unwrap_or_else(|| panic!("{}", logs(&[&d])));
     let deadline = Instant::now() + Duration::from_secs(6);
     while Instant::now() < deadline {
@@ -144,7 +178,7 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
             );
         }
         let bf = d.butterfly().expect("butterfly");
-        for id in &ids {
+        for id in ids {
             assert!(bf["membership"].get(id).is_none(), "d admitted {id}: {bf}");
         }
         std::thread::sleep(Duration::from_millis(250));
@@ -157,12 +191,19 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
         "{metrics}"
     );
     drop(d);
+}
 
-    // A config sealed to web.prod from ops, applied through b.
+/// A config sealed to web.prod from ops, applied through b, opens on a only.
+fn a_sealed_config_opens_only_where_the_service_key_is(
+    dir: &TempDir,
+    keys: &Keys,
+    nodes: [&Node; 3],
+) {
+    let [a, b, c] = nodes;
     let cfg = dir.join("web.toml");
     std::fs::write(&cfg, "password = \"s3cret\"\n").expect("write");
     let out = node_cli(
-        &b,
+        b,
         &[
             "config",
             "apply",
@@ -170,9 +211,9 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
             "1",
             &cfg.to_string_lossy(),
             "--encrypt-to",
-            &svc_pub.to_string_lossy(),
+            &keys.svc_pub.to_string_lossy(),
             "--user",
-            &user_sec,
+            &keys.user_sec,
         ],
     );
     assert!(out.contains("encrypted"), "{out}");
@@ -181,7 +222,7 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
             n.get_json("/census")
                 .map(|c| c["groups"]["web.prod"]["config"].clone())
         };
-        let (ca, cb, cc) = (on(&a)?, on(&b)?, on(&c)?);
+        let (ca, cb, cc) = (on(a)?, on(b)?, on(c)?);
         (ca["status"] == "opened" && cb["status"] == "encrypted" && cc["status"] == "encrypted")
             .then_some((ca, cb))
     });
@@ -191,8 +232,15 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
     assert_eq!(ca["encrypted"], true);
     assert_eq!(cb["content"], "encrypted", "{cb}");
     assert!(!cb.to_string().contains("s3cret"));
+}
 
-    // A file sealed to web.prod by a user a does not trust: reported, never shown.
+/// A file sealed to web.prod by a user a does not trust: reported, never shown.
+fn a_file_from_an_untrusted_user_is_reported_never_shown(
+    dir: &TempDir,
+    keys: &Keys,
+    nodes: [&Node; 3],
+) {
+    let [a, _, c] = nodes;
     let eve_dir = dir.join("eve");
     let eve_s = eve_dir.to_string_lossy().into_owned();
     run_cli(&["key", "generate-user", "eve", "--out", &eve_s]);
@@ -200,7 +248,7 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
     let file = dir.join("motd.txt");
     std::fs::write(&file, "from eve\n").expect("write");
     node_cli(
-        &c,
+        c,
         &[
             "file",
             "upload",
@@ -208,7 +256,7 @@ fn an_encrypted_ring_keeps_outsiders_out_and_seals_configs_to_the_service() {
             "1",
             &file.to_string_lossy(),
             "--encrypt-to",
-            &svc_pub.to_string_lossy(),
+            &keys.svc_pub.to_string_lossy(),
             "--user",
             &eve_sec.to_string_lossy(),
         ],

@@ -99,8 +99,14 @@ fn a_config_applied_through_one_node_is_in_every_census() {
         "{metrics}"
     );
 
-    // Withdraw b's service through the CLI: it leaves every census.
-    let (code, out, err) = run_cli(&b, &["service", "withdraw", "web.prod"]);
+    withdrawn_services_leave_every_census(&nodes, &b);
+    the_rumor_store_survives_a_restart(&a, &b, &mut c, &ids);
+    an_operator_departure_stops_the_member_for_good(&a, &b, &mut c, &ids);
+}
+
+/// Withdraw b's service through the CLI: it leaves every census.
+fn withdrawn_services_leave_every_census(nodes: &[&Node; 3], b: &Node) {
+    let (code, out, err) = run_cli(b, &["service", "withdraw", "web.prod"]);
     assert_eq!(code, 0, "{out}{err}");
     let gone = wait_for(CONVERGE, || {
         nodes
@@ -114,40 +120,45 @@ fn a_config_applied_through_one_node_is_in_every_census() {
             })
             .then_some(())
     });
-    assert!(
-        gone.is_some(),
-        "withdrawal did not spread\n{}",
-        logs(&nodes)
-    );
+    assert!(gone.is_some(), "withdrawal did not spread\n{}", logs(nodes));
+}
 
-    // The rumor store survives a restart: c comes back knowing the config before anyone tells it.
+/// c comes back from a restart knowing the config before anyone tells it.
+fn the_rumor_store_survives_a_restart(a: &Node, b: &Node, c: &mut Node, ids: &[String]) {
     let status = c.signal_and_wait("TERM", Duration::from_secs(5));
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", logs(&[&c]));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", logs(&[c]));
     assert!(c.data_dir.join("rumors.pb").exists());
     // Alone this time (no peers flag change needed: it rejoins, but the census is local).
     c.spawn();
-    let back = wait_for(CONVERGE, || config_content(&c, "web.prod"));
-    assert_eq!(back.as_deref(), Some("port = 8080\n"), "{}", logs(&[&c]));
+    let back = wait_for(CONVERGE, || config_content(c, "web.prod"));
+    assert_eq!(back.as_deref(), Some("port = 8080\n"), "{}", logs(&[c]));
     let alive = wait_for(CONVERGE, || {
-        all_hold(&[&a, &b, &c], &ids, "Alive").then_some(())
+        all_hold(&[a, b, c], ids, "Alive").then_some(())
     });
-    assert!(alive.is_some(), "c did not rejoin\n{}", logs(&[&a, &b, &c]));
+    assert!(alive.is_some(), "c did not rejoin\n{}", logs(&[a, b, c]));
+}
 
-    // Depart c through a: c stops with the documented code, everyone holds it Departed, and a
-    // restart refuses with a clear message.
-    let (code, out, err) = run_cli(&a, &["depart", &ids[2]]);
+/// Depart c through a: c stops with the documented code, everyone holds it Departed, and a
+/// restart refuses with a clear message.
+fn an_operator_departure_stops_the_member_for_good(
+    a: &Node,
+    b: &Node,
+    c: &mut Node,
+    ids: &[String],
+) {
+    let (code, out, err) = run_cli(a, &["depart", &ids[2]]);
     assert_eq!(code, 0, "{out}{err}");
     let exited = c.wait_exit(CONVERGE);
     assert_eq!(
         exited.and_then(|s| s.code()),
         Some(3),
         "c did not stop as departed\n{}",
-        logs(&[&c])
+        logs(&[c])
     );
     let departed = wait_for(CONVERGE, || {
-        all_hold(&[&a, &b], std::slice::from_ref(&ids[2]), "Departed").then_some(())
+        all_hold(&[a, b], std::slice::from_ref(&ids[2]), "Departed").then_some(())
     });
-    assert!(departed.is_some(), "{}", logs(&[&a, &b]));
+    assert!(departed.is_some(), "{}", logs(&[a, b]));
     let bf: Value = a.butterfly().expect("butterfly");
     assert!(
         bf["departures"]
@@ -157,7 +168,7 @@ fn a_config_applied_through_one_node_is_in_every_census() {
     );
     c.spawn();
     let again = c.wait_exit(Duration::from_secs(10));
-    assert_eq!(again.and_then(|s| s.code()), Some(3), "{}", logs(&[&c]));
+    assert_eq!(again.and_then(|s| s.code()), Some(3), "{}", logs(&[c]));
     let log = std::fs::read_to_string(&c.log).unwrap_or_default();
     assert!(
         log.contains("departed from the ring by an operator"),
