@@ -1,7 +1,6 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
 mod elections;
-mod membership;
 mod rumors;
 mod swim;
 mod sync;
@@ -13,18 +12,18 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::broadcast::Broadcasts;
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::id::{Incarnation, MemberId};
-use crate::lifeguard::{Awareness, Suspicion};
+use crate::lifeguard::Awareness;
 use crate::member::{Health, Member, Membership};
 use crate::member_list::MemberList;
+use crate::membership::{Cause, View};
 use crate::metrics::{Channel, DropReason, Metrics};
 use crate::network::Network;
 use crate::probe::{Probe, RoundRobin};
 use crate::time::{Clock, Instant};
-use crate::timer::{Deadlines, Timer, TimerQueue};
+use crate::timer::{Timer, TimerQueue};
 
 pub use rumors::ImportReport;
 
@@ -71,62 +70,53 @@ pub use rumors::ImportReport;
 /// bytes.
 #[derive(Debug)]
 pub struct Engine<C: Clock, N: Network> {
-    config: Config,
-    clock: C,
-    net: N,
-    rng: ChaCha8Rng,
-    me: Member,
-    departed: bool,
-    members: MemberList,
-    timers: TimerQueue,
-    suspicions: Deadlines,
-    broadcasts: Broadcasts,
-    round: RoundRobin,
-    probe: Probe,
-    /// Confirmed claims about members we held Alive, waiting for a ProbePing's verdict.
-    probe_pings: BTreeMap<MemberId, Membership>,
-    /// ProbePings started in the current protocol period (bounded by `probe_ping_budget`).
-    probe_ping_count: u32,
+    pub(crate) config: Config,
+    pub(crate) clock: C,
+    pub(crate) net: N,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) me: Member,
+    pub(crate) departed: bool,
+    /// The membership view: members, suspicions, claims being checked, updates to piggyback.
+    pub(crate) view: View,
+    pub(crate) timers: TimerQueue,
+    pub(crate) round: RoundRobin,
+    pub(crate) probe: Probe,
     /// Rumor anti-entropy exchanges in a row that found nothing to repair, since the store
     /// last changed (`rumor_changes_seen`); the exchange period doubles with each, up to 8×.
-    rumor_sync_quiet: u32,
-    rumor_changes_seen: u64,
+    pub(crate) rumor_sync_quiet: u32,
+    pub(crate) rumor_changes_seen: u64,
     /// Periodic membership digest exchanges in a row that found the views equal, since our
     /// view last changed (`member_view_seen`, the hash of the whole view); the period doubles
     /// with each, up to 8×, like the rumor exchange's.
-    member_sync_quiet: u32,
-    member_view_seen: u64,
+    pub(crate) member_sync_quiet: u32,
+    pub(crate) member_view_seen: u64,
     /// A membership / rumor anti-entropy check is due: the next direct Ping carries our hash
     /// and the Ack answers with the target's (see [`Engine::on_check_answer`]).
-    view_check: bool,
-    rumor_check: bool,
+    pub(crate) view_check: bool,
+    pub(crate) rumor_check: bool,
     /// The last extra rumor pull made while an election was in progress.
-    election_pull_at: Option<Instant>,
-    bootstrap: Vec<SocketAddr>,
-    last_heal_sync: Option<Instant>,
+    pub(crate) election_pull_at: Option<Instant>,
+    pub(crate) bootstrap: Vec<SocketAddr>,
+    pub(crate) last_heal_sync: Option<Instant>,
     /// Lifeguard's local health multiplier.
-    awareness: Awareness,
-    /// Suspicions under the dynamic timeout (empty when it is off).
-    suspects: BTreeMap<MemberId, Suspicion>,
+    pub(crate) awareness: Awareness,
     /// Indirect probes we run as a PingReq helper that asked for a Nack:
     /// (target, asker) → asker.
-    relays: BTreeMap<(MemberId, MemberId), Member>,
-    /// The accuser of the Suspect record being merged right now (threaded to `after_change`).
-    pending_accuser: Option<MemberId>,
+    pub(crate) relays: BTreeMap<(MemberId, MemberId), Member>,
     /// Services, configs, files, elections and departures.
-    rumors: crate::rumor::RumorStore,
+    pub(crate) rumors: crate::rumor::RumorStore,
     /// How rumors are pushed (Config::dissemination).
-    dissemination: crate::rumor::Disseminator,
+    pub(crate) dissemination: crate::rumor::Disseminator,
     /// Groups whose service this member runs (announced and not withdrawn).
-    local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
+    pub(crate) local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
     /// Leader and update elections: per-group voter state and suitability.
-    elections: elections::Elections,
+    pub(crate) elections: elections::Elections,
     /// An operator departed us; we stopped and must never rejoin.
-    departed_by_operator: bool,
+    pub(crate) departed_by_operator: bool,
     /// Ring encryption: the keyring, if any, and the generator of nonces.
-    ring_seal: crate::crypto::WireSeal,
-    events: VecDeque<Event>,
-    metrics: Metrics,
+    pub(crate) ring_seal: crate::crypto::WireSeal,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) metrics: Metrics,
 }
 
 impl<C: Clock, N: Network> Engine<C, N> {
@@ -154,14 +144,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 ..me
             },
             departed: false,
-            members: MemberList::new(),
+            view: View::default(),
             timers: TimerQueue::default(),
-            suspicions: Deadlines::default(),
-            broadcasts: Broadcasts::default(),
             round: RoundRobin::default(),
             probe: Probe::default(),
-            probe_pings: BTreeMap::new(),
-            probe_ping_count: 0,
             rumor_sync_quiet: 0,
             rumor_changes_seen: 0,
             member_sync_quiet: 0,
@@ -172,9 +158,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             bootstrap: Vec::new(),
             last_heal_sync: None,
             awareness,
-            suspects: BTreeMap::new(),
             relays: BTreeMap::new(),
-            pending_accuser: None,
             rumors: crate::rumor::RumorStore::new(),
             dissemination: crate::rumor::Disseminator::new(config_dissemination),
             local_services: BTreeMap::new(),
@@ -197,7 +181,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .schedule(now + engine.sweep_interval(), Timer::DepartSweep);
         engine.schedule_rumor_timers(now);
         // Our own record is news to everyone.
-        engine.broadcasts.enqueue(engine.me.id);
+        engine.view.broadcasts.enqueue(engine.me.id);
         Ok(engine)
     }
 
@@ -240,7 +224,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Every other member we know of, with the health we hold it in.
     pub fn members(&self) -> &MemberList {
-        &self.members
+        &self.view.members
     }
 
     /// Traffic and drop counters.
@@ -270,7 +254,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.departed {
             return None;
         }
-        match (self.timers.next_deadline(), self.suspicions.next_deadline()) {
+        match (
+            self.timers.next_deadline(),
+            self.view.suspicions.next_deadline(),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -295,8 +282,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let now = self.now();
         loop {
-            if let Some((deadline, id)) = self.suspicions.pop_due(now) {
-                self.on_suspicion_deadline(deadline, id);
+            if let Some((due, id)) = self.view.suspicions.pop_due(now) {
+                if let Some(held) = self.view.members.get(id) {
+                    self.apply_membership(held, Cause::Deadline { due });
+                }
                 continue;
             }
             match self.timers.pop_due(now) {
@@ -322,35 +311,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    /// Leaves the ring gracefully: raises our incarnation, marks ourselves Departed and tells
-    /// up to `departure_fanout` live members over streams. The engine then goes quiet.
-    pub fn depart(&mut self) {
-        if self.departed {
-            return;
-        }
-        self.me.incarnation = self.me.incarnation.next();
-        self.me.departed = true;
-        self.departed = true;
-        let record = Membership {
-            member: self.me,
-            health: Health::Departed,
-        };
-        let targets = self.random_members(self.config.departure_fanout, None, |h, _| {
-            h == Health::Alive
-        });
-        for i in targets {
-            if let Some(m) = self.members.at(i) {
-                self.send_member_rumor(m.member.gossip_addr(), &record);
-            }
-        }
-        self.timers.clear();
-        self.suspicions.clear();
-        self.broadcasts.clear();
-        self.probe_pings.clear();
-        self.suspects.clear();
-        self.relays.clear();
-    }
-
     /// Adds members to our view as if we had always known them: no events, no broadcasts.
     /// Used to start a simulation from a converged ring, or to restore a persisted view.
     /// Our own id is ignored; the merge rules apply.
@@ -358,7 +318,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let now_s = self.now_s();
         let me = self.me.id;
         let records: Vec<Membership> = members.into_iter().filter(|m| m.member.id != me).collect();
-        self.members
+        self.view
+            .members
             .merge_all(records, self.config.max_members, now_s);
     }
 
@@ -395,7 +356,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Timer::ProbeTick => {
                 let next = self.now() + self.scaled(self.config.protocol_period);
                 self.timers.schedule(next, Timer::ProbeTick);
-                self.probe_ping_count = 0;
+                self.view.claims.new_period();
                 self.start_probe();
             }
             Timer::PingTimeout { probe } => self.on_ping_timeout(probe),
@@ -420,7 +381,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     fn on_join_retry(&mut self) {
-        let known_live = self.members.count(Health::Alive) + self.members.count(Health::Suspect);
+        let known_live =
+            self.view.members.count(Health::Alive) + self.view.members.count(Health::Suspect);
         if known_live > 0 || self.bootstrap.is_empty() {
             return;
         }
@@ -431,47 +393,31 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.timers.schedule(next, Timer::JoinRetry);
     }
 
-    /// Confirmed members older than `confirmed_to_departed` become Departed.
-    fn sweep_departed(&mut self) {
-        let limit = self.config.confirmed_to_departed.as_secs();
-        let now_s = u64::from(self.now_s());
-        let old: Vec<MemberId> = (0..self.members.len())
-            .filter(|&i| {
-                self.members.health_at(i) == Some(Health::Confirmed)
-                    && now_s.saturating_sub(u64::from(self.members.changed_at_s(i))) >= limit
-            })
-            .filter_map(|i| self.members.id_at(i))
-            .collect();
-        for id in old {
-            self.set_local_health(id, Health::Departed);
-        }
-    }
-
     // ----- helpers shared by the submodules -----------------------------------------------
 
-    fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         self.clock.now()
     }
 
     /// Whole seconds on the engine clock, for the compact per-member timestamps.
-    fn now_s(&self) -> u32 {
+    pub(crate) fn now_s(&self) -> u32 {
         u32::try_from(self.now().as_nanos() / 1_000_000_000).unwrap_or(u32::MAX)
     }
 
     /// `d` stretched by the local health multiplier (when awareness is on).
-    fn scaled(&self, d: Duration) -> Duration {
+    pub(crate) fn scaled(&self, d: Duration) -> Duration {
         d * self.health_multiplier()
     }
 
-    fn jitter(&mut self, span: Duration) -> Duration {
+    pub(crate) fn jitter(&mut self, span: Duration) -> Duration {
         let nanos = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX).max(1);
         Duration::from_nanos(self.rng.gen_range(0..nanos))
     }
 
     /// memberlist's scaling of the push/pull interval: beyond 32 members, one more interval per
     /// doubling, so the ring's total anti-entropy traffic grows like N·log N, not N².
-    fn push_pull_interval(&self) -> Duration {
-        let n = self.members.len() + 1;
+    pub(crate) fn push_pull_interval(&self) -> Duration {
+        let n = self.view.members.len() + 1;
         let base = self.config.push_pull_interval;
         if n <= 32 {
             return base;
@@ -480,13 +426,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
         base.mul_f64(mult.ceil() + 1.0)
     }
 
-    fn sweep_interval(&self) -> Duration {
+    pub(crate) fn sweep_interval(&self) -> Duration {
         self.config
             .confirmed_to_departed
             .min(Duration::from_secs(3600))
     }
 
-    fn own_record(&self) -> Membership {
+    pub(crate) fn own_record(&self) -> Membership {
         Membership {
             member: self.me,
             health: if self.departed {
@@ -497,30 +443,33 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    fn emit(&mut self, event: Event) {
+    pub(crate) fn emit(&mut self, event: Event) {
         self.events.push_back(event);
     }
 
-    fn drop_input(&mut self, reason: DropReason) {
+    pub(crate) fn drop_input(&mut self, reason: DropReason) {
         self.metrics.record_drop(reason);
         self.emit(Event::Dropped { reason });
     }
 
     /// Decodes an incoming envelope: authenticated with the ring keys when there are some,
     /// plaintext otherwise. The only decoder of network input.
-    fn open_wire<M: prost::Message + Default>(&self, bytes: &[u8]) -> Result<M, DropReason> {
+    pub(crate) fn open_wire<M: prost::Message + Default>(
+        &self,
+        bytes: &[u8],
+    ) -> Result<M, DropReason> {
         self.ring_seal.open(bytes)
     }
 
     /// Sends an envelope from `wire::seal_plain`, sealed on the way out when there are ring keys.
-    fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+    pub(crate) fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         let bytes = self.ring_seal.seal_outgoing(bytes);
         self.metrics.record_sent(Channel::Datagram, bytes.len());
         self.net.send_datagram(to, bytes);
     }
 
     /// Like `send_datagram`, for stream frames.
-    fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+    pub(crate) fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         let bytes = self.ring_seal.seal_outgoing(bytes);
         self.metrics.record_sent(Channel::Stream, bytes.len());
         self.net.send_stream(to, bytes);
@@ -529,22 +478,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Up to `k` distinct random positions in the member list whose (health, persistent)
     /// satisfy `want`, never `exclude`. Random probing first (cheap in big lists), then a scan
     /// from a random offset if that found too few.
-    fn random_members(
+    pub(crate) fn random_members(
         &mut self,
         k: usize,
         exclude: Option<MemberId>,
         want: impl Fn(Health, bool) -> bool,
     ) -> Vec<usize> {
-        let n = self.members.len();
+        let n = self.view.members.len();
         let mut out = Vec::with_capacity(k);
         if k == 0 || n == 0 {
             return out;
         }
         let ok = |this: &Self, i: usize| {
-            this.members
+            this.view
+                .members
                 .health_at(i)
-                .is_some_and(|h| want(h, this.members.persistent_at(i)))
-                && this.members.id_at(i) != exclude
+                .is_some_and(|h| want(h, this.view.members.persistent_at(i)))
+                && this.view.members.id_at(i) != exclude
         };
         for _ in 0..(3 * k) {
             let i = self.rng.gen_range(0..n);

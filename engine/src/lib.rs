@@ -31,6 +31,7 @@ pub mod time;
 pub mod wire;
 
 mod broadcast;
+mod membership;
 mod probe;
 mod timer;
 

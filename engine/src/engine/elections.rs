@@ -264,7 +264,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     /// Our view of `member`'s health changed from `from` to `to`.
-    pub(super) fn elections_on_member_change(
+    pub(crate) fn elections_on_member_change(
         &mut self,
         member: MemberId,
         from: Option<Health>,
@@ -428,7 +428,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             let h = if s.member_id == self.me.id {
                 Some(Health::Alive)
             } else {
-                self.members.health(s.member_id)
+                self.view.members.health(s.member_id)
             };
             let (a, p) = in_count(h);
             alive += a;
@@ -459,7 +459,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let health = if member == self.me.id {
             Some(Health::Alive)
         } else {
-            self.members.health(member)
+            self.view.members.health(member)
         };
         health == Some(Health::Alive)
             && self
@@ -496,7 +496,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .service(group, member)
             .is_some_and(|s| s.withdrawn);
         withdrawn
-            || match self.members.health(member) {
+            || match self.view.members.health(member) {
                 Some(Health::Alive | Health::Suspect) => false,
                 Some(Health::Confirmed | Health::Departed) => true,
                 None => unknown_is_gone,
@@ -652,7 +652,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// and whatever either brought that changes the group's view starts the count again. Only
     /// two lost replies in a row can still mislead it.
     fn pull_confirmed(&self, group: &ServiceGroup) -> bool {
-        if self.members.count(Health::Alive) == 0 && self.bootstrap.is_empty() {
+        if self.view.members.count(Health::Alive) == 0 && self.bootstrap.is_empty() {
             return true;
         }
         let Some(g) = self.elections.voters.get(group) else {

@@ -12,7 +12,8 @@ use crate::engine::elections::ElectionGate;
 use crate::engine::Engine;
 use crate::event::{Event, RumorRejectReason};
 use crate::id::{Incarnation, MemberId};
-use crate::member::{Health, Member, Membership};
+use crate::member::{Health, Member};
+use crate::membership::Cause;
 use crate::metrics::DropReason;
 use crate::network::Network;
 use crate::rumor::{
@@ -71,12 +72,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// files and leaders. Derived from the rumor store and the member list when called (so it
     /// never disagrees with them and costs no memory between calls): O(rumors).
     pub fn census(&self) -> Census {
-        Census::build(&self.rumors, &self.members, &self.own_record())
+        Census::build(&self.rumors, &self.view.members, &self.own_record())
     }
 
     /// The census of one service group (O(rumors of the group)), if any rumor names it.
     pub fn census_group(&self, group: &ServiceGroup) -> Option<CensusGroup> {
-        CensusGroup::build(group, &self.rumors, &self.members, &self.own_record())
+        CensusGroup::build(group, &self.rumors, &self.view.members, &self.own_record())
     }
 
     // ----- commands ------------------------------------------------------------------------
@@ -435,12 +436,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.on_departed_by_operator();
             return;
         }
-        if let Some(held) = self.members.get(member) {
-            if held.health != Health::Departed {
-                self.set_local_health(member, Health::Departed);
-            }
+        if let Some(held) = self.view.members.get(member) {
+            self.apply_membership(held, Cause::Operator);
         }
-        self.probe_pings.remove(&member);
     }
 
     /// We learned our own Departure: tell a few members directly (so the ring learns it even if
@@ -456,7 +454,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 h == Health::Alive
             });
             for i in targets {
-                if let Some(m) = self.members.at(i) {
+                if let Some(m) = self.view.members.at(i) {
                     self.send_rumors(m.member.gossip_addr(), std::slice::from_ref(&key));
                 }
             }
@@ -464,27 +462,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.dissemination.clear();
         }
         self.emit(Event::DepartedByOperator);
-    }
-
-    /// Rewrites a membership update about a member an operator departed: whatever its
-    /// incarnation, it stays Departed.
-    pub(super) fn departure_guard(&self, mut update: Membership) -> Membership {
-        if update.health != Health::Departed && self.rumors.is_departed(update.member.id) {
-            update.health = Health::Departed;
-            update.member.departed = true;
-        }
-        update
-    }
-
-    /// A member an operator departed spoke to us directly: refuse it, and tell it about its
-    /// departure so it stops (it may have restarted without its store).
-    pub(super) fn refuse_departed(&mut self, member: &Member) -> bool {
-        if !self.rumors.is_departed(member.id) {
-            return false;
-        }
-        let key = RumorKey::Departure { member: member.id };
-        self.send_rumors(member.gossip_addr(), std::slice::from_ref(&key));
-        true
     }
 
     // ----- dissemination -------------------------------------------------------------------
@@ -524,7 +501,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if sent == fanout {
                 break;
             }
-            let Some(m) = self.members.at(i) else {
+            let Some(m) = self.view.members.at(i) else {
                 continue;
             };
             if !self.dissemination.has_work_for(m.member.id) {
@@ -544,13 +521,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// message, which a burst of changes — a hundred crashes, a healed partition — outruns
     /// by minutes in a ring of a thousand.
     pub(super) fn gossip_membership(&mut self) {
-        if self.broadcasts.is_empty() || self.departed {
+        if self.view.broadcasts.is_empty() || self.departed {
             return;
         }
         let picked =
             self.random_members(self.config.gossip_fanout, None, |h, _| h == Health::Alive);
         for i in picked {
-            let Some(m) = self.members.at(i) else {
+            let Some(m) = self.view.members.at(i) else {
                 continue;
             };
             let records = self.take_broadcasts(MEMBER_PUSH_MAX, Some(m.member.id));
@@ -574,7 +551,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Sends `target` what the strategy selects for it; whether anything was sent.
     fn push_rumors_to(&mut self, target: &Member) -> bool {
-        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
+        let limit = retransmit_limit(self.config.retransmit_mult, self.view.members.len() + 1);
         let budget = self.frame_budget();
         let batches = self.dissemination.batches();
         let Engine {
@@ -620,7 +597,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Sends the rumors held under `keys` to `to`, batched into frames within
     /// `max_stream_frame_size`.
-    pub(super) fn send_rumors(&mut self, to: SocketAddr, keys: &[RumorKey]) {
+    pub(crate) fn send_rumors(&mut self, to: SocketAddr, keys: &[RumorKey]) {
         let budget = self.frame_budget();
         let mut frame = Vec::new();
         let mut size = 0;

@@ -28,6 +28,7 @@ use std::time::Duration;
 use crate::engine::Engine;
 use crate::id::MemberId;
 use crate::member::{Health, Membership};
+use crate::membership::Cause;
 use crate::metrics::{Channel, DropReason};
 use crate::network::Network;
 use crate::rumor::{Digest, DigestEntry, Rumor as StoredRumor};
@@ -55,7 +56,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return self.drop_input(DropReason::NotForUs);
         }
         match &rumor.payload {
-            Some(RumorPayload::Member(m)) => self.apply_wire_membership(m),
+            Some(RumorPayload::Member(m)) => self.apply_wire_record(m),
             Some(RumorPayload::MemberSync(sync)) => {
                 if let Err(reason) = self.on_member_sync(from, sender, sync) {
                     self.drop_input(reason);
@@ -64,7 +65,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Some(RumorPayload::Batch(batch)) => {
                 for inner in &batch.rumors {
                     match &inner.payload {
-                        Some(RumorPayload::Member(m)) => self.apply_wire_membership(m),
+                        Some(RumorPayload::Member(m)) => self.apply_wire_record(m),
                         // No nesting, no exchanges inside a batch.
                         Some(
                             RumorPayload::Batch(_)
@@ -89,7 +90,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Starts a membership exchange with the gossip listener at `to` (a digest exchange, see
     /// [`Self::on_member_sync`]); also starts a rumor anti-entropy exchange (bounded strategy).
-    pub(super) fn push_pull_with(&mut self, to: SocketAddr) {
+    pub(crate) fn push_pull_with(&mut self, to: SocketAddr) {
         self.start_member_digest(to);
         if self.dissemination.anti_entropy() {
             self.start_rumor_sync(to);
@@ -134,16 +135,17 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     return Err(DropReason::Invalid);
                 }
                 // The initiator spoke to us: it is alive, whatever we held.
-                if let Some(held) = sender.and_then(|id| self.members.get(id)) {
-                    self.note_direct_contact(&held.member)?;
+                if let Some(held) = sender.and_then(|id| self.view.members.get(id)) {
+                    self.note_direct_contact(&held.member, Cause::DirectContact)?;
                 }
-                let ours = self.members.view_buckets(&own, count);
+                let ours = self.view.members.view_buckets(&own, count);
                 let wanted: Vec<bool> = ours
                     .iter()
                     .zip(&sync.buckets)
                     .map(|(a, b)| a != b)
                     .collect();
                 let members = self
+                    .view
                     .members
                     .in_view_buckets(&own, &wanted, count)
                     .iter()
@@ -184,6 +186,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 }
                 let own = self.own_record(); // a refutation above may have bumped it
                 let members: Vec<wire::Membership> = self
+                    .view
                     .members
                     .in_view_buckets(&own, &wanted, count)
                     .iter()
@@ -227,9 +230,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     if Some(m.member.id) == sender {
                         sender_addr = Some(m.member.gossip_addr());
                         // The sender spoke to us: it is alive, whatever we held.
-                        self.note_direct_contact(&m.member)?;
+                        self.note_direct_contact(&m.member, Cause::DirectContact)?;
                     }
-                    self.apply_membership(m);
+                    self.apply_membership(m, Cause::Gossip);
                 }
                 Err(reason) => self.drop_input(reason),
             }
@@ -240,8 +243,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Stage 1 of the membership digest exchange.
     fn start_member_digest(&mut self, to: SocketAddr) {
         self.metrics.push_pulls += 1;
-        let count = crate::rumor::Digest::bucket_count_for(self.members.len() + 1);
-        let buckets = self.members.view_buckets(&self.own_record(), count);
+        let count = crate::rumor::Digest::bucket_count_for(self.view.members.len() + 1);
+        let buckets = self.view.members.view_buckets(&self.own_record(), count);
         self.send_member_digest(
             to,
             wire::MemberSync {
@@ -274,9 +277,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// The full exchange of earlier versions: our whole view (ourselves included), answered
     /// with the receiver's unless `reply`.
     fn send_member_sync(&mut self, to: SocketAddr, reply: bool) {
-        let mut members = Vec::with_capacity(self.members.len() + 1);
+        let mut members = Vec::with_capacity(self.view.members.len() + 1);
         members.push(wire::Membership::from(&self.own_record()));
-        members.extend(self.members.iter().map(|m| wire::Membership::from(&m)));
+        members.extend(self.view.members.iter().map(|m| wire::Membership::from(&m)));
         self.send_member_digest(
             to,
             wire::MemberSync {
@@ -308,7 +311,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// agree on everyone have the same).
     pub(super) fn view_hash(&self) -> u64 {
         let own = self.own_record();
-        self.members
+        self.view
+            .members
             .view_buckets(&own, 1)
             .first()
             .copied()
@@ -354,7 +358,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     /// Sends one membership record as a Member rumor over a stream.
-    pub(super) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
+    pub(crate) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
         let payload = RumorPayload::Member(wire::Membership::from(record));
         self.send_frame(to, RumorType::Member, payload);
     }
@@ -388,7 +392,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Starts a rumor digest exchange with one random live member, if we know one.
     pub(super) fn rumor_sync_with_random_member(&mut self) {
         let picked = self.random_members(1, None, |h, _| h == Health::Alive);
-        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
+        if let Some(m) = picked.first().and_then(|&i| self.view.members.at(i)) {
             self.start_rumor_sync(m.member.gossip_addr());
         }
     }
@@ -506,7 +510,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// else the transport's address.
     fn reply_address(&self, sender: Option<MemberId>, from: SocketAddr) -> SocketAddr {
         sender
-            .and_then(|id| self.members.get(id))
+            .and_then(|id| self.view.members.get(id))
             .map_or(from, |m| m.member.gossip_addr())
     }
 }
