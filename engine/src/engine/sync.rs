@@ -128,90 +128,109 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
             return Err(DropReason::Invalid);
         }
-        let own = self.own_record();
-        match stage {
-            1 => {
-                if sync.buckets.len() != count as usize {
-                    return Err(DropReason::Invalid);
-                }
-                // The initiator spoke to us: it is alive, whatever we held.
-                if let Some(held) = sender.and_then(|id| self.view.members.get(id)) {
-                    self.note_direct_contact(&held.member, Cause::DirectContact)?;
-                }
-                let ours = self.view.members.view_buckets(&own, count);
-                let wanted: Vec<bool> = ours
-                    .iter()
-                    .zip(&sync.buckets)
-                    .map(|(a, b)| a != b)
-                    .collect();
-                let members = self
-                    .view
-                    .members
-                    .in_view_buckets(&own, &wanted, count)
-                    .iter()
-                    .map(wire::Membership::from)
-                    .collect();
-                let differing = (0..count).filter(|&b| wanted[b as usize]).collect();
-                let to = self.reply_address(sender, from);
-                self.send_member_digest(
-                    to,
-                    wire::MemberSync {
-                        reply: Some(true),
-                        members,
-                        stage: Some(2),
-                        bucket_count: Some(count),
-                        buckets: Vec::new(),
-                        differing,
-                    },
-                );
-            }
-            2 => {
-                let mut wanted = vec![false; count as usize];
-                for &b in &sync.differing {
-                    *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
-                }
-                // What the answer showed, before merging it: ours that equal these are not
-                // sent back.
-                let shown: std::collections::HashSet<u64> = sync
-                    .members
-                    .iter()
-                    .filter_map(|m| Membership::try_from(m).ok())
-                    .map(|m| crate::member_list::view_hash(&m))
-                    .collect();
-                let sender_addr = self.apply_member_records(sender, &sync.members)?;
-                if sync.differing.is_empty() {
-                    // The views agree: the next periodic exchange may wait longer.
-                    self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
-                    return Ok(());
-                }
-                let own = self.own_record(); // a refutation above may have bumped it
-                let members: Vec<wire::Membership> = self
-                    .view
-                    .members
-                    .in_view_buckets(&own, &wanted, count)
-                    .iter()
-                    .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
-                    .map(wire::Membership::from)
-                    .collect();
-                if !members.is_empty() {
-                    let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
-                    self.send_member_digest(
-                        to,
-                        wire::MemberSync {
-                            reply: Some(true),
-                            members,
-                            stage: Some(3),
-                            bucket_count: Some(count),
-                            buckets: Vec::new(),
-                            differing: Vec::new(),
-                        },
-                    );
-                }
-            }
-            3 => {
+        match MemberSyncStage::from_wire(stage).ok_or(DropReason::Invalid)? {
+            MemberSyncStage::Buckets => self.answer_member_buckets(from, sender, sync, count),
+            MemberSyncStage::Differences => self.on_member_differences(from, sender, sync, count),
+            MemberSyncStage::Missing => {
                 self.apply_member_records(sender, &sync.members)?;
+                Ok(())
             }
-            _ => return Err(DropReason::Invalid),
+        }
+    }
+
+    /// Stage 1 received: answer with the buckets that differ and our records in them.
+    fn answer_member_buckets(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+        count: u32,
+    ) -> Result<(), DropReason> {
+        let own = self.own_record();
+        if sync.buckets.len() != count as usize {
+            return Err(DropReason::Invalid);
+        }
+        // The initiator spoke to us: it is alive, whatever we held.
+        if let Some(held) = sender.and_then(|id| self.view.members.get(id)) {
+            self.note_direct_contact(&held.member, Cause::DirectContact)?;
+        }
+        let ours = self.view.members.view_buckets(&own, count);
+        let wanted: Vec<bool> = ours
+            .iter()
+            .zip(&sync.buckets)
+            .map(|(a, b)| a != b)
+            .collect();
+        let members = self
+            .view
+            .members
+            .in_view_buckets(&own, &wanted, count)
+            .iter()
+            .map(wire::Membership::from)
+            .collect();
+        let differing = (0..count).filter(|&b| wanted[b as usize]).collect();
+        let to = self.reply_address(sender, from);
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(true),
+                members,
+                stage: MemberSyncStage::Differences.wire(),
+                bucket_count: Some(count),
+                buckets: Vec::new(),
+                differing,
+            },
+        );
+        Ok(())
+    }
+
+    /// Stage 2 received: merge the answer's records, then send back ours in the differing
+    /// buckets that it did not already show.
+    fn on_member_differences(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+        count: u32,
+    ) -> Result<(), DropReason> {
+        let mut wanted = vec![false; count as usize];
+        for &b in &sync.differing {
+            *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
+        }
+        // What the answer showed, before merging it: ours that equal these are not sent back.
+        let shown: std::collections::HashSet<u64> = sync
+            .members
+            .iter()
+            .filter_map(|m| Membership::try_from(m).ok())
+            .map(|m| crate::member_list::view_hash(&m))
+            .collect();
+        let sender_addr = self.apply_member_records(sender, &sync.members)?;
+        if sync.differing.is_empty() {
+            // The views agree: the next periodic exchange may wait longer.
+            self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
+            return Ok(());
+        }
+        let own = self.own_record(); // a refutation above may have bumped it
+        let members: Vec<wire::Membership> = self
+            .view
+            .members
+            .in_view_buckets(&own, &wanted, count)
+            .iter()
+            .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
+            .map(wire::Membership::from)
+            .collect();
+        if !members.is_empty() {
+            let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
+            self.send_member_digest(
+                to,
+                wire::MemberSync {
+                    reply: Some(true),
+                    members,
+                    stage: MemberSyncStage::Missing.wire(),
+                    bucket_count: Some(count),
+                    buckets: Vec::new(),
+                    differing: Vec::new(),
+                },
+            );
         }
         Ok(())
     }
@@ -250,7 +269,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             wire::MemberSync {
                 reply: Some(false),
                 members: Vec::new(),
-                stage: Some(1),
+                stage: MemberSyncStage::Buckets.wire(),
                 bucket_count: Some(count),
                 buckets,
                 differing: Vec::new(),
@@ -425,7 +444,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let digest = Digest::of(&self.rumors);
         let count = Digest::bucket_count_for(self.rumors.len());
         let sync = wire::RumorSync {
-            stage: Some(1),
+            stage: RumorSyncStage::Buckets.wire(),
             bucket_count: Some(count),
             buckets: digest.buckets(count),
             ..Default::default()
@@ -438,8 +457,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
             return Err(DropReason::Invalid);
         }
-        match sync.stage {
-            Some(1) => {
+        let stage = sync.stage.and_then(RumorSyncStage::from_wire);
+        match stage.ok_or(DropReason::Invalid)? {
+            RumorSyncStage::Buckets => {
                 if sync.buckets.len() != count as usize {
                     return Err(DropReason::Invalid);
                 }
@@ -452,7 +472,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 // an election waits for that before it may finish).
                 let entries = digest.entries_in(&differing, count);
                 let reply = wire::RumorSync {
-                    stage: Some(2),
+                    stage: RumorSyncStage::Entries.wire(),
                     bucket_count: Some(count),
                     differing: differing.into_iter().collect(),
                     key_hashes: entries.iter().map(|e| e.key_hash).collect(),
@@ -461,7 +481,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 };
                 self.send_sync(to, reply);
             }
-            Some(2) => {
+            RumorSyncStage::Entries => {
                 if sync.key_hashes.len() != sync.versions.len()
                     || sync.differing.iter().any(|&b| b >= count)
                 {
@@ -484,7 +504,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.send_rumors(to, &keys);
                 if !want.is_empty() {
                     let reply = wire::RumorSync {
-                        stage: Some(3),
+                        stage: RumorSyncStage::Wanted.wire(),
                         bucket_count: Some(count),
                         key_hashes: want.into_iter().collect(),
                         ..Default::default()
@@ -492,12 +512,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     self.send_sync(to, reply);
                 }
             }
-            Some(3) => {
+            RumorSyncStage::Wanted => {
                 let want: BTreeSet<u64> = sync.key_hashes.iter().copied().collect();
                 let keys = crate::rumor::keys_with_hashes(&self.rumors, &want);
                 self.send_rumors(to, &keys);
             }
-            _ => return Err(DropReason::Invalid),
         }
         Ok(())
     }
@@ -512,5 +531,51 @@ impl<C: Clock, N: Network> Engine<C, N> {
         sender
             .and_then(|id| self.view.members.get(id))
             .map_or(from, |m| m.member.gossip_addr())
+    }
+}
+
+/// The stages of the membership digest exchange (`MemberSync.stage` on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MemberSyncStage {
+    /// The initiator's bucket hashes of its view.
+    Buckets = 1,
+    /// The answer: the buckets that differ, and the answerer's records in them.
+    Differences = 2,
+    /// The initiator's records in those buckets that the answer did not already show.
+    Missing = 3,
+}
+
+impl MemberSyncStage {
+    fn from_wire(stage: u32) -> Option<Self> {
+        [Self::Buckets, Self::Differences, Self::Missing]
+            .into_iter()
+            .find(|s| *s as u32 == stage)
+    }
+
+    fn wire(self) -> Option<u32> {
+        Some(self as u32)
+    }
+}
+
+/// The stages of the rumor digest exchange (`RumorSync.stage` on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RumorSyncStage {
+    /// The initiator's bucket hashes of its rumor store.
+    Buckets = 1,
+    /// The answer: the buckets that differ, and the answerer's (key hash, version) in them.
+    Entries = 2,
+    /// The key hashes of the rumors the initiator wants.
+    Wanted = 3,
+}
+
+impl RumorSyncStage {
+    fn from_wire(stage: u32) -> Option<Self> {
+        [Self::Buckets, Self::Entries, Self::Wanted]
+            .into_iter()
+            .find(|s| *s as u32 == stage)
+    }
+
+    fn wire(self) -> Option<u32> {
+        Some(self as u32)
     }
 }
