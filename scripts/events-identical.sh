@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Behaviour check for refactors: runs every scenario at a fixed seed with the simulator built
 # from BASE (default: HEAD~1, the previous commit) and from the working tree, and compares each
-# run's events.csv byte for byte. Exit 0 when all are identical, 1 when any differs, 2 on a
+# run's events.csv (with timeseries.csv and members.csv) byte for byte. Exit 0 when all are identical, 1 when any differs, 2 on a
 # usage or build error.
 #
 #   scripts/events-identical.sh            # working tree against HEAD~1
@@ -70,19 +70,32 @@ rm -rf "$new_out"
 echo "== running ${#scenarios[@]} scenarios from the working tree (seed $seed)"
 run_all "${CARGO_TARGET_DIR:-$root/target}/release/sim" "$new_out"
 
+# events.csv is the contract; timeseries.csv and members.csv are deterministic too (summary.json
+# carries wall-clock figures and is left out), so they are compared as well.
 differ=0
 for f in "${scenarios[@]}"; do
   name=$(basename "$f" .toml)
-  a="$base_out/$name/events.csv" b="$new_out/$name/events.csv"
   sa=$(cat "$base_out/$name.status") sb=$(cat "$new_out/$name.status")
-  if [ ! -f "$a" ] || [ ! -f "$b" ]; then
-    echo "MISSING   $name (base status $sa, new status $sb)"; differ=1
-  elif ! cmp -s "$a" "$b"; then
-    echo "DIFFERENT $name ($(wc -l <"$a") vs $(wc -l <"$b") lines; first difference: $(cmp "$a" "$b" | head -1))"; differ=1
-  elif [ "$sa" != "$sb" ]; then
-    echo "STATUS    $name (exit $sa before, $sb now)"; differ=1
+  verdict="identical"
+  for file in events.csv timeseries.csv members.csv; do
+    a="$base_out/$name/$file" b="$new_out/$name/$file"
+    if [ ! -f "$a" ] || [ ! -f "$b" ]; then
+      verdict="MISSING   $file (base status $sa, new status $sb)"
+    elif ! cmp -s "$a" "$b"; then
+      verdict="DIFFERENT $file ($(wc -l <"$a") vs $(wc -l <"$b") lines; $(cmp "$a" "$b" | head -1 | sed 's/.* differ: //'))"
+    else
+      continue
+    fi
+    break
+  done
+  if [ "$verdict" = identical ] && [ "$sa" != "$sb" ]; then
+    verdict="STATUS    exit $sa before, $sb now"
+  fi
+  if [ "$verdict" = identical ]; then
+    echo "identical $name ($(($(wc -l <"$new_out/$name/events.csv") - 1)) events, exit $sb)"
   else
-    echo "identical $name ($(wc -l <"$b") events, exit $sb)"
+    echo "$name: $verdict"; differ=1
   fi
 done
+[ "$differ" = 0 ] && echo "all ${#scenarios[@]} scenarios identical (events.csv, timeseries.csv, members.csv)"
 exit "$differ"
