@@ -27,33 +27,50 @@ use crate::timer::{Timer, TimerQueue};
 
 pub use rumors::ImportReport;
 
-/// One member of a ring: SWIM failure detection and membership dissemination as a
-/// deterministic state machine.
+/// One member of a ring: SWIM failure detection, membership and rumor dissemination, and
+/// leader elections, as a deterministic state machine.
 ///
-/// The engine owns no sockets, threads or clocks. The caller drives it:
+/// The engine owns no sockets, threads or clocks. The caller creates it with
+/// [`new`](Self::new) and drives it through the methods below, grouped as quinn-proto groups
+/// `Connection`'s.
 ///
-/// * **Getters** — [`id`](Self::id), [`me`](Self::me), [`incarnation`](Self::incarnation),
-///   [`members`](Self::members), [`metrics`](Self::metrics), [`config`](Self::config),
-///   [`is_departed`](Self::is_departed), [`departed_by_operator`](Self::departed_by_operator),
-///   [`rumors`](Self::rumors) (the rumor store: services, configs, files, elections,
-///   departures; [`RumorStore::export`](crate::rumor::RumorStore::export) persists it),
-///   [`census`](Self::census) and [`census_group`](Self::census_group),
-///   [`ring_keys`](Self::ring_keys).
+/// * **Getters** (read only, any time):
+///   - this member: [`id`](Self::id), [`me`](Self::me), [`incarnation`](Self::incarnation),
+///     [`is_departed`](Self::is_departed), [`departed_by_operator`](Self::departed_by_operator),
+///     [`health_multiplier`](Self::health_multiplier) (Lifeguard's local health);
+///   - the ring: [`members`](Self::members) (every other member and the health we hold it in),
+///     [`rumors`](Self::rumors) (services, configs, files, elections, departures;
+///     [`RumorStore::export`](crate::rumor::RumorStore::export) persists it),
+///     [`census`](Self::census) and [`census_group`](Self::census_group);
+///   - elections: [`election`](Self::election), [`elections`](Self::elections),
+///     [`leader`](Self::leader), [`update_leader`](Self::update_leader),
+///     [`suitability`](Self::suitability);
+///   - plumbing: [`config`](Self::config), [`metrics`](Self::metrics),
+///     [`ring_keys`](Self::ring_keys), [`clock`](Self::clock), [`network`](Self::network) and
+///     [`network_mut`](Self::network_mut) (to drain an [`Outbox`](crate::Outbox)).
 /// * **Inputs** — [`handle_datagram`](Self::handle_datagram) for every datagram received on the
 ///   SWIM socket, [`handle_stream`](Self::handle_stream) for every frame received on a gossip
 ///   stream, and [`handle_timeout`](Self::handle_timeout) whenever the instant returned by
 ///   [`poll_timeout`](Self::poll_timeout) has been reached.
-/// * **Commands** — [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
-///   gracefully), [`insert_members`](Self::insert_members) (preload a known view),
-///   [`set_ring_keys`](Self::set_ring_keys) (ring encryption: seal everything sent, accept
-///   only what authenticates),
-///   [`announce_service`](Self::announce_service) / [`update_service`](Self::update_service) /
-///   [`withdraw_service`](Self::withdraw_service) (a service this member runs),
-///   [`apply_config`](Self::apply_config) (a service group's configuration),
-///   [`upload_file`](Self::upload_file) (a file for a service group),
-///   [`depart_member`](Self::depart_member) (an operator's departure of any member, for good),
-///   [`import_rumors`](Self::import_rumors) (restore a persisted rumor store through the merge
-///   rules). Rumor commands return a [`RumorError`](crate::rumor::RumorError) and change
+/// * **Commands**:
+///   - membership: [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
+///     gracefully), [`insert_members`](Self::insert_members) (preload a known view),
+///     [`depart_member`](Self::depart_member) (an operator's departure of any member, for
+///     good);
+///   - ring encryption: [`set_ring_keys`](Self::set_ring_keys) (seal everything sent, accept
+///     only what authenticates);
+///   - rumors: [`announce_service`](Self::announce_service) /
+///     [`update_service`](Self::update_service) / [`withdraw_service`](Self::withdraw_service)
+///     (a service this member runs), [`apply_config`](Self::apply_config) (a service group's
+///     configuration), [`upload_file`](Self::upload_file) (a file for a service group),
+///     [`apply_sealed`](Self::apply_sealed) (either, already sealed to the group's key),
+///     [`import_rumors`](Self::import_rumors) (restore a persisted rumor store through the
+///     merge rules);
+///   - elections: [`set_suitability`](Self::set_suitability),
+///     [`start_election`](Self::start_election),
+///     [`start_update_election`](Self::start_update_election).
+///
+///   Rumor and election commands return a [`RumorError`](crate::rumor::RumorError) and change
 ///   nothing when they fail.
 /// * **Outputs** — bytes handed to the [`Network`] during any of the calls above, the next
 ///   deadline from [`poll_timeout`](Self::poll_timeout), and [`Event`]s drained with
@@ -68,6 +85,10 @@ pub use rumors::ImportReport;
 /// Everything random (probe order, PingReq helpers, jitter) comes from one ChaCha generator
 /// seeded at construction, so the same seed and the same sequence of calls produce the same
 /// bytes.
+///
+/// Inside, membership state belongs to the view in `engine/src/membership/` and changes only through
+/// its one entry point; the probe loop (`swim.rs`), the stream channel (`sync.rs`) and the
+/// rumor store (`rumors.rs`) report what they see to it.
 #[derive(Debug)]
 pub struct Engine<C: Clock, N: Network> {
     pub(crate) config: Config,

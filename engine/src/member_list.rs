@@ -213,9 +213,8 @@ impl MemberList {
     /// the id space: a few interpolation steps narrow the range to a handful of neighbouring
     /// entries (a cache miss or two), then a binary search finishes. Ids that are not uniform
     /// only cost the bounded number of interpolation steps before the binary search, so the
-    /// worst case stays O(log n). In the simulator, where thousands of engines each hold
-    /// thousands of entries, this lookup was a fifth of the run time as a plain binary search
-    /// (one cache miss per step).
+    /// worst case stays O(log n). A plain binary search costs a cache miss per step, and in
+    /// the simulator thousands of engines each look up thousands of entries.
     fn search(&self, id: MemberId) -> Result<usize, usize> {
         let key = split(id);
         let cmp = |e: &Entry| (e.id_hi, e.id_lo).cmp(&key);

@@ -644,10 +644,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// bootstrap peers (a member still joining is not alone, it just has not met the ring yet).
     ///
     /// One answer is not enough. A digest answer only shows what we lack; the rumors come in a
-    /// later reply, and a candidate that took the answer for the rumors finished term 0 alone,
-    /// beside the group's leader of that term, in the 50 ms before they arrived, or for good when
-    /// the reply was lost (3 of the 50 lossy seeds of `election_growth` when measured). So it takes two
-    /// answers after the change, the second at least `pull_gap` after the first and at least
+    /// later reply, and a candidate that took the answer for the rumors could finish a term
+    /// alone, beside the group's leader of that term, before they arrived, or for good if the
+    /// reply is lost. So it takes two answers after the change, the second at least `pull_gap` after the first and at least
     /// `pull_gap` ago: the second exchange asks again for whatever the first one's reply lost,
     /// and whatever either brought that changes the group's view starts the count again. Only
     /// two lost replies in a row can still mislead it.

@@ -109,8 +109,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Each side counts itself in its view, so two members that agree exchange one bucket hash
     /// per eight members instead of their whole views (memberlist's push/pull sends the whole
     /// state both ways every time). A newcomer's view differs everywhere and gets the whole
-    /// view, as before. A `MemberSync` without a stage is the full exchange of earlier
-    /// versions, still answered in kind.
+    /// view. A `MemberSync` without a stage is the full exchange, answered in kind.
+    /// A peer that knows no stages sends only that.
     fn on_member_sync(
         &mut self,
         from: SocketAddr,
@@ -293,8 +293,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.send_stream(to, bytes);
     }
 
-    /// The full exchange of earlier versions: our whole view (ourselves included), answered
-    /// with the receiver's unless `reply`.
+    /// The full exchange: our whole view (ourselves included), answered with the receiver's
+    /// unless `reply`.
     fn send_member_sync(&mut self, to: SocketAddr, reply: bool) {
         let mut members = Vec::with_capacity(self.view.members.len() + 1);
         members.push(wire::Membership::from(&self.own_record()));
@@ -314,9 +314,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// hash of our whole view, the Ack the target's, and only views that differ start the
     /// digest exchange over a stream ([`Self::on_check_answer`]). Its period doubles for each
     /// check in a row that found the views equal (up to 8×) and comes back to the base period
-    /// from the first check after our view changes. A ring at rest so pays 9 bytes on one
-    /// Ping and one Ack per period instead of a stream exchange (Butterfly sends nothing at
-    /// all on its gossip channel at rest).
+    /// from the first check after our view changes. A ring at rest so pays one hash on a Ping
+    /// and one on its Ack per period instead of a stream exchange.
     pub(super) fn periodic_push_pull(&mut self) {
         let whole = self.view_hash();
         if whole != self.member_view_seen {
@@ -349,7 +348,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// The target of our probe answered the anti-entropy checks its Ping carried (`None`: it
     /// did not, being a peer that predates them). Equal hashes end the check; anything else
-    /// starts the digest exchange with it over a stream, as the periodic exchange used to.
+    /// starts the digest exchange with it over a stream.
     pub(super) fn on_check_answer(
         &mut self,
         from: &crate::member::Member,
@@ -390,8 +389,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// new rumor brings the base period back.
     pub(super) fn anti_entropy_interval(&self) -> Duration {
         // Not stretched with the ring size (unlike the full membership exchange): a digest is
-        // a fixed number of bucket hashes however many members there are, and stretching it to
-        // 60 s at 1,000 members left the last members waiting a minute for a rumor.
+        // a fixed number of bucket hashes however many members there are, and a stretched
+        // period leaves the last members of a big ring waiting that long for a rumor.
         self.config.anti_entropy_interval * (1u32 << self.rumor_sync_quiet.min(3))
     }
 
@@ -426,8 +425,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// While an election is in progress, a rumor pull every `max(3 gossip rounds, protocol
     /// period)` on top of the anti-entropy timer: a vote pushed a bounded number of times can
     /// miss the candidate under loss, and the members the next periodic exchange happens to
-    /// pick may not hold it either (`election_basic` stalled for over 30 s on a lossy seed when
-    /// only the periodic exchange repaired it).
+    /// pick may not hold it either, so an election repaired only by the periodic exchange
+    /// can stall for many periods.
     pub(super) fn pull_while_electing(&mut self) {
         let every = (self.config.gossip_interval * 3).max(self.config.protocol_period);
         let now = self.now();

@@ -25,12 +25,13 @@ use crate::time::{Clock, Instant};
 use crate::timer::Timer;
 use crate::wire::{self, Swim, SwimPayload, SwimType};
 
-/// ProbePings sent to check a claim before it is believed, a PingReq timeout apart: at 20 %
-/// loss each way one round trip fails 36 % of the time, three in a row 4.7 %.
+/// ProbePings sent to check a claim before it is believed, a PingReq timeout apart: a live
+/// member is wrongly confirmed only if every round trip is lost, `(1 − (1 − p)²)^tries` at
+/// loss `p` each way.
 const PROBE_PING_TRIES: u8 = 3;
 /// Under Lifeguard, where every suspicion ends with this check at every observer, the tries go
 /// a ping timeout apart (the check's length adds to the detection of every crash), and one
-/// more is made: four in a row fail 1.7 % of the time at 20 % loss.
+/// more is made (a wrong verdict here is a false positive at every observer).
 const PROBE_PING_TRIES_LIFEGUARD: u8 = 4;
 
 /// Confirmed claims waiting for a ProbePing's verdict, and this protocol period's budget of
