@@ -166,24 +166,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         version: u64,
         config: Vec<u8>,
     ) -> Result<(), RumorError> {
-        self.check_active()?;
-        self.check_payload(config.len())?;
-        if let Some(held) = self.rumors.config(&group) {
-            if held.incarnation.0 >= version {
-                return Err(RumorError::NotNewer {
-                    held: held.incarnation.0,
-                    offered: version,
-                });
-            }
-        }
-        let rumor = Rumor::ServiceConfig(ServiceConfig {
-            group,
-            incarnation: Incarnation(version),
-            encrypted: false,
-            config,
-        });
-        self.apply_rumor(rumor, Origin::Local);
-        Ok(())
+        self.publish_group_payload(group, version, None, config, false)
     }
 
     /// Uploads `body` as version `version` of the file `filename` of `group` (Butterfly's
@@ -200,24 +183,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if filename.is_empty() {
             return Err(RumorError::EmptyFileName);
         }
-        self.check_payload(body.len())?;
-        if let Some(held) = self.rumors.file(&group, &filename) {
-            if held.incarnation.0 >= version {
-                return Err(RumorError::NotNewer {
-                    held: held.incarnation.0,
-                    offered: version,
-                });
-            }
-        }
-        let rumor = Rumor::ServiceFile(ServiceFile {
-            group,
-            incarnation: Incarnation(version),
-            encrypted: false,
-            filename,
-            body,
-        });
-        self.apply_rumor(rumor, Origin::Local);
-        Ok(())
+        self.publish_group_payload(group, version, Some(filename), body, false)
     }
 
     /// As [`apply_config`](Self::apply_config) and [`upload_file`](Self::upload_file) (with
@@ -231,8 +197,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
         filename: Option<String>,
         sealed: Vec<u8>,
     ) -> Result<(), RumorError> {
+        self.publish_group_payload(group, version, filename, sealed, true)
+    }
+
+    /// Publishes version `version` of `group`'s configuration (`filename` `None`) or of one of
+    /// its files: only a version higher than the one in force is accepted.
+    fn publish_group_payload(
+        &mut self,
+        group: ServiceGroup,
+        version: u64,
+        filename: Option<String>,
+        payload: Vec<u8>,
+        encrypted: bool,
+    ) -> Result<(), RumorError> {
         self.check_active()?;
-        self.check_payload(sealed.len())?;
+        self.check_payload(payload.len())?;
         let held = match &filename {
             None => self.rumors.config(&group).map(|c| c.incarnation.0),
             Some(f) if f.is_empty() => return Err(RumorError::EmptyFileName),
@@ -249,15 +228,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
             None => Rumor::ServiceConfig(ServiceConfig {
                 group,
                 incarnation,
-                encrypted: true,
-                config: sealed,
+                encrypted,
+                config: payload,
             }),
             Some(filename) => Rumor::ServiceFile(ServiceFile {
                 group,
                 incarnation,
-                encrypted: true,
+                encrypted,
                 filename,
-                body: sealed,
+                body: payload,
             }),
         };
         self.apply_rumor(rumor, Origin::Local);

@@ -128,10 +128,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
             return Err(DropReason::Invalid);
         }
-        match MemberSyncStage::from_wire(stage).ok_or(DropReason::Invalid)? {
-            MemberSyncStage::Buckets => self.answer_member_buckets(from, sender, sync, count),
-            MemberSyncStage::Differences => self.on_member_differences(from, sender, sync, count),
-            MemberSyncStage::Missing => {
+        match Stage::from_wire(stage).ok_or(DropReason::Invalid)? {
+            Stage::Buckets => self.answer_member_buckets(from, sender, sync, count),
+            Stage::Answer => self.on_member_answer(from, sender, sync, count),
+            Stage::FollowUp => {
                 self.apply_member_records(sender, &sync.members)?;
                 Ok(())
             }
@@ -174,7 +174,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             wire::MemberSync {
                 reply: Some(true),
                 members,
-                stage: MemberSyncStage::Differences.wire(),
+                stage: Stage::Answer.wire(),
                 bucket_count: Some(count),
                 buckets: Vec::new(),
                 differing,
@@ -185,7 +185,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Stage 2 received: merge the answer's records, then send back ours in the differing
     /// buckets that it did not already show.
-    fn on_member_differences(
+    fn on_member_answer(
         &mut self,
         from: SocketAddr,
         sender: Option<MemberId>,
@@ -225,7 +225,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 wire::MemberSync {
                     reply: Some(true),
                     members,
-                    stage: MemberSyncStage::Missing.wire(),
+                    stage: Stage::FollowUp.wire(),
                     bucket_count: Some(count),
                     buckets: Vec::new(),
                     differing: Vec::new(),
@@ -269,7 +269,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             wire::MemberSync {
                 reply: Some(false),
                 members: Vec::new(),
-                stage: MemberSyncStage::Buckets.wire(),
+                stage: Stage::Buckets.wire(),
                 bucket_count: Some(count),
                 buckets,
                 differing: Vec::new(),
@@ -443,7 +443,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let digest = Digest::of(&self.rumors);
         let count = Digest::bucket_count_for(self.rumors.len());
         let sync = wire::RumorSync {
-            stage: RumorSyncStage::Buckets.wire(),
+            stage: Stage::Buckets.wire(),
             bucket_count: Some(count),
             buckets: digest.buckets(count),
             ..Default::default()
@@ -456,9 +456,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
             return Err(DropReason::Invalid);
         }
-        let stage = sync.stage.and_then(RumorSyncStage::from_wire);
+        let stage = sync.stage.and_then(Stage::from_wire);
         match stage.ok_or(DropReason::Invalid)? {
-            RumorSyncStage::Buckets => {
+            Stage::Buckets => {
                 if sync.buckets.len() != count as usize {
                     return Err(DropReason::Invalid);
                 }
@@ -471,7 +471,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 // an election waits for that before it may finish).
                 let entries = digest.entries_in(&differing, count);
                 let reply = wire::RumorSync {
-                    stage: RumorSyncStage::Entries.wire(),
+                    stage: Stage::Answer.wire(),
                     bucket_count: Some(count),
                     differing: differing.into_iter().collect(),
                     key_hashes: entries.iter().map(|e| e.key_hash).collect(),
@@ -480,7 +480,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 };
                 self.send_sync(to, reply);
             }
-            RumorSyncStage::Entries => {
+            Stage::Answer => {
                 if sync.key_hashes.len() != sync.versions.len()
                     || sync.differing.iter().any(|&b| b >= count)
                 {
@@ -503,7 +503,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.send_rumors(to, &keys);
                 if !want.is_empty() {
                     let reply = wire::RumorSync {
-                        stage: RumorSyncStage::Wanted.wire(),
+                        stage: Stage::FollowUp.wire(),
                         bucket_count: Some(count),
                         key_hashes: want.into_iter().collect(),
                         ..Default::default()
@@ -511,7 +511,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     self.send_sync(to, reply);
                 }
             }
-            RumorSyncStage::Wanted => {
+            Stage::FollowUp => {
                 let want: BTreeSet<u64> = sync.key_hashes.iter().copied().collect();
                 let keys = crate::rumor::keys_with_hashes(&self.rumors, &want);
                 self.send_rumors(to, &keys);
@@ -533,43 +533,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 }
 
-/// The stages of the membership digest exchange (`MemberSync.stage` on the wire).
+/// The stages of a digest exchange (`MemberSync.stage` and `RumorSync.stage` on the wire);
+/// membership and rumors take the same three steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MemberSyncStage {
-    /// The initiator's bucket hashes of its view.
+enum Stage {
+    /// The initiator's bucket hashes (of its view, or of its rumor store).
     Buckets = 1,
-    /// The answer: the buckets that differ, and the answerer's records in them.
-    Differences = 2,
-    /// The initiator's records in those buckets that the answer did not already show.
-    Missing = 3,
+    /// The answer: the buckets that differ, and the answerer's entries in them (member
+    /// records, or rumor key hashes with versions).
+    Answer = 2,
+    /// The initiator's last word: its member records the answer did not show, or the key
+    /// hashes of the rumors it wants.
+    FollowUp = 3,
 }
 
-impl MemberSyncStage {
+impl Stage {
     fn from_wire(stage: u32) -> Option<Self> {
-        [Self::Buckets, Self::Differences, Self::Missing]
-            .into_iter()
-            .find(|s| *s as u32 == stage)
-    }
-
-    fn wire(self) -> Option<u32> {
-        Some(self as u32)
-    }
-}
-
-/// The stages of the rumor digest exchange (`RumorSync.stage` on the wire).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RumorSyncStage {
-    /// The initiator's bucket hashes of its rumor store.
-    Buckets = 1,
-    /// The answer: the buckets that differ, and the answerer's (key hash, version) in them.
-    Entries = 2,
-    /// The key hashes of the rumors the initiator wants.
-    Wanted = 3,
-}
-
-impl RumorSyncStage {
-    fn from_wire(stage: u32) -> Option<Self> {
-        [Self::Buckets, Self::Entries, Self::Wanted]
+        [Self::Buckets, Self::Answer, Self::FollowUp]
             .into_iter()
             .find(|s| *s as u32 == stage)
     }
