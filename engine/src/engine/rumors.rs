@@ -338,7 +338,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn apply_rumor(&mut self, rumor: Rumor, origin: Origin) -> StoreOutcome {
         let key = rumor.key();
         let incarnation = rumor.incarnation();
-        let kind = rumor.kind();
         let supersede = origin == Origin::Remote && self.contradicts_our_service(&rumor);
         let gate = self.elections_before_apply(&rumor, origin);
         if matches!(gate, ElectionGate::Reject) {
@@ -347,15 +346,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let outcome = self.rumors.merge(rumor);
         match outcome {
             StoreOutcome::Inserted | StoreOutcome::Replaced { .. } => {
-                self.metrics.rumors_applied += 1;
-                if origin != Origin::Import || !self.dissemination.anti_entropy() {
-                    self.dissemination.on_changed(&key);
-                }
-                self.emit(Event::RumorApplied {
-                    kind,
-                    key: key.clone(),
-                    incarnation,
-                });
+                // Imported rumors are left to anti-entropy where there is some.
+                let spread = origin != Origin::Import || !self.dissemination.anti_entropy();
+                self.on_rumor_stored(&key, incarnation, spread);
                 if let RumorKey::Departure { member } = &key {
                     self.on_departure(*member);
                 }
@@ -378,6 +371,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         self.elections_after_apply(&key, outcome, gate);
         outcome
+    }
+
+    /// A rumor was stored (inserted or replaced): counted, pushed if `spread`, and reported.
+    pub(super) fn on_rumor_stored(
+        &mut self,
+        key: &RumorKey,
+        incarnation: Incarnation,
+        spread: bool,
+    ) {
+        self.metrics.rumors_applied += 1;
+        if spread {
+            self.dissemination.on_changed(key);
+        }
+        self.emit(Event::RumorApplied {
+            kind: key.kind(),
+            key: key.clone(),
+            incarnation,
+        });
     }
 
     /// Whether `rumor` is a record of a service we run that differs from what we announced, at
