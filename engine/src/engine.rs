@@ -165,7 +165,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 ..me
             },
             departed: false,
-            view: View::default(),
+            view: View::new(me.id),
             timers: TimerQueue::default(),
             round: RoundRobin::default(),
             probe: Probe::default(),
@@ -201,8 +201,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .timers
             .schedule(now + engine.sweep_interval(), Timer::DepartSweep);
         engine.schedule_rumor_timers(now);
-        // Our own record is news to everyone.
-        engine.view.broadcasts.enqueue(engine.me.id);
         Ok(engine)
     }
 
@@ -339,9 +337,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let now_s = self.now_s();
         let me = self.me.id;
         let records: Vec<Membership> = members.into_iter().filter(|m| m.member.id != me).collect();
-        self.view
-            .members
-            .merge_all(records, self.config.max_members, now_s);
+        self.view.preload(records, self.config.max_members, now_s);
     }
 
     /// Sets the ring keys, or with `None` turns ring encryption off. Takes effect at once:

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::event::MemberEventKind;
-use crate::membership::Cause;
+use crate::membership::{Cause, Change};
 use crate::network::Outbox;
 use crate::time::ManualClock;
 use crate::wire::{self, Swim, SwimPayload, SwimType};
@@ -1164,4 +1164,68 @@ fn membership_checks_ride_on_pings_slow_down_at_rest_and_differing_views_start_a
         "{after_change} checks in 240 s after a change"
     );
     assert_eq!(ring.health(0, 3), Some(Health::Confirmed));
+}
+
+#[test]
+fn applying_a_record_reports_what_changed_for_each_cause() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    let with = |health| Membership { health, ..held };
+    let e = ring.engine(0);
+    assert_eq!(
+        e.apply_membership(held, Cause::Gossip),
+        Change::Unchanged,
+        "stale"
+    );
+    assert_eq!(
+        e.apply_membership(with(Health::Suspect), Cause::Gossip),
+        Change::Member {
+            from: Some(Health::Alive),
+            to: Health::Suspect
+        },
+        "worse health at the same incarnation merges"
+    );
+    assert_eq!(
+        e.apply_membership(held, Cause::DirectContact),
+        Change::Member {
+            from: Some(Health::Suspect),
+            to: Health::Alive
+        },
+        "a member that speaks to us is Alive"
+    );
+    assert_eq!(
+        e.apply_membership(with(Health::Confirmed), Cause::Gossip),
+        Change::Checking,
+        "a Confirmed claim about a live member is checked first"
+    );
+    assert_eq!(e.members().health(id(2)), Some(Health::Alive));
+    let accused_us = Membership {
+        member: *e.me(),
+        health: Health::Suspect,
+    };
+    assert_eq!(
+        e.apply_membership(accused_us, Cause::Gossip),
+        Change::Refuted
+    );
+    let newcomer = Membership {
+        member: member(7),
+        health: Health::Alive,
+    };
+    assert_eq!(
+        e.apply_membership(newcomer, Cause::Gossip),
+        Change::Member {
+            from: None,
+            to: Health::Alive
+        }
+    );
+    let probed = with(Health::Suspect);
+    assert_eq!(
+        e.apply_membership(probed, Cause::ProbeFailed),
+        Change::Member {
+            from: Some(Health::Alive),
+            to: Health::Suspect
+        },
+        "our own failed probe suspects an Alive member"
+    );
 }

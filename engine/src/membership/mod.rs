@@ -57,6 +57,20 @@ pub(crate) struct View {
 }
 
 impl View {
+    /// The view of a new member, `me`: nobody known yet, and our own record queued, since it is
+    /// news to everyone.
+    pub(crate) fn new(me: MemberId) -> Self {
+        let mut view = View::default();
+        view.broadcasts.enqueue(me);
+        view
+    }
+
+    /// Adds members as if we had always known them: the merge rule applies, but nothing is
+    /// reported or queued (a converged start, or a restored view).
+    pub(crate) fn preload(&mut self, records: Vec<Membership>, max_members: usize, now_s: u32) {
+        self.members.merge_all(records, max_members, now_s);
+    }
+
     /// Forgets everything but the member list (we departed: nothing is due any more).
     pub(crate) fn quiesce(&mut self) {
         self.suspicions.clear();
