@@ -41,6 +41,7 @@ use crate::time::{Clock, Instant};
 use crate::wire;
 
 pub(crate) use confirm::Claims;
+pub use suspect::Suspicion;
 pub(crate) use suspect::Suspicions;
 
 /// One member's view of the ring: the only holder of membership state.

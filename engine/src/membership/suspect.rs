@@ -10,10 +10,11 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::time::Duration;
 
 use crate::engine::Engine;
 use crate::id::MemberId;
-use crate::lifeguard::{self, Suspicion};
+use crate::lifeguard;
 use crate::member::{Health, Membership};
 use crate::membership::Change;
 use crate::network::Network;
@@ -72,6 +73,61 @@ impl Suspicions {
     pub(crate) fn clear(&mut self) {
         self.deadlines.clear();
         self.dynamic.clear();
+    }
+}
+
+/// Up to this many distinct accusers are remembered per suspicion.
+const MAX_ACCUSERS: usize = 4;
+
+/// One suspicion under the dynamic timeout: when it started, who independently confirmed it,
+/// and when it expires now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Suspicion {
+    /// When we started suspecting.
+    pub start: Instant,
+    /// When it turns into Confirmed unless refuted.
+    pub deadline: Instant,
+    accusers: [Option<MemberId>; MAX_ACCUSERS],
+    /// The most recent accuser (piggybacked with the suspicion, so it spreads).
+    pub last_accuser: Option<MemberId>,
+    /// Whether the member was asked directly (a ProbePing showing our claim) once the
+    /// suspicion's deadline came.
+    pub final_check: bool,
+}
+
+impl Suspicion {
+    /// A suspicion raised at `start` by `accuser` (which does not count as a confirmation).
+    pub fn new(start: Instant, accuser: Option<MemberId>, timeout: Duration) -> Self {
+        let mut accusers = [None; MAX_ACCUSERS];
+        accusers[0] = accuser;
+        Suspicion {
+            start,
+            deadline: start + timeout,
+            accusers,
+            last_accuser: accuser,
+            final_check: false,
+        }
+    }
+
+    /// Independent confirmations so far (accusers beyond the first).
+    pub fn confirmations(&self) -> u32 {
+        let n = self.accusers.iter().filter(|a| a.is_some()).count() as u32;
+        n.saturating_sub(1)
+    }
+
+    /// Records `accuser`; true if it is new (a fresh confirmation).
+    pub fn confirm(&mut self, accuser: MemberId) -> bool {
+        if self.accusers.contains(&Some(accuser)) {
+            return false;
+        }
+        self.last_accuser = Some(accuser);
+        match self.accusers.iter_mut().find(|a| a.is_none()) {
+            Some(slot) => {
+                *slot = Some(accuser);
+                true
+            }
+            None => false, // enough remembered; more cannot shorten it further
+        }
     }
 }
 
@@ -172,7 +228,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    fn suspicion_bounds(&self) -> (std::time::Duration, std::time::Duration) {
+    fn suspicion_bounds(&self) -> (Duration, Duration) {
         lifeguard::suspicion_bounds(
             self.config.suspicion_timeout,
             self.config.suspicion_max_multiplier,
@@ -184,6 +240,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confirmations_count_distinct_accusers_beyond_the_first() {
+        let id = MemberId::from_u128;
+        let mut s = Suspicion::new(Instant::ZERO, Some(id(1)), Duration::from_secs(9));
+        assert_eq!(s.confirmations(), 0);
+        assert!(!s.confirm(id(1)));
+        assert!(s.confirm(id(2)));
+        assert!(!s.confirm(id(2)));
+        assert!(s.confirm(id(3)));
+        assert_eq!(s.confirmations(), 2);
+        assert_eq!(s.last_accuser, Some(id(3)));
+    }
 
     #[test]
     fn a_drained_burst_gives_its_room_back() {
