@@ -102,21 +102,8 @@ pub struct Engine<C: Clock, N: Network> {
     pub(crate) timers: TimerQueue,
     pub(crate) round: RoundRobin,
     pub(crate) probe: Probe,
-    /// Rumor anti-entropy exchanges in a row that found nothing to repair, since the store
-    /// last changed (`rumor_changes_seen`); the exchange period doubles with each, up to 8×.
-    pub(crate) rumor_sync_quiet: u32,
-    pub(crate) rumor_changes_seen: u64,
-    /// Periodic membership digest exchanges in a row that found the views equal, since our
-    /// view last changed (`member_view_seen`, the hash of the whole view); the period doubles
-    /// with each, up to 8×, like the rumor exchange's.
-    pub(crate) member_sync_quiet: u32,
-    pub(crate) member_view_seen: u64,
-    /// A membership / rumor anti-entropy check is due: the next direct Ping carries our hash
-    /// and the Ack answers with the target's (see [`Engine::on_check_answer`]).
-    pub(crate) view_check: bool,
-    pub(crate) rumor_check: bool,
-    /// The last extra rumor pull made while an election was in progress.
-    pub(crate) election_pull_at: Option<Instant>,
+    /// When the membership and rumor anti-entropy exchanges are due.
+    pub(crate) anti_entropy: sync::AntiEntropy,
     pub(crate) bootstrap: Vec<SocketAddr>,
     pub(crate) last_heal_sync: Option<Instant>,
     /// Lifeguard's local health multiplier.
@@ -169,13 +156,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             timers: TimerQueue::default(),
             round: RoundRobin::default(),
             probe: Probe::default(),
-            rumor_sync_quiet: 0,
-            rumor_changes_seen: 0,
-            member_sync_quiet: 0,
-            member_view_seen: 0,
-            view_check: false,
-            rumor_check: false,
-            election_pull_at: None,
+            anti_entropy: sync::AntiEntropy::default(),
             bootstrap: Vec::new(),
             last_heal_sync: None,
             awareness,
@@ -381,7 +362,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Timer::ProbePingTimeout { id, attempt } => self.on_probe_ping_timeout(id, attempt),
             Timer::PushPull => {
                 self.periodic_push_pull();
-                let quiet = 1u32 << self.member_sync_quiet.min(3);
+                let quiet = 1u32 << self.anti_entropy.member_quiet.min(3);
                 let next = self.now() + self.push_pull_interval() * quiet;
                 self.timers.schedule(next, Timer::PushPull);
             }

@@ -89,8 +89,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.metrics.probes += 1;
         // Anti-entropy checks due ride on the probe of a member we hold Alive.
         let alive = target.health == Health::Alive;
-        self.probe.view_asked = self.view_check && alive;
-        self.probe.rumors_asked = self.rumor_check && alive;
+        self.probe.view_asked = self.anti_entropy.view_check && alive;
+        self.probe.rumors_asked = self.anti_entropy.rumor_check && alive;
         let view_hash = self.probe.view_asked.then(|| self.view_hash());
         let rumor_hash = self.probe.rumors_asked.then(|| self.rumor_hash());
         self.metrics.view_checks += u64::from(self.probe.view_asked);

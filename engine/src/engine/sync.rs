@@ -32,9 +32,30 @@ use crate::membership::Cause;
 use crate::metrics::{Channel, DropReason};
 use crate::network::Network;
 use crate::rumor::{Digest, DigestEntry, Rumor as StoredRumor};
-use crate::time::Clock;
+use crate::time::{Clock, Instant};
 use crate::timer::Timer;
 use crate::wire::{self, Rumor, RumorPayload, RumorType};
+
+/// When the anti-entropy exchanges are due. Each runs as a check riding on the next direct
+/// probe (our hash on the Ping, the target's on its Ack), and its period doubles, up to 8×,
+/// for each check in a row that found nothing to repair since our side last changed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AntiEntropy {
+    /// Membership checks in a row that found the views equal since our view last changed
+    /// (`view_seen`, the hash of the whole view).
+    pub(super) member_quiet: u32,
+    pub(super) view_seen: u64,
+    /// A membership check is due.
+    pub(super) view_check: bool,
+    /// Rumor exchanges in a row that found nothing to repair since the store last changed
+    /// (`changes_seen`, the store's change count).
+    pub(super) rumor_quiet: u32,
+    pub(super) changes_seen: u64,
+    /// A rumor check is due.
+    pub(super) rumor_check: bool,
+    /// The last extra rumor pull made while an election was in progress.
+    pub(super) election_pull_at: Option<Instant>,
+}
 
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Handles one frame received on a gossip stream; `from` is the peer's address as the
@@ -206,7 +227,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let sender_addr = self.apply_member_records(sender, &sync.members)?;
         if sync.differing.is_empty() {
             // The views agree: the next periodic exchange may wait longer.
-            self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
+            self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
             return Ok(());
         }
         let own = self.own_record(); // a refutation above may have bumped it
@@ -318,11 +339,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// and one on its Ack per period instead of a stream exchange.
     pub(super) fn periodic_push_pull(&mut self) {
         let whole = self.view_hash();
-        if whole != self.member_view_seen {
-            self.member_view_seen = whole;
-            self.member_sync_quiet = 0;
+        if whole != self.anti_entropy.view_seen {
+            self.anti_entropy.view_seen = whole;
+            self.anti_entropy.member_quiet = 0;
         }
-        self.view_check = true;
+        self.anti_entropy.view_check = true;
     }
 
     /// The hash of our whole membership view, our own record included (two members that
@@ -356,18 +377,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
         rumors: Option<u64>,
     ) {
         if std::mem::take(&mut self.probe.view_asked) {
-            self.view_check = false;
+            self.anti_entropy.view_check = false;
             if view == Some(self.view_hash()) {
-                self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
+                self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
             } else {
                 self.start_member_digest(from.gossip_addr());
             }
         }
         if std::mem::take(&mut self.probe.rumors_asked) {
-            self.rumor_check = false;
+            self.anti_entropy.rumor_check = false;
             if rumors == Some(self.rumor_hash()) {
-                if self.rumors.changes() == self.rumor_changes_seen {
-                    self.rumor_sync_quiet = self.rumor_sync_quiet.saturating_add(1);
+                if self.rumors.changes() == self.anti_entropy.changes_seen {
+                    self.anti_entropy.rumor_quiet = self.anti_entropy.rumor_quiet.saturating_add(1);
                 }
             } else {
                 self.start_rumor_sync(from.gossip_addr());
@@ -391,20 +412,20 @@ impl<C: Clock, N: Network> Engine<C, N> {
         // Not stretched with the ring size (unlike the full membership exchange): a digest is
         // a fixed number of bucket hashes however many members there are, and a stretched
         // period leaves the last members of a big ring waiting that long for a rumor.
-        self.config.anti_entropy_interval * (1u32 << self.rumor_sync_quiet.min(3))
+        self.config.anti_entropy_interval * (1u32 << self.anti_entropy.rumor_quiet.min(3))
     }
 
     pub(super) fn on_anti_entropy_tick(&mut self) {
         // One peer agreeing says little about the rest of the ring: relax only while our store
         // is still and holds no election in progress.
-        if self.rumors.changes() != self.rumor_changes_seen || self.electing() {
-            self.rumor_changes_seen = self.rumors.changes();
-            self.rumor_sync_quiet = 0;
+        if self.rumors.changes() != self.anti_entropy.changes_seen || self.electing() {
+            self.anti_entropy.changes_seen = self.rumors.changes();
+            self.anti_entropy.rumor_quiet = 0;
         }
         let next = self.now() + self.anti_entropy_interval();
         self.timers.schedule(next, Timer::AntiEntropy);
         // Like the membership check, the rumor check rides on the next probe.
-        self.rumor_check = true;
+        self.anti_entropy.rumor_check = true;
     }
 
     /// Starts a rumor digest exchange with one random live member, if we know one.
@@ -430,10 +451,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn pull_while_electing(&mut self) {
         let every = (self.config.gossip_interval * 3).max(self.config.protocol_period);
         let now = self.now();
-        if self.election_pull_at.is_some_and(|at| now < at + every) || !self.electing() {
+        if self
+            .anti_entropy
+            .election_pull_at
+            .is_some_and(|at| now < at + every)
+            || !self.electing()
+        {
             return;
         }
-        self.election_pull_at = Some(now);
+        self.anti_entropy.election_pull_at = Some(now);
         self.rumor_sync_with_random_member();
     }
 
@@ -495,8 +521,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     .collect();
                 let now = self.now();
                 self.elections.note_pull(now);
-                if sync.differing.is_empty() && self.rumors.changes() == self.rumor_changes_seen {
-                    self.rumor_sync_quiet = self.rumor_sync_quiet.saturating_add(1);
+                if sync.differing.is_empty()
+                    && self.rumors.changes() == self.anti_entropy.changes_seen
+                {
+                    self.anti_entropy.rumor_quiet = self.anti_entropy.rumor_quiet.saturating_add(1);
                 }
                 let (give, want) = Digest::of(&self.rumors).compare(&buckets, count, &theirs);
                 let keys = crate::rumor::keys_with_hashes(&self.rumors, &give);
