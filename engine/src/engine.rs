@@ -1,6 +1,8 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
 mod elections;
+mod member_sync;
+mod rumor_sync;
 mod rumors;
 mod swim;
 mod sync;
@@ -86,9 +88,9 @@ pub use rumors::ImportReport;
 /// seeded at construction, so the same seed and the same sequence of calls produce the same
 /// bytes.
 ///
-/// Inside, membership state belongs to the view in `engine/src/membership/` and changes only through
-/// its one entry point; the probe loop (`swim.rs`), the stream channel (`sync.rs`) and the
-/// rumor store (`rumors.rs`) report what they see to it.
+/// Inside, membership state belongs to the view in `engine/src/membership/` and changes only
+/// through its one entry point; the probe loop (`swim.rs`), the stream channel (`sync.rs`,
+/// `member_sync.rs`) and the rumor store (`rumors.rs`) report what they see to it.
 #[derive(Debug)]
 pub struct Engine<C: Clock, N: Network> {
     pub(crate) config: Config,

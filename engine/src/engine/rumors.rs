@@ -1,6 +1,6 @@
 //! Rumors in the engine: the commands that create them, applying them to the store (with the
 //! events, departures and refutations that follow), and the dissemination round that pushes
-//! them. Anti-entropy lives with the other stream exchanges in `sync.rs`.
+//! them. Rumor anti-entropy lives in `rumor_sync.rs`.
 
 use std::net::SocketAddr;
 
