@@ -1,6 +1,7 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
 mod elections;
+mod gossip;
 mod member_sync;
 mod rumor_sync;
 mod rumors;

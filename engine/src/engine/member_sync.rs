@@ -1,4 +1,5 @@
-//! Membership over streams: Member rumors, and the membership digest exchange (anti-entropy,
+//! Membership over streams: Member rumors (a departing member's farewell, and queued updates
+//! pushed each gossip round), and the membership digest exchange (anti-entropy,
 //! as memberlist's push/pull, but sending only the buckets of the view that differ).
 
 use std::net::SocketAddr;
@@ -6,12 +7,15 @@ use std::net::SocketAddr;
 use super::sync::Stage;
 use crate::engine::Engine;
 use crate::id::MemberId;
-use crate::member::Membership;
+use crate::member::{Health, Membership};
 use crate::membership::Cause;
 use crate::metrics::DropReason;
 use crate::network::Network;
 use crate::time::Clock;
 use crate::wire::{self, RumorPayload, RumorType};
+
+/// The most membership updates in one frame pushed on the gossip channel.
+const MEMBER_PUSH_MAX: usize = 64;
 
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Membership anti-entropy, in three stages like the rumor exchange:
@@ -246,5 +250,41 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(crate) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
         let payload = RumorPayload::Member(wire::Membership::from(record));
         self.send_frame(to, RumorType::Member, payload);
+    }
+
+    /// Membership updates travel as Member rumors on the gossip channel too, as in Butterfly
+    /// (where Member is a rumor kind): each gossip tick, while updates are queued,
+    /// `gossip_fanout` random live members get a frame of them, drawn from the same bounded
+    /// queue as the piggybacked ones (each copy counts toward the retransmit limit, so the
+    /// total stays bounded). Piggybacking alone carries `piggyback_max` updates per probe
+    /// message, which a burst of changes — a hundred crashes, a healed partition — outruns
+    /// by minutes in a ring of a thousand.
+    pub(super) fn gossip_membership(&mut self) {
+        if self.view.broadcasts.is_empty() || self.departed {
+            return;
+        }
+        let picked =
+            self.random_members(self.config.gossip_fanout, None, |h, _| h == Health::Alive);
+        for i in picked {
+            let Some(m) = self.view.members.at(i) else {
+                continue;
+            };
+            let records = self.take_broadcasts(MEMBER_PUSH_MAX, Some(m.member.id));
+            if records.is_empty() {
+                break;
+            }
+            let rumors = records
+                .into_iter()
+                .map(|entry| wire::Rumor {
+                    r#type: RumorType::Member as i32,
+                    tag: Vec::new(),
+                    from_id: None,
+                    payload: Some(RumorPayload::Member(entry)),
+                })
+                .collect();
+            self.metrics.member_pushes += 1;
+            let batch = RumorPayload::Batch(wire::RumorBatch { rumors });
+            self.send_frame(m.member.gossip_addr(), RumorType::Batch, batch);
+        }
     }
 }

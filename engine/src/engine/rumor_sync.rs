@@ -115,66 +115,84 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let stage = sync.stage.and_then(Stage::from_wire);
         match stage.ok_or(DropReason::Invalid)? {
-            Stage::Buckets => {
-                if sync.buckets.len() != count as usize {
-                    return Err(DropReason::Invalid);
-                }
-                let digest = Digest::of(&self.rumors);
-                let ours = digest.buckets(count);
-                let differing: BTreeSet<u32> = (0..count)
-                    .filter(|&i| ours[i as usize] != sync.buckets[i as usize])
-                    .collect();
-                // An empty answer still tells the other side it lacks nothing (a candidate in
-                // an election waits for that before it may finish).
-                let entries = digest.entries_in(&differing, count);
-                let reply = wire::RumorSync {
-                    stage: Stage::Answer.wire(),
-                    bucket_count: Some(count),
-                    differing: differing.into_iter().collect(),
-                    key_hashes: entries.iter().map(|e| e.key_hash).collect(),
-                    versions: entries.iter().map(|e| e.version).collect(),
-                    ..Default::default()
-                };
-                self.send_sync(to, reply);
-            }
-            Stage::Answer => {
-                if sync.key_hashes.len() != sync.versions.len()
-                    || sync.differing.iter().any(|&b| b >= count)
-                {
-                    return Err(DropReason::Invalid);
-                }
-                let buckets: BTreeSet<u32> = sync.differing.iter().copied().collect();
-                let theirs: Vec<DigestEntry> = sync
-                    .key_hashes
-                    .iter()
-                    .zip(&sync.versions)
-                    .map(|(&key_hash, &version)| DigestEntry { key_hash, version })
-                    .collect();
-                let now = self.now();
-                self.elections.note_pull(now);
-                if sync.differing.is_empty()
-                    && self.rumors.changes() == self.anti_entropy.changes_seen
-                {
-                    self.anti_entropy.rumor_quiet = self.anti_entropy.rumor_quiet.saturating_add(1);
-                }
-                let (give, want) = Digest::of(&self.rumors).compare(&buckets, count, &theirs);
-                let keys = crate::rumor::keys_with_hashes(&self.rumors, &give);
-                self.send_rumors(to, &keys);
-                if !want.is_empty() {
-                    let reply = wire::RumorSync {
-                        stage: Stage::FollowUp.wire(),
-                        bucket_count: Some(count),
-                        key_hashes: want.into_iter().collect(),
-                        ..Default::default()
-                    };
-                    self.send_sync(to, reply);
-                }
-            }
+            Stage::Buckets => self.answer_rumor_buckets(to, sync, count),
+            Stage::Answer => self.on_rumor_answer(to, sync, count),
             Stage::FollowUp => {
                 let want: BTreeSet<u64> = sync.key_hashes.iter().copied().collect();
                 let keys = crate::rumor::keys_with_hashes(&self.rumors, &want);
                 self.send_rumors(to, &keys);
+                Ok(())
             }
+        }
+    }
+
+    /// Stage 1 received: answer with the buckets that differ and our (key hash, version) in
+    /// them.
+    fn answer_rumor_buckets(
+        &mut self,
+        to: SocketAddr,
+        sync: &wire::RumorSync,
+        count: u32,
+    ) -> Result<(), DropReason> {
+        if sync.buckets.len() != count as usize {
+            return Err(DropReason::Invalid);
+        }
+        let digest = Digest::of(&self.rumors);
+        let ours = digest.buckets(count);
+        let differing: BTreeSet<u32> = (0..count)
+            .filter(|&i| ours[i as usize] != sync.buckets[i as usize])
+            .collect();
+        // An empty answer still tells the other side it lacks nothing (a candidate in an
+        // election waits for that before it may finish).
+        let entries = digest.entries_in(&differing, count);
+        let reply = wire::RumorSync {
+            stage: Stage::Answer.wire(),
+            bucket_count: Some(count),
+            differing: differing.into_iter().collect(),
+            key_hashes: entries.iter().map(|e| e.key_hash).collect(),
+            versions: entries.iter().map(|e| e.version).collect(),
+            ..Default::default()
+        };
+        self.send_sync(to, reply);
+        Ok(())
+    }
+
+    /// Stage 2 received: send what the other side lacks or holds older, and ask for what we
+    /// lack or hold older.
+    fn on_rumor_answer(
+        &mut self,
+        to: SocketAddr,
+        sync: &wire::RumorSync,
+        count: u32,
+    ) -> Result<(), DropReason> {
+        if sync.key_hashes.len() != sync.versions.len()
+            || sync.differing.iter().any(|&b| b >= count)
+        {
+            return Err(DropReason::Invalid);
+        }
+        let buckets: BTreeSet<u32> = sync.differing.iter().copied().collect();
+        let theirs: Vec<DigestEntry> = sync
+            .key_hashes
+            .iter()
+            .zip(&sync.versions)
+            .map(|(&key_hash, &version)| DigestEntry { key_hash, version })
+            .collect();
+        let now = self.now();
+        self.elections.note_pull(now);
+        if sync.differing.is_empty() && self.rumors.changes() == self.anti_entropy.changes_seen {
+            self.anti_entropy.rumor_quiet = self.anti_entropy.rumor_quiet.saturating_add(1);
+        }
+        let (give, want) = Digest::of(&self.rumors).compare(&buckets, count, &theirs);
+        let keys = crate::rumor::keys_with_hashes(&self.rumors, &give);
+        self.send_rumors(to, &keys);
+        if !want.is_empty() {
+            let reply = wire::RumorSync {
+                stage: Stage::FollowUp.wire(),
+                bucket_count: Some(count),
+                key_hashes: want.into_iter().collect(),
+                ..Default::default()
+            };
+            self.send_sync(to, reply);
         }
         Ok(())
     }
