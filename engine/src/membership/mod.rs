@@ -9,15 +9,15 @@
 //!
 //! Each rule of the protocol lives in the file named after it:
 //!
-//! | file            | rule                                                                  |
-//! |-----------------|-----------------------------------------------------------------------|
-//! | `mod.rs`        | the entry point, the merge of second-hand news, and what every change produces (event, broadcast, election bookkeeping) |
-//! | `contact.rs`    | a member that speaks to us directly is Alive                          |
-//! | `refute.rs`     | a claim that *we* are not Alive is refuted                            |
-//! | `suspect.rs`    | a failed probe makes a member Suspect; accusers, deadlines (Lifeguard) |
-//! | `confirm.rs`    | when a Suspect becomes Confirmed; Confirmed claims checked by ProbePing |
-//! | `depart.rs`     | departures: our own, an operator's, and Confirmed grown old           |
-//! | `piggyback.rs`  | which membership records ride on each message                         |
+//! | file           | rule                                                                   |
+//! |----------------|------------------------------------------------------------------------|
+//! | `mod.rs`       | the entry point; second-hand news merged; what every change produces    |
+//! | `contact.rs`   | a member that speaks to us directly is Alive                           |
+//! | `refute.rs`    | a claim that *we* are not Alive is refuted                             |
+//! | `suspect.rs`   | a failed probe makes a member Suspect; accusers and deadlines          |
+//! | `confirm.rs`   | when a Suspect becomes Confirmed; Confirmed claims checked by ProbePing |
+//! | `depart.rs`    | departures: our own, an operator's, and Confirmed grown old            |
+//! | `piggyback.rs` | which membership records ride on each message                          |
 //!
 //! The merge rule itself (newer incarnation, or same incarnation and worse health) is
 //! [`MemberList::merge`].

@@ -74,10 +74,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// One answer is not enough. A digest answer only shows what we lack; the rumors come in a
     /// later reply, and a candidate that took the answer for the rumors could finish a term
     /// alone, beside the group's leader of that term, before they arrived, or for good if the
-    /// reply is lost. So it takes two answers after the change, the second at least `pull_gap` after the first and at least
-    /// `pull_gap` ago: the second exchange asks again for whatever the first one's reply lost,
-    /// and whatever either brought that changes the group's view starts the count again. Only
-    /// two lost replies in a row can still mislead it.
+    /// reply is lost. So it takes two answers after the change, the second at least `pull_gap`
+    /// after the first and at least `pull_gap` ago: the second exchange asks again for whatever
+    /// the first one's reply lost, and whatever either brought that changes the group's view
+    /// starts the count again. Only two lost replies in a row can still mislead it.
     pub(super) fn pull_confirmed(&self, group: &ServiceGroup) -> bool {
         if self.view.members.count(Health::Alive) == 0 && self.bootstrap.is_empty() {
             return true;
