@@ -1,7 +1,9 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
 mod elections;
-mod membership;
+mod gossip;
+mod member_sync;
+mod rumor_sync;
 mod rumors;
 mod swim;
 mod sync;
@@ -13,48 +15,65 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::broadcast::Broadcasts;
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::id::{Incarnation, MemberId};
-use crate::lifeguard::{Awareness, Suspicion};
+use crate::lifeguard::Awareness;
 use crate::member::{Health, Member, Membership};
 use crate::member_list::MemberList;
+use crate::membership::{Cause, View};
 use crate::metrics::{Channel, DropReason, Metrics};
 use crate::network::Network;
 use crate::probe::{Probe, RoundRobin};
 use crate::time::{Clock, Instant};
-use crate::timer::{Deadlines, Timer, TimerQueue};
+use crate::timer::{Timer, TimerQueue};
 
 pub use rumors::ImportReport;
 
-/// One member of a ring: SWIM failure detection and membership dissemination as a
-/// deterministic state machine.
+/// One member of a ring: SWIM failure detection, membership and rumor dissemination, and
+/// leader elections, as a deterministic state machine.
 ///
-/// The engine owns no sockets, threads or clocks. The caller drives it:
+/// The engine owns no sockets, threads or clocks. The caller creates it with
+/// [`new`](Self::new) and drives it through the methods below, grouped as quinn-proto groups
+/// `Connection`'s.
 ///
-/// * **Getters** — [`id`](Self::id), [`me`](Self::me), [`incarnation`](Self::incarnation),
-///   [`members`](Self::members), [`metrics`](Self::metrics), [`config`](Self::config),
-///   [`is_departed`](Self::is_departed), [`departed_by_operator`](Self::departed_by_operator),
-///   [`rumors`](Self::rumors) (the rumor store: services, configs, files, elections,
-///   departures; [`RumorStore::export`](crate::rumor::RumorStore::export) persists it),
-///   [`census`](Self::census) and [`census_group`](Self::census_group),
-///   [`ring_keys`](Self::ring_keys).
+/// * **Getters** (read only, any time):
+///   - this member: [`id`](Self::id), [`me`](Self::me), [`incarnation`](Self::incarnation),
+///     [`is_departed`](Self::is_departed), [`departed_by_operator`](Self::departed_by_operator),
+///     [`health_multiplier`](Self::health_multiplier) (Lifeguard's local health);
+///   - the ring: [`members`](Self::members) (every other member and the health we hold it in),
+///     [`rumors`](Self::rumors) (services, configs, files, elections, departures;
+///     [`RumorStore::export`](crate::rumor::RumorStore::export) persists it),
+///     [`census`](Self::census) and [`census_group`](Self::census_group);
+///   - elections: [`election`](Self::election), [`elections`](Self::elections),
+///     [`leader`](Self::leader), [`update_leader`](Self::update_leader),
+///     [`suitability`](Self::suitability);
+///   - plumbing: [`config`](Self::config), [`metrics`](Self::metrics),
+///     [`ring_keys`](Self::ring_keys), [`clock`](Self::clock), [`network`](Self::network) and
+///     [`network_mut`](Self::network_mut) (to drain an [`Outbox`](crate::Outbox)).
 /// * **Inputs** — [`handle_datagram`](Self::handle_datagram) for every datagram received on the
 ///   SWIM socket, [`handle_stream`](Self::handle_stream) for every frame received on a gossip
 ///   stream, and [`handle_timeout`](Self::handle_timeout) whenever the instant returned by
 ///   [`poll_timeout`](Self::poll_timeout) has been reached.
-/// * **Commands** — [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
-///   gracefully), [`insert_members`](Self::insert_members) (preload a known view),
-///   [`set_ring_keys`](Self::set_ring_keys) (ring encryption: seal everything sent, accept
-///   only what authenticates),
-///   [`announce_service`](Self::announce_service) / [`update_service`](Self::update_service) /
-///   [`withdraw_service`](Self::withdraw_service) (a service this member runs),
-///   [`apply_config`](Self::apply_config) (a service group's configuration),
-///   [`upload_file`](Self::upload_file) (a file for a service group),
-///   [`depart_member`](Self::depart_member) (an operator's departure of any member, for good),
-///   [`import_rumors`](Self::import_rumors) (restore a persisted rumor store through the merge
-///   rules). Rumor commands return a [`RumorError`](crate::rumor::RumorError) and change
+/// * **Commands**:
+///   - membership: [`join`](Self::join) (bootstrap peers), [`depart`](Self::depart) (leave
+///     gracefully), [`insert_members`](Self::insert_members) (preload a known view),
+///     [`depart_member`](Self::depart_member) (an operator's departure of any member, for
+///     good);
+///   - ring encryption: [`set_ring_keys`](Self::set_ring_keys) (seal everything sent, accept
+///     only what authenticates);
+///   - rumors: [`announce_service`](Self::announce_service) /
+///     [`update_service`](Self::update_service) / [`withdraw_service`](Self::withdraw_service)
+///     (a service this member runs), [`apply_config`](Self::apply_config) (a service group's
+///     configuration), [`upload_file`](Self::upload_file) (a file for a service group),
+///     [`apply_sealed`](Self::apply_sealed) (either, already sealed to the group's key),
+///     [`import_rumors`](Self::import_rumors) (restore a persisted rumor store through the
+///     merge rules);
+///   - elections: [`set_suitability`](Self::set_suitability),
+///     [`start_election`](Self::start_election),
+///     [`start_update_election`](Self::start_update_election).
+///
+///   Rumor and election commands return a [`RumorError`](crate::rumor::RumorError) and change
 ///   nothing when they fail.
 /// * **Outputs** — bytes handed to the [`Network`] during any of the calls above, the next
 ///   deadline from [`poll_timeout`](Self::poll_timeout), and [`Event`]s drained with
@@ -69,64 +88,46 @@ pub use rumors::ImportReport;
 /// Everything random (probe order, PingReq helpers, jitter) comes from one ChaCha generator
 /// seeded at construction, so the same seed and the same sequence of calls produce the same
 /// bytes.
+///
+/// Inside, membership state belongs to the view in `engine/src/membership/` and changes only
+/// through its one entry point; the probe loop (`swim.rs`), the stream channel (`sync.rs`,
+/// `member_sync.rs`) and the rumor store (`rumors.rs`) report what they see to it.
 #[derive(Debug)]
 pub struct Engine<C: Clock, N: Network> {
-    config: Config,
-    clock: C,
-    net: N,
-    rng: ChaCha8Rng,
-    me: Member,
-    departed: bool,
-    members: MemberList,
-    timers: TimerQueue,
-    suspicions: Deadlines,
-    broadcasts: Broadcasts,
-    round: RoundRobin,
-    probe: Probe,
-    /// Confirmed claims about members we held Alive, waiting for a ProbePing's verdict.
-    probe_pings: BTreeMap<MemberId, Membership>,
-    /// ProbePings started in the current protocol period (bounded by `probe_ping_budget`).
-    probe_ping_count: u32,
-    /// Rumor anti-entropy exchanges in a row that found nothing to repair, since the store
-    /// last changed (`rumor_changes_seen`); the exchange period doubles with each, up to 8×.
-    rumor_sync_quiet: u32,
-    rumor_changes_seen: u64,
-    /// Periodic membership digest exchanges in a row that found the views equal, since our
-    /// view last changed (`member_view_seen`, the hash of the whole view); the period doubles
-    /// with each, up to 8×, like the rumor exchange's.
-    member_sync_quiet: u32,
-    member_view_seen: u64,
-    /// A membership / rumor anti-entropy check is due: the next direct Ping carries our hash
-    /// and the Ack answers with the target's (see [`Engine::on_check_answer`]).
-    view_check: bool,
-    rumor_check: bool,
-    /// The last extra rumor pull made while an election was in progress.
-    election_pull_at: Option<Instant>,
-    bootstrap: Vec<SocketAddr>,
-    last_heal_sync: Option<Instant>,
+    pub(crate) config: Config,
+    pub(crate) clock: C,
+    pub(crate) net: N,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) me: Member,
+    pub(crate) departed: bool,
+    /// The membership view: members, suspicions, claims being checked, updates to piggyback.
+    pub(crate) view: View,
+    pub(crate) timers: TimerQueue,
+    pub(crate) round: RoundRobin,
+    pub(crate) probe: Probe,
+    /// When the membership and rumor anti-entropy exchanges are due.
+    pub(crate) anti_entropy: sync::AntiEntropy,
+    pub(crate) bootstrap: Vec<SocketAddr>,
+    pub(crate) last_heal_sync: Option<Instant>,
     /// Lifeguard's local health multiplier.
-    awareness: Awareness,
-    /// Suspicions under the dynamic timeout (empty when it is off).
-    suspects: BTreeMap<MemberId, Suspicion>,
+    pub(crate) awareness: Awareness,
     /// Indirect probes we run as a PingReq helper that asked for a Nack:
     /// (target, asker) → asker.
-    relays: BTreeMap<(MemberId, MemberId), Member>,
-    /// The accuser of the Suspect record being merged right now (threaded to `after_change`).
-    pending_accuser: Option<MemberId>,
+    pub(crate) relays: BTreeMap<(MemberId, MemberId), Member>,
     /// Services, configs, files, elections and departures.
-    rumors: crate::rumor::RumorStore,
+    pub(crate) rumors: crate::rumor::RumorStore,
     /// How rumors are pushed (Config::dissemination).
-    dissemination: crate::rumor::Disseminator,
+    pub(crate) dissemination: crate::rumor::Disseminator,
     /// Groups whose service this member runs (announced and not withdrawn).
-    local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
+    pub(crate) local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
     /// Leader and update elections: per-group voter state and suitability.
-    elections: elections::Elections,
+    pub(crate) elections: elections::Elections,
     /// An operator departed us; we stopped and must never rejoin.
-    departed_by_operator: bool,
+    pub(crate) departed_by_operator: bool,
     /// Ring encryption: the keyring, if any, and the generator of nonces.
-    ring_seal: crate::crypto::WireSeal,
-    events: VecDeque<Event>,
-    metrics: Metrics,
+    pub(crate) ring_seal: crate::crypto::WireSeal,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) metrics: Metrics,
 }
 
 impl<C: Clock, N: Network> Engine<C, N> {
@@ -154,27 +155,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 ..me
             },
             departed: false,
-            members: MemberList::new(),
+            view: View::new(me.id),
             timers: TimerQueue::default(),
-            suspicions: Deadlines::default(),
-            broadcasts: Broadcasts::default(),
             round: RoundRobin::default(),
             probe: Probe::default(),
-            probe_pings: BTreeMap::new(),
-            probe_ping_count: 0,
-            rumor_sync_quiet: 0,
-            rumor_changes_seen: 0,
-            member_sync_quiet: 0,
-            member_view_seen: 0,
-            view_check: false,
-            rumor_check: false,
-            election_pull_at: None,
+            anti_entropy: sync::AntiEntropy::default(),
             bootstrap: Vec::new(),
             last_heal_sync: None,
             awareness,
-            suspects: BTreeMap::new(),
             relays: BTreeMap::new(),
-            pending_accuser: None,
             rumors: crate::rumor::RumorStore::new(),
             dissemination: crate::rumor::Disseminator::new(config_dissemination),
             local_services: BTreeMap::new(),
@@ -196,8 +185,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .timers
             .schedule(now + engine.sweep_interval(), Timer::DepartSweep);
         engine.schedule_rumor_timers(now);
-        // Our own record is news to everyone.
-        engine.broadcasts.enqueue(engine.me.id);
         Ok(engine)
     }
 
@@ -240,7 +227,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Every other member we know of, with the health we hold it in.
     pub fn members(&self) -> &MemberList {
-        &self.members
+        &self.view.members
     }
 
     /// Traffic and drop counters.
@@ -270,7 +257,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.departed {
             return None;
         }
-        match (self.timers.next_deadline(), self.suspicions.next_deadline()) {
+        match (
+            self.timers.next_deadline(),
+            self.view.suspicions.next_deadline(),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -295,8 +285,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let now = self.now();
         loop {
-            if let Some((deadline, id)) = self.suspicions.pop_due(now) {
-                self.on_suspicion_deadline(deadline, id);
+            if let Some((due, id)) = self.view.suspicions.pop_due(now) {
+                if let Some(held) = self.view.members.get(id) {
+                    self.apply_membership(held, Cause::Deadline { due });
+                }
                 continue;
             }
             match self.timers.pop_due(now) {
@@ -322,35 +314,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    /// Leaves the ring gracefully: raises our incarnation, marks ourselves Departed and tells
-    /// up to `departure_fanout` live members over streams. The engine then goes quiet.
-    pub fn depart(&mut self) {
-        if self.departed {
-            return;
-        }
-        self.me.incarnation = self.me.incarnation.next();
-        self.me.departed = true;
-        self.departed = true;
-        let record = Membership {
-            member: self.me,
-            health: Health::Departed,
-        };
-        let targets = self.random_members(self.config.departure_fanout, None, |h, _| {
-            h == Health::Alive
-        });
-        for i in targets {
-            if let Some(m) = self.members.at(i) {
-                self.send_member_rumor(m.member.gossip_addr(), &record);
-            }
-        }
-        self.timers.clear();
-        self.suspicions.clear();
-        self.broadcasts.clear();
-        self.probe_pings.clear();
-        self.suspects.clear();
-        self.relays.clear();
-    }
-
     /// Adds members to our view as if we had always known them: no events, no broadcasts.
     /// Used to start a simulation from a converged ring, or to restore a persisted view.
     /// Our own id is ignored; the merge rules apply.
@@ -358,8 +321,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let now_s = self.now_s();
         let me = self.me.id;
         let records: Vec<Membership> = members.into_iter().filter(|m| m.member.id != me).collect();
-        self.members
-            .merge_all(records, self.config.max_members, now_s);
+        self.view.preload(records, self.config.max_members, now_s);
     }
 
     /// Sets the ring keys, or with `None` turns ring encryption off. Takes effect at once:
@@ -395,7 +357,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Timer::ProbeTick => {
                 let next = self.now() + self.scaled(self.config.protocol_period);
                 self.timers.schedule(next, Timer::ProbeTick);
-                self.probe_ping_count = 0;
+                self.view.claims.new_period();
                 self.start_probe();
             }
             Timer::PingTimeout { probe } => self.on_ping_timeout(probe),
@@ -403,7 +365,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Timer::ProbePingTimeout { id, attempt } => self.on_probe_ping_timeout(id, attempt),
             Timer::PushPull => {
                 self.periodic_push_pull();
-                let quiet = 1u32 << self.member_sync_quiet.min(3);
+                let quiet = 1u32 << self.anti_entropy.member_quiet.min(3);
                 let next = self.now() + self.push_pull_interval() * quiet;
                 self.timers.schedule(next, Timer::PushPull);
             }
@@ -420,7 +382,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     fn on_join_retry(&mut self) {
-        let known_live = self.members.count(Health::Alive) + self.members.count(Health::Suspect);
+        let known_live =
+            self.view.members.count(Health::Alive) + self.view.members.count(Health::Suspect);
         if known_live > 0 || self.bootstrap.is_empty() {
             return;
         }
@@ -431,47 +394,31 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.timers.schedule(next, Timer::JoinRetry);
     }
 
-    /// Confirmed members older than `confirmed_to_departed` become Departed.
-    fn sweep_departed(&mut self) {
-        let limit = self.config.confirmed_to_departed.as_secs();
-        let now_s = u64::from(self.now_s());
-        let old: Vec<MemberId> = (0..self.members.len())
-            .filter(|&i| {
-                self.members.health_at(i) == Some(Health::Confirmed)
-                    && now_s.saturating_sub(u64::from(self.members.changed_at_s(i))) >= limit
-            })
-            .filter_map(|i| self.members.id_at(i))
-            .collect();
-        for id in old {
-            self.set_local_health(id, Health::Departed);
-        }
-    }
-
     // ----- helpers shared by the submodules -----------------------------------------------
 
-    fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         self.clock.now()
     }
 
     /// Whole seconds on the engine clock, for the compact per-member timestamps.
-    fn now_s(&self) -> u32 {
+    pub(crate) fn now_s(&self) -> u32 {
         u32::try_from(self.now().as_nanos() / 1_000_000_000).unwrap_or(u32::MAX)
     }
 
     /// `d` stretched by the local health multiplier (when awareness is on).
-    fn scaled(&self, d: Duration) -> Duration {
+    pub(crate) fn scaled(&self, d: Duration) -> Duration {
         d * self.health_multiplier()
     }
 
-    fn jitter(&mut self, span: Duration) -> Duration {
+    pub(crate) fn jitter(&mut self, span: Duration) -> Duration {
         let nanos = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX).max(1);
         Duration::from_nanos(self.rng.gen_range(0..nanos))
     }
 
     /// memberlist's scaling of the push/pull interval: beyond 32 members, one more interval per
     /// doubling, so the ring's total anti-entropy traffic grows like N·log N, not N².
-    fn push_pull_interval(&self) -> Duration {
-        let n = self.members.len() + 1;
+    pub(crate) fn push_pull_interval(&self) -> Duration {
+        let n = self.view.members.len() + 1;
         let base = self.config.push_pull_interval;
         if n <= 32 {
             return base;
@@ -480,13 +427,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
         base.mul_f64(mult.ceil() + 1.0)
     }
 
-    fn sweep_interval(&self) -> Duration {
+    pub(crate) fn sweep_interval(&self) -> Duration {
         self.config
             .confirmed_to_departed
             .min(Duration::from_secs(3600))
     }
 
-    fn own_record(&self) -> Membership {
+    pub(crate) fn own_record(&self) -> Membership {
         Membership {
             member: self.me,
             health: if self.departed {
@@ -497,30 +444,33 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    fn emit(&mut self, event: Event) {
+    pub(crate) fn emit(&mut self, event: Event) {
         self.events.push_back(event);
     }
 
-    fn drop_input(&mut self, reason: DropReason) {
+    pub(crate) fn drop_input(&mut self, reason: DropReason) {
         self.metrics.record_drop(reason);
         self.emit(Event::Dropped { reason });
     }
 
     /// Decodes an incoming envelope: authenticated with the ring keys when there are some,
     /// plaintext otherwise. The only decoder of network input.
-    fn open_wire<M: prost::Message + Default>(&self, bytes: &[u8]) -> Result<M, DropReason> {
+    pub(crate) fn open_wire<M: prost::Message + Default>(
+        &self,
+        bytes: &[u8],
+    ) -> Result<M, DropReason> {
         self.ring_seal.open(bytes)
     }
 
     /// Sends an envelope from `wire::seal_plain`, sealed on the way out when there are ring keys.
-    fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+    pub(crate) fn send_datagram(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         let bytes = self.ring_seal.seal_outgoing(bytes);
         self.metrics.record_sent(Channel::Datagram, bytes.len());
         self.net.send_datagram(to, bytes);
     }
 
     /// Like `send_datagram`, for stream frames.
-    fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+    pub(crate) fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         let bytes = self.ring_seal.seal_outgoing(bytes);
         self.metrics.record_sent(Channel::Stream, bytes.len());
         self.net.send_stream(to, bytes);
@@ -529,22 +479,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Up to `k` distinct random positions in the member list whose (health, persistent)
     /// satisfy `want`, never `exclude`. Random probing first (cheap in big lists), then a scan
     /// from a random offset if that found too few.
-    fn random_members(
+    pub(crate) fn random_members(
         &mut self,
         k: usize,
         exclude: Option<MemberId>,
         want: impl Fn(Health, bool) -> bool,
     ) -> Vec<usize> {
-        let n = self.members.len();
+        let n = self.view.members.len();
         let mut out = Vec::with_capacity(k);
         if k == 0 || n == 0 {
             return out;
         }
         let ok = |this: &Self, i: usize| {
-            this.members
+            this.view
+                .members
                 .health_at(i)
-                .is_some_and(|h| want(h, this.members.persistent_at(i)))
-                && this.members.id_at(i) != exclude
+                .is_some_and(|h| want(h, this.view.members.persistent_at(i)))
+                && this.view.members.id_at(i) != exclude
         };
         for _ in 0..(3 * k) {
             let i = self.rng.gen_range(0..n);

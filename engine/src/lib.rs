@@ -29,6 +29,7 @@ pub mod time;
 pub mod wire;
 
 mod broadcast;
+mod membership;
 mod probe;
 mod timer;
 

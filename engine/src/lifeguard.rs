@@ -1,13 +1,14 @@
 //! Lifeguard's local health awareness and dynamic suspicion timeout (Dadgar, Phillips, Currey:
 //! "Lifeguard: Local Health Awareness for More Accurate Failure Detection", 2018).
 //!
-//! Both are small pure pieces of state; the probe loop and the membership code decide when to
-//! feed them.
+//! Both are small pure pieces of state; the probe loop and the membership rules
+//! (`membership/suspect.rs`, which also holds each suspicion's accusers) decide when to feed
+//! them.
 
 use std::time::Duration;
 
-use crate::id::MemberId;
-use crate::time::Instant;
+// Each suspicion's accusers and deadline live with the suspicion rule.
+pub use crate::membership::Suspicion;
 
 /// The local health multiplier: how much slower than configured this member currently probes
 /// and waits. It rises when the member seems to be the problem (it misses Nacks it should have
@@ -64,61 +65,6 @@ pub fn suspicion_timeout(c: u32, k: u32, min: Duration, max: Duration) -> Durati
     Duration::from_millis(ms as u64).max(min)
 }
 
-/// Up to this many distinct accusers are remembered per suspicion.
-const MAX_ACCUSERS: usize = 4;
-
-/// One suspicion under the dynamic timeout: when it started, who independently confirmed it,
-/// and when it expires now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Suspicion {
-    /// When we started suspecting.
-    pub start: Instant,
-    /// When it turns into Confirmed unless refuted.
-    pub deadline: Instant,
-    accusers: [Option<MemberId>; MAX_ACCUSERS],
-    /// The most recent accuser (piggybacked with the suspicion, so it spreads).
-    pub last_accuser: Option<MemberId>,
-    /// Whether the member was asked directly (a ProbePing showing our claim) once the
-    /// suspicion's deadline came.
-    pub final_check: bool,
-}
-
-impl Suspicion {
-    /// A suspicion raised at `start` by `accuser` (which does not count as a confirmation).
-    pub fn new(start: Instant, accuser: Option<MemberId>, timeout: Duration) -> Self {
-        let mut accusers = [None; MAX_ACCUSERS];
-        accusers[0] = accuser;
-        Suspicion {
-            start,
-            deadline: start + timeout,
-            accusers,
-            last_accuser: accuser,
-            final_check: false,
-        }
-    }
-
-    /// Independent confirmations so far (accusers beyond the first).
-    pub fn confirmations(&self) -> u32 {
-        let n = self.accusers.iter().filter(|a| a.is_some()).count() as u32;
-        n.saturating_sub(1)
-    }
-
-    /// Records `accuser`; true if it is new (a fresh confirmation).
-    pub fn confirm(&mut self, accuser: MemberId) -> bool {
-        if self.accusers.contains(&Some(accuser)) {
-            return false;
-        }
-        self.last_accuser = Some(accuser);
-        match self.accusers.iter_mut().find(|a| a.is_none()) {
-            Some(slot) => {
-                *slot = Some(accuser);
-                true
-            }
-            None => false, // enough remembered; more cannot shorten it further
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,18 +118,5 @@ mod tests {
             suspicion_bounds(min, 6, 1000),
             (min, Duration::from_secs(36))
         );
-    }
-
-    #[test]
-    fn confirmations_count_distinct_accusers_beyond_the_first() {
-        let id = MemberId::from_u128;
-        let mut s = Suspicion::new(Instant::ZERO, Some(id(1)), Duration::from_secs(9));
-        assert_eq!(s.confirmations(), 0);
-        assert!(!s.confirm(id(1)));
-        assert!(s.confirm(id(2)));
-        assert!(!s.confirm(id(2)));
-        assert!(s.confirm(id(3)));
-        assert_eq!(s.confirmations(), 2);
-        assert_eq!(s.last_accuser, Some(id(3)));
     }
 }

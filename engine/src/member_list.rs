@@ -119,16 +119,13 @@ impl MemberList {
         self.entries.iter().map(|e| self.expand(e))
     }
 
-    /// Applies Butterfly's merge rule: accept if `id` is unknown, or the incarnation is higher,
-    /// or it is equal and the health strictly worse. `max_members` bounds insertions.
+    /// Applies the merge rule (`supersedes`): accept if the member is unknown or `update`
+    /// supersedes what we hold. `max_members` bounds insertions.
     pub fn merge(&mut self, update: &Membership, max_members: usize, now_s: u32) -> MergeOutcome {
         match self.search(update.member.id) {
             Ok(i) => {
                 let e = self.entries[i];
-                let inc = Incarnation(e.incarnation);
-                let newer = update.member.incarnation > inc
-                    || (update.member.incarnation == inc && update.health > e.health);
-                if !newer {
+                if !supersedes(update, Incarnation(e.incarnation), e.health) {
                     return MergeOutcome::Stale;
                 }
                 let from = e.health;
@@ -169,10 +166,7 @@ impl MemberList {
             if later.member.id != kept.member.id {
                 return false;
             }
-            let newer = later.member.incarnation > kept.member.incarnation
-                || (later.member.incarnation == kept.member.incarnation
-                    && later.health > kept.health);
-            if newer {
+            if supersedes(later, kept.member.incarnation, kept.health) {
                 *kept = *later;
             }
             true
@@ -219,9 +213,8 @@ impl MemberList {
     /// the id space: a few interpolation steps narrow the range to a handful of neighbouring
     /// entries (a cache miss or two), then a binary search finishes. Ids that are not uniform
     /// only cost the bounded number of interpolation steps before the binary search, so the
-    /// worst case stays O(log n). In the simulator, where thousands of engines each hold
-    /// thousands of entries, this lookup was a fifth of the run time as a plain binary search
-    /// (one cache miss per step).
+    /// worst case stays O(log n). A plain binary search costs a cache miss per step, and in
+    /// the simulator thousands of engines each look up thousands of entries.
     fn search(&self, id: MemberId) -> Result<usize, usize> {
         let key = split(id);
         let cmp = |e: &Entry| (e.id_hi, e.id_lo).cmp(&key);
@@ -405,6 +398,15 @@ pub(crate) fn mix64(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// Butterfly's merge rule: `update` replaces a record held at `incarnation` in `health` if its
+/// incarnation is higher, or equal with a strictly worse health (Alive < Suspect < Confirmed <
+/// Departed), so news of a failure spreads and only the member itself, by raising its
+/// incarnation, can undo it.
+fn supersedes(update: &Membership, incarnation: Incarnation, health: Health) -> bool {
+    update.member.incarnation > incarnation
+        || (update.member.incarnation == incarnation && update.health > health)
 }
 
 fn entry_id(e: &Entry) -> MemberId {

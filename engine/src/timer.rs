@@ -82,38 +82,6 @@ impl TimerQueue {
     }
 }
 
-/// Suspicion deadlines, kept apart from the timer queue and as small as possible: at a
-/// partition every member may hold thousands of suspects at once.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Deadlines {
-    heap: BinaryHeap<Reverse<(Instant, MemberId)>>,
-}
-
-impl Deadlines {
-    pub(crate) fn schedule(&mut self, at: Instant, id: MemberId) {
-        self.heap.push(Reverse((at, id)));
-    }
-
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
-    }
-
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, MemberId)> {
-        match self.heap.peek() {
-            Some(Reverse((at, _))) if *at <= now => {
-                let due = self.heap.pop().map(|Reverse(x)| x);
-                give_back(&mut self.heap);
-                due
-            }
-            _ => None,
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.heap.clear();
-    }
-}
-
 /// Returns the room a burst left behind (thousands of suspicions or queued updates after a
 /// partition, a handful a minute later), keeping twice what is held: thousands of engines in
 /// the simulator would otherwise each keep their high-water mark. The timer heaps and the
@@ -128,26 +96,6 @@ pub(crate) fn give_back<T: Ord>(heap: &mut BinaryHeap<T>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_drained_burst_gives_its_room_back() {
-        let mut d = Deadlines::default();
-        for i in 0..10_000u64 {
-            d.schedule(Instant::from_millis(i), MemberId::from_u128(u128::from(i)));
-        }
-        let t = Instant::from_millis(9_990);
-        let mut popped = 0;
-        while d.pop_due(t).is_some() {
-            popped += 1;
-        }
-        assert_eq!(popped, 9_991);
-        assert!(d.heap.capacity() < 1_000, "{}", d.heap.capacity());
-        assert_eq!(
-            d.pop_due(Instant::from_secs(10))
-                .map(|(_, id)| id.as_u128()),
-            Some(9_991)
-        );
-    }
 
     #[test]
     fn pops_in_time_then_priority_then_insertion_order() {

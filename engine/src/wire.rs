@@ -460,7 +460,7 @@ pub struct RumorBatch {
 }
 
 /// One step of a rumor anti-entropy exchange (swallowtail extension), see
-/// `engine/src/engine/sync.rs`:
+/// `engine/src/engine/rumor_sync.rs`:
 ///
 /// ```text
 ///  A (initiator)                                   B

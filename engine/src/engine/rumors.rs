@@ -1,27 +1,22 @@
-//! Rumors in the engine: the commands that create them, applying them to the store (with the
-//! events, departures and refutations that follow), and the dissemination round that pushes
-//! them. Anti-entropy lives with the other stream exchanges in `sync.rs`.
+//! Rumors in the engine: the commands that create them, and applying them to the store (with
+//! the events, departures and refutations that follow). The gossip round that pushes them is
+//! in `gossip.rs`, rumor anti-entropy in `rumor_sync.rs`.
 
-use std::net::SocketAddr;
-
-use prost::Message;
-
-use crate::broadcast::retransmit_limit;
 use crate::census::{Census, CensusGroup};
 use crate::engine::elections::ElectionGate;
 use crate::engine::Engine;
 use crate::event::{Event, RumorRejectReason};
 use crate::id::{Incarnation, MemberId};
-use crate::member::{Health, Member, Membership};
+use crate::member::Health;
+use crate::membership::Cause;
 use crate::metrics::DropReason;
 use crate::network::Network;
 use crate::rumor::{
-    decode_batch, decode_rumor, encode_rumor, Departure, Rumor, RumorError, RumorKey, RumorStore,
-    Service, ServiceConfig, ServiceFile, ServiceGroup, ServiceSpec, StoreOutcome,
+    decode_batch, decode_rumor, Departure, Rumor, RumorError, RumorKey, RumorStore, Service,
+    ServiceConfig, ServiceFile, ServiceGroup, ServiceSpec, StoreOutcome,
 };
-use crate::time::{Clock, Instant};
-use crate::timer::Timer;
-use crate::wire::{self, RumorPayload, RumorType};
+use crate::time::Clock;
+use crate::wire;
 
 /// Where a rumor being applied came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,13 +40,6 @@ pub struct ImportReport {
     pub skipped: usize,
 }
 
-/// Bytes a `Rumor` envelope adds around its content, with room for `from_id` and the
-/// encrypted `Wire` (nonce and tag).
-const FRAME_OVERHEAD: usize = 128;
-
-/// The most membership updates in one frame pushed on the gossip channel.
-const MEMBER_PUSH_MAX: usize = 64;
-
 impl<C: Clock, N: Network> Engine<C, N> {
     // ----- getters -------------------------------------------------------------------------
 
@@ -71,12 +59,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// files and leaders. Derived from the rumor store and the member list when called (so it
     /// never disagrees with them and costs no memory between calls): O(rumors).
     pub fn census(&self) -> Census {
-        Census::build(&self.rumors, &self.members, &self.own_record())
+        Census::build(&self.rumors, &self.view.members, &self.own_record())
     }
 
     /// The census of one service group (O(rumors of the group)), if any rumor names it.
     pub fn census_group(&self, group: &ServiceGroup) -> Option<CensusGroup> {
-        CensusGroup::build(group, &self.rumors, &self.members, &self.own_record())
+        CensusGroup::build(group, &self.rumors, &self.view.members, &self.own_record())
     }
 
     // ----- commands ------------------------------------------------------------------------
@@ -165,24 +153,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         version: u64,
         config: Vec<u8>,
     ) -> Result<(), RumorError> {
-        self.check_active()?;
-        self.check_payload(config.len())?;
-        if let Some(held) = self.rumors.config(&group) {
-            if held.incarnation.0 >= version {
-                return Err(RumorError::NotNewer {
-                    held: held.incarnation.0,
-                    offered: version,
-                });
-            }
-        }
-        let rumor = Rumor::ServiceConfig(ServiceConfig {
-            group,
-            incarnation: Incarnation(version),
-            encrypted: false,
-            config,
-        });
-        self.apply_rumor(rumor, Origin::Local);
-        Ok(())
+        self.publish_group_payload(group, version, None, config, false)
     }
 
     /// Uploads `body` as version `version` of the file `filename` of `group` (Butterfly's
@@ -199,24 +170,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if filename.is_empty() {
             return Err(RumorError::EmptyFileName);
         }
-        self.check_payload(body.len())?;
-        if let Some(held) = self.rumors.file(&group, &filename) {
-            if held.incarnation.0 >= version {
-                return Err(RumorError::NotNewer {
-                    held: held.incarnation.0,
-                    offered: version,
-                });
-            }
-        }
-        let rumor = Rumor::ServiceFile(ServiceFile {
-            group,
-            incarnation: Incarnation(version),
-            encrypted: false,
-            filename,
-            body,
-        });
-        self.apply_rumor(rumor, Origin::Local);
-        Ok(())
+        self.publish_group_payload(group, version, Some(filename), body, false)
     }
 
     /// As [`apply_config`](Self::apply_config) and [`upload_file`](Self::upload_file) (with
@@ -230,8 +184,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
         filename: Option<String>,
         sealed: Vec<u8>,
     ) -> Result<(), RumorError> {
+        self.publish_group_payload(group, version, filename, sealed, true)
+    }
+
+    /// Publishes version `version` of `group`'s configuration (`filename` `None`) or of one of
+    /// its files: only a version higher than the one in force is accepted.
+    fn publish_group_payload(
+        &mut self,
+        group: ServiceGroup,
+        version: u64,
+        filename: Option<String>,
+        payload: Vec<u8>,
+        encrypted: bool,
+    ) -> Result<(), RumorError> {
         self.check_active()?;
-        self.check_payload(sealed.len())?;
+        self.check_payload(payload.len())?;
         let held = match &filename {
             None => self.rumors.config(&group).map(|c| c.incarnation.0),
             Some(f) if f.is_empty() => return Err(RumorError::EmptyFileName),
@@ -248,15 +215,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
             None => Rumor::ServiceConfig(ServiceConfig {
                 group,
                 incarnation,
-                encrypted: true,
-                config: sealed,
+                encrypted,
+                config: payload,
             }),
             Some(filename) => Rumor::ServiceFile(ServiceFile {
                 group,
                 incarnation,
-                encrypted: true,
+                encrypted,
                 filename,
-                body: sealed,
+                body: payload,
             }),
         };
         self.apply_rumor(rumor, Origin::Local);
@@ -358,7 +325,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn apply_rumor(&mut self, rumor: Rumor, origin: Origin) -> StoreOutcome {
         let key = rumor.key();
         let incarnation = rumor.incarnation();
-        let kind = rumor.kind();
         let supersede = origin == Origin::Remote && self.contradicts_our_service(&rumor);
         let gate = self.elections_before_apply(&rumor, origin);
         if matches!(gate, ElectionGate::Reject) {
@@ -367,15 +333,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let outcome = self.rumors.merge(rumor);
         match outcome {
             StoreOutcome::Inserted | StoreOutcome::Replaced { .. } => {
-                self.metrics.rumors_applied += 1;
-                if origin != Origin::Import || !self.dissemination.anti_entropy() {
-                    self.dissemination.on_changed(&key);
-                }
-                self.emit(Event::RumorApplied {
-                    kind,
-                    key: key.clone(),
-                    incarnation,
-                });
+                // Imported rumors are left to anti-entropy where there is some.
+                let spread = origin != Origin::Import || !self.dissemination.anti_entropy();
+                self.on_rumor_stored(&key, incarnation, spread);
                 if let RumorKey::Departure { member } = &key {
                     self.on_departure(*member);
                 }
@@ -398,6 +358,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         self.elections_after_apply(&key, outcome, gate);
         outcome
+    }
+
+    /// A rumor was stored (inserted or replaced): counted, pushed if `spread`, and reported.
+    pub(super) fn on_rumor_stored(
+        &mut self,
+        key: &RumorKey,
+        incarnation: Incarnation,
+        spread: bool,
+    ) {
+        self.metrics.rumors_applied += 1;
+        if spread {
+            self.dissemination.on_changed(key);
+        }
+        self.emit(Event::RumorApplied {
+            kind: key.kind(),
+            key: key.clone(),
+            incarnation,
+        });
     }
 
     /// Whether `rumor` is a record of a service we run that differs from what we announced, at
@@ -435,12 +413,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.on_departed_by_operator();
             return;
         }
-        if let Some(held) = self.members.get(member) {
-            if held.health != Health::Departed {
-                self.set_local_health(member, Health::Departed);
-            }
+        if let Some(held) = self.view.members.get(member) {
+            self.apply_membership(held, Cause::Operator);
         }
-        self.probe_pings.remove(&member);
     }
 
     /// We learned our own Departure: tell a few members directly (so the ring learns it even if
@@ -456,7 +431,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 h == Health::Alive
             });
             for i in targets {
-                if let Some(m) = self.members.at(i) {
+                if let Some(m) = self.view.members.at(i) {
                     self.send_rumors(m.member.gossip_addr(), std::slice::from_ref(&key));
                 }
             }
@@ -464,209 +439,5 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.dissemination.clear();
         }
         self.emit(Event::DepartedByOperator);
-    }
-
-    /// Rewrites a membership update about a member an operator departed: whatever its
-    /// incarnation, it stays Departed.
-    pub(super) fn departure_guard(&self, mut update: Membership) -> Membership {
-        if update.health != Health::Departed && self.rumors.is_departed(update.member.id) {
-            update.health = Health::Departed;
-            update.member.departed = true;
-        }
-        update
-    }
-
-    /// A member an operator departed spoke to us directly: refuse it, and tell it about its
-    /// departure so it stops (it may have restarted without its store).
-    pub(super) fn refuse_departed(&mut self, member: &Member) -> bool {
-        if !self.rumors.is_departed(member.id) {
-            return false;
-        }
-        let key = RumorKey::Departure { member: member.id };
-        self.send_rumors(member.gossip_addr(), std::slice::from_ref(&key));
-        true
-    }
-
-    // ----- dissemination -------------------------------------------------------------------
-
-    pub(super) fn schedule_rumor_timers(&mut self, now: Instant) {
-        let jitter = self.jitter(self.config.gossip_interval);
-        self.timers.schedule(now + jitter, Timer::GossipTick);
-        if self.dissemination.anti_entropy() {
-            let ae = self.anti_entropy_interval();
-            let jitter = self.jitter(ae);
-            self.timers.schedule(now + ae + jitter, Timer::AntiEntropy);
-        }
-    }
-
-    /// One dissemination round: up to `gossip_fanout` live members that have something to
-    /// receive get it.
-    pub(super) fn on_gossip_tick(&mut self) {
-        let next = self.now() + self.config.gossip_interval;
-        self.timers.schedule(next, Timer::GossipTick);
-        self.run_election_checks();
-        self.pull_while_electing();
-        self.gossip_membership();
-        if self.rumors.is_empty() {
-            return;
-        }
-        let fanout = self.config.gossip_fanout;
-        let candidates = if self.dissemination.batches() {
-            fanout
-        } else {
-            fanout.saturating_mul(3)
-        };
-        let picked = self.random_members(candidates, None, |h, _| {
-            matches!(h, Health::Alive | Health::Suspect)
-        });
-        let mut sent = 0;
-        for i in picked {
-            if sent == fanout {
-                break;
-            }
-            let Some(m) = self.members.at(i) else {
-                continue;
-            };
-            if !self.dissemination.has_work_for(m.member.id) {
-                continue;
-            }
-            if self.push_rumors_to(&m.member) {
-                sent += 1;
-            }
-        }
-    }
-
-    /// Membership updates travel as Member rumors on the gossip channel too, as in Butterfly
-    /// (where Member is a rumor kind): each gossip tick, while updates are queued,
-    /// `gossip_fanout` random live members get a frame of them, drawn from the same bounded
-    /// queue as the piggybacked ones (each copy counts toward the retransmit limit, so the
-    /// total stays bounded). Piggybacking alone carries `piggyback_max` updates per probe
-    /// message, which a burst of changes — a hundred crashes, a healed partition — outruns
-    /// by minutes in a ring of a thousand.
-    pub(super) fn gossip_membership(&mut self) {
-        if self.broadcasts.is_empty() || self.departed {
-            return;
-        }
-        let picked =
-            self.random_members(self.config.gossip_fanout, None, |h, _| h == Health::Alive);
-        for i in picked {
-            let Some(m) = self.members.at(i) else {
-                continue;
-            };
-            let records = self.take_broadcasts(MEMBER_PUSH_MAX, Some(m.member.id));
-            if records.is_empty() {
-                break;
-            }
-            let rumors = records
-                .into_iter()
-                .map(|entry| wire::Rumor {
-                    r#type: RumorType::Member as i32,
-                    tag: Vec::new(),
-                    from_id: None,
-                    payload: Some(RumorPayload::Member(entry)),
-                })
-                .collect();
-            self.metrics.member_pushes += 1;
-            let batch = RumorPayload::Batch(wire::RumorBatch { rumors });
-            self.send_frame(m.member.gossip_addr(), RumorType::Batch, batch);
-        }
-    }
-
-    /// Sends `target` what the strategy selects for it; whether anything was sent.
-    fn push_rumors_to(&mut self, target: &Member) -> bool {
-        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
-        let budget = self.frame_budget();
-        let batches = self.dissemination.batches();
-        let Engine {
-            rumors,
-            dissemination,
-            ..
-        } = self;
-        let mut frame: Vec<wire::Rumor> = Vec::new();
-        let mut size = 0;
-        let keys = dissemination.take_for(target.id, limit, |key| {
-            let Some(rumor) = rumors.get(&key) else {
-                return true;
-            };
-            if !batches {
-                return true;
-            }
-            let w = encode_rumor(rumor);
-            let len = w.encoded_len() + 8;
-            if !frame.is_empty() && size + len > budget {
-                return false;
-            }
-            size += len;
-            frame.push(w);
-            true
-        });
-        if keys.is_empty() {
-            return false;
-        }
-        let to = target.gossip_addr();
-        if batches {
-            self.send_rumor_frame(to, frame);
-        } else {
-            let frames: Vec<wire::Rumor> = keys
-                .iter()
-                .filter_map(|k| self.rumors.get(k).map(encode_rumor))
-                .collect();
-            for w in frames {
-                self.send_rumor_frame(to, vec![w]);
-            }
-        }
-        true
-    }
-
-    /// Sends the rumors held under `keys` to `to`, batched into frames within
-    /// `max_stream_frame_size`.
-    pub(super) fn send_rumors(&mut self, to: SocketAddr, keys: &[RumorKey]) {
-        let budget = self.frame_budget();
-        let mut frame = Vec::new();
-        let mut size = 0;
-        for key in keys {
-            let Some(rumor) = self.rumors.get(key) else {
-                continue;
-            };
-            let w = encode_rumor(rumor);
-            let len = w.encoded_len() + 8;
-            if !frame.is_empty() && size + len > budget {
-                self.send_rumor_frame(to, std::mem::take(&mut frame));
-                size = 0;
-            }
-            size += len;
-            frame.push(w);
-        }
-        if !frame.is_empty() {
-            self.send_rumor_frame(to, frame);
-        }
-    }
-
-    /// One stream frame: the rumor itself when alone (as Butterfly sends it), a batch
-    /// otherwise.
-    fn send_rumor_frame(&mut self, to: SocketAddr, mut rumors: Vec<wire::Rumor>) {
-        let from_id = Some(self.me.id.to_string());
-        let envelope = if rumors.len() == 1 {
-            let mut r = rumors.remove(0);
-            r.from_id = from_id;
-            r
-        } else {
-            wire::Rumor {
-                r#type: RumorType::Batch as i32,
-                tag: Vec::new(),
-                from_id,
-                payload: Some(RumorPayload::Batch(wire::RumorBatch { rumors })),
-            }
-        };
-        self.metrics.rumor_pushes += 1;
-        let bytes = wire::seal_plain(&envelope);
-        self.send_stream(to, bytes);
-    }
-
-    fn frame_budget(&self) -> usize {
-        self.config
-            .max_stream_frame_size
-            .saturating_sub(FRAME_OVERHEAD)
-            .max(1)
     }
 }

@@ -15,23 +15,15 @@
 
 use std::net::SocketAddr;
 
-use crate::broadcast::retransmit_limit;
 use crate::engine::Engine;
 use crate::id::MemberId;
 use crate::member::{Health, Member, Membership};
+use crate::membership::Cause;
 use crate::metrics::{Channel, DropReason};
 use crate::network::Network;
 use crate::time::Clock;
 use crate::timer::Timer;
 use crate::wire::{self, Swim, SwimPayload, SwimType};
-
-/// ProbePings sent to check a claim before it is believed, a PingReq timeout apart: at 20 %
-/// loss each way one round trip fails 36 % of the time, three in a row 4.7 %.
-const PROBE_PING_TRIES: u8 = 3;
-/// Under Lifeguard, where every suspicion ends with this check at every observer, the tries go
-/// a ping timeout apart (the check's length adds to the detection of every crash), and one
-/// more is made: four in a row fail 1.7 % of the time at 20 % loss.
-const PROBE_PING_TRIES_LIFEGUARD: u8 = 4;
 
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Handles one datagram received on the SWIM socket from `from`.
@@ -62,19 +54,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return self.drop_input(reason);
         }
         for entry in &swim.membership {
-            self.apply_wire_membership(entry);
-        }
-    }
-
-    /// Applies one membership record as it came off the wire (piggybacked, or pushed on the
-    /// gossip channel), with the accuser a Suspect record names.
-    pub(super) fn apply_wire_membership(&mut self, entry: &wire::Membership) {
-        match Membership::try_from(entry) {
-            Ok(m) => {
-                let accuser = entry.accuser.as_deref().and_then(|a| a.parse().ok());
-                self.apply_membership_from(m, accuser);
-            }
-            Err(reason) => self.drop_input(reason),
+            self.apply_wire_record(entry);
         }
     }
 
@@ -87,8 +67,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.probe.target.is_some() && !self.probe.acked && self.probe.pingreqs_sent {
             self.on_pingreq_timeout(self.probe.seq);
         }
-        let n = self.members.len();
-        let members = &self.members;
+        let n = self.view.members.len();
+        let members = &self.view.members;
         let pick = self
             .round
             .next(n, &mut self.rng, |i| match members.health_at(i) {
@@ -96,7 +76,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 Some(Health::Confirmed) => members.persistent_at(i),
                 _ => false,
             });
-        let Some(target) = pick.and_then(|i| self.members.at(i)) else {
+        let Some(target) = pick.and_then(|i| self.view.members.at(i)) else {
             return;
         };
         self.probe.seq += 1;
@@ -109,8 +89,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.metrics.probes += 1;
         // Anti-entropy checks due ride on the probe of a member we hold Alive.
         let alive = target.health == Health::Alive;
-        self.probe.view_asked = self.view_check && alive;
-        self.probe.rumors_asked = self.rumor_check && alive;
+        self.probe.view_asked = self.anti_entropy.view_check && alive;
+        self.probe.rumors_asked = self.anti_entropy.rumor_check && alive;
         let view_hash = self.probe.view_asked.then(|| self.view_hash());
         let rumor_hash = self.probe.rumors_asked.then(|| self.rumor_hash());
         self.metrics.view_checks += u64::from(self.probe.view_asked);
@@ -141,7 +121,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Some(target_id) = self.probe.target else {
             return;
         };
-        let Some(target) = self.members.get(target_id) else {
+        let Some(target) = self.view.members.get(target_id) else {
             return;
         };
         let helpers = self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _| {
@@ -150,7 +130,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.probe.pingreqs_sent = true;
         let want_nack = self.config.awareness_on();
         for i in helpers {
-            let Some(helper) = self.members.at(i) else {
+            let Some(helper) = self.view.members.at(i) else {
                 continue;
             };
             let payload = SwimPayload::Pingreq(wire::PingReq {
@@ -183,40 +163,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.awareness
                 .apply(i32::try_from(delta).unwrap_or(i32::MAX));
         }
+        // Report the failure for the member at the incarnation probed; the membership rules
+        // decide what it means (`membership/suspect.rs`).
         if let Some(id) = self.probe.target.take() {
-            let Some(held) = self.members.get(id) else {
-                return;
-            };
-            if held.member.incarnation > self.probe.incarnation {
-                // It refuted or restarted while we waited: that is news from a live member,
-                // and suspecting its new incarnation would start a false alarm.
-                return;
-            }
-            match held.health {
-                Health::Alive => self.set_local_health(id, Health::Suspect),
-                // Our own failed probe independently confirms someone else's suspicion.
-                Health::Suspect => self.confirm_suspicion(id, self.me.id),
-                _ => {}
+            if let Some(held) = self.view.members.get(id) {
+                let probed = Membership {
+                    member: Member {
+                        incarnation: self.probe.incarnation,
+                        ..held.member
+                    },
+                    health: Health::Suspect,
+                };
+                self.apply_membership(probed, Cause::ProbeFailed);
             }
         }
     }
 
     // ----- receiving -----------------------------------------------------------------------
-
-    /// Records in `entries` that are older than ours (lower incarnation): the sender missed a
-    /// refutation or a restart, and its stale view would otherwise last until the next full
-    /// exchange. Our newer records ride first in the reply. At most three.
-    fn corrections(&self, entries: &[wire::Membership]) -> Vec<Membership> {
-        entries
-            .iter()
-            .filter_map(|e| Membership::try_from(e).ok())
-            .filter_map(|m| {
-                let held = self.members.get(m.member.id)?;
-                (held.member.incarnation > m.member.incarnation).then_some(held)
-            })
-            .take(3)
-            .collect()
-    }
 
     fn on_ping(
         &mut self,
@@ -261,12 +224,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     forward_to: ack.forward_to.clone(),
                     ..Default::default()
                 });
-                let target = self.members.get(fwd.id);
+                let target = self.view.members.get(fwd.id);
                 self.send_swim(fwd.addr, SwimType::Ack, payload, target);
                 return Ok(());
             }
         }
-        self.note_direct_contact(&from)?;
+        self.note_direct_contact(&from, Cause::Answered)?;
         if self.probe.target == Some(from.id) && !self.probe.acked {
             self.probe.acked = true;
             self.awareness.apply(-1);
@@ -274,8 +237,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.probe.target == Some(from.id) && ack.forward_to.is_none() {
             self.on_check_answer(&from, ack.view_hash, ack.rumor_hash);
         }
-        // A ProbePing answered: the Confirmed claim was false.
-        self.probe_pings.remove(&from.id);
         Ok(())
     }
 
@@ -286,7 +247,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if target.id == self.me.id {
             return Err(DropReason::NotForUs);
         }
-        let held = self.members.get(target.id);
+        let held = self.view.members.get(target.id);
         self.send_ping(target.addr, held, Some(asker));
         if req.nack == Some(true) {
             self.relays.insert((target.id, asker.id), asker);
@@ -308,6 +269,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return; // the target answered
         };
         let target = self
+            .view
             .members
             .get(target)
             .map(|m| wire::Member::from(&m.member));
@@ -315,7 +277,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             from: Some(wire::Member::from(&self.me)),
             target,
         });
-        let held = self.members.get(asker.id);
+        let held = self.view.members.get(asker.id);
         self.send_swim(asker.addr, SwimType::Nack, payload, held);
     }
 
@@ -344,7 +306,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Direct contact from `member`; any message from the member we are probing answers the
     /// probe as well as an Ack would (it is alive and reaches us).
     fn heard_from(&mut self, member: &Member) -> Result<Option<Membership>, DropReason> {
-        let prior = self.note_direct_contact(member)?;
+        let prior = self.note_direct_contact(member, Cause::DirectContact)?;
         if self.probe.target == Some(member.id) {
             self.probe.acked = true;
         }
@@ -360,168 +322,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         Ok(m)
     }
 
-    // ----- ProbePing -----------------------------------------------------------------------
-
-    /// Checks a Confirmed claim about a member we hold Alive before believing it. The
-    /// ProbePing carries only the claim itself, so a live target learns of it and refutes.
-    pub(super) fn start_probe_ping(&mut self, claim: Membership) {
-        let id = claim.member.id;
-        if let Some(pending) = self.probe_pings.get_mut(&id) {
-            *pending = claim; // already being checked
-            return;
-        }
-        if !self.take_probe_ping_budget() {
-            return; // over budget: keep our view, leave the claim unchecked
-        }
-        self.run_probe_ping_check(claim);
-    }
-
-    /// Holds `claim` as the member's pending check and sends its first ProbePing; the timeouts
-    /// send the further tries and judge the claim ([`Self::on_probe_ping_timeout`]).
-    pub(super) fn run_probe_ping_check(&mut self, claim: Membership) {
-        let id = claim.member.id;
-        self.probe_pings.insert(id, claim);
-        self.send_probe_ping(claim);
-        let at = self.now() + self.config.ping_timeout;
-        self.timers
-            .schedule(at, Timer::ProbePingTimeout { id, attempt: 0 });
-    }
-
-    /// Takes one ProbePing from this protocol period's budget, if any is left.
-    pub(super) fn take_probe_ping_budget(&mut self) -> bool {
-        if self.probe_ping_count >= self.config.probe_ping_budget {
-            return false;
-        }
-        self.probe_ping_count += 1;
-        true
-    }
-
-    pub(super) fn send_probe_ping(&mut self, claim: Membership) {
-        self.metrics.probe_pings_sent += 1;
-        let swim = Swim {
-            r#type: SwimType::ProbePing as i32,
-            membership: vec![wire::Membership::from(&claim)],
-            payload: Some(SwimPayload::ProbePing(wire::ProbePing {
-                from: Some(wire::Member::from(&self.me)),
-            })),
-        };
-        let bytes = wire::seal_plain(&swim);
-        self.send_datagram(claim.member.addr, bytes);
-    }
-
-    pub(super) fn on_probe_ping_timeout(&mut self, id: MemberId, attempt: u8) {
-        let Some(claim) = self.probe_pings.get(&id).copied() else {
-            return; // answered
-        };
-        let (tries, wait) = if self.config.dynamic_suspicion_on() {
-            (PROBE_PING_TRIES_LIFEGUARD, self.config.ping_timeout)
-        } else {
-            (PROBE_PING_TRIES, self.config.pingreq_timeout)
-        };
-        if attempt + 1 < tries {
-            // Another try, so lost datagrams do not confirm a live member.
-            self.send_probe_ping(claim);
-            let at = self.now() + wait;
-            self.timers.schedule(
-                at,
-                Timer::ProbePingTimeout {
-                    id,
-                    attempt: attempt + 1,
-                },
-            );
-            return;
-        }
-        self.probe_pings.remove(&id);
-        if self.config.dynamic_suspicion_on() {
-            // Lifeguard: a second-hand Confirmed claim that our ProbePings could not refute
-            // becomes our own suspicion, not our verdict. The member gets a whole suspicion
-            // timeout to refute (over the gossip channel, which loss on datagrams does not
-            // stop), and a dead one is confirmed when it expires. At 20 % datagram loss, three
-            // lost ProbePing round trips (4.7 %) used to confirm live members.
-            match self.members.health(id) {
-                Some(Health::Alive) => self.merge_and_react(Membership {
-                    health: Health::Suspect,
-                    ..claim
-                }),
-                // We suspect it too, and it did not answer the ProbePings either (the final
-                // check of our own suspicion, or a second-hand claim): confirm.
-                Some(Health::Suspect) => self.set_local_health(id, Health::Confirmed),
-                _ => {}
-            }
-            return;
-        }
-        self.merge_and_react(claim);
-    }
-
     // ----- sending -------------------------------------------------------------------------
-
-    /// The wire form of a record; a Suspect entry names its latest known accuser.
-    /// Takes up to `max` queued membership updates (each pick counts as one transmission),
-    /// skipping `skip`'s, as they go on the wire.
-    pub(super) fn take_broadcasts(
-        &mut self,
-        max: usize,
-        skip: Option<MemberId>,
-    ) -> Vec<wire::Membership> {
-        self.take_broadcasts_within(max, skip, usize::MAX, 0)
-    }
-
-    /// Like [`Self::take_broadcasts`], stopping before a datagram of `size` bytes so far would
-    /// outgrow `budget`.
-    fn take_broadcasts_within(
-        &mut self,
-        max: usize,
-        skip: Option<MemberId>,
-        budget: usize,
-        mut size: usize,
-    ) -> Vec<wire::Membership> {
-        let limit = retransmit_limit(self.config.retransmit_mult, self.members.len() + 1);
-        let own = self.own_record();
-        let Engine {
-            broadcasts,
-            members,
-            suspects,
-            ..
-        } = self;
-        let mut extra = Vec::new();
-        broadcasts.select(max, limit, skip, |id| {
-            let record = if id == own.member.id {
-                Some(own)
-            } else {
-                members.get(id)
-            };
-            let Some(record) = record else {
-                return true; // forgotten member: let the queue drop it
-            };
-            let mut entry = wire::Membership::from(&record);
-            if record.health == Health::Suspect {
-                entry.accuser = suspects
-                    .get(&id)
-                    .and_then(|s| s.last_accuser)
-                    .map(|a| a.to_string());
-            }
-            let len = wire::repeated_len(&entry);
-            if budget != usize::MAX && size + len + wire::wire_overhead(size + len) > budget {
-                return false;
-            }
-            size += len;
-            extra.push(entry);
-            true
-        });
-        extra
-    }
-
-    fn wire_entry(&self, record: &Membership) -> wire::Membership {
-        let mut entry = wire::Membership::from(record);
-        if record.health == Health::Suspect {
-            entry.accuser = self
-                .suspects
-                .get(&record.member.id)
-                .and_then(|s| s.last_accuser)
-                .map(|a| a.to_string());
-        }
-        entry
-    }
 
     /// Sends a Ping to `to`; `target` is the receiver's entry as we hold it (piggybacked first),
     /// `forward_to` the asking member when we probe for someone else.
@@ -566,26 +367,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             membership: Vec::new(),
             payload: Some(payload),
         };
-        let budget = self.config.max_datagram_size;
-        let mut size = prost::Message::encoded_len(&swim);
-        let target_id = target.map(|t| t.member.id);
-        if let Some(t) = target {
-            let entry = self.wire_entry(&t);
-            size += wire::repeated_len(&entry);
-            swim.membership.push(entry);
-        }
-        for c in corrections {
-            let entry = self.wire_entry(c);
-            let len = wire::repeated_len(&entry);
-            if size + len + wire::wire_overhead(size + len) > budget {
-                break;
-            }
-            size += len;
-            swim.membership.push(entry);
-        }
-        let max = self.config.piggyback_max;
-        let extra = self.take_broadcasts_within(max, target_id, budget, size);
-        swim.membership.extend(extra);
+        let size = prost::Message::encoded_len(&swim);
+        swim.membership = self.piggyback(target, corrections, size);
         let bytes = wire::seal_plain(&swim);
         self.send_datagram(to, bytes);
     }

@@ -1,39 +1,38 @@
-//! The stream channel: membership rumors (a departing member's farewell), full membership
-//! exchanges (anti-entropy, as memberlist's push/pull), which repair what piggybacking missed
-//! (late joiners, the two halves of a healed partition), the other rumors (alone or batched),
-//! and rumor anti-entropy.
-//!
-//! Rumor anti-entropy (the `bounded` strategy) compares digests instead of whole stores:
-//!
-//! ```text
-//!  A (initiator)                                   B
-//!  ── RumorSync 1: bucket hashes ─────────────────▶   B hashes its own rumors the same way
-//!  ◀──────── RumorSync 2: B's (key hash, version) ─   only in the buckets that differ
-//!  ── rumors B lacks or holds older (batches) ────▶
-//!  ── RumorSync 3: key hashes A wants ────────────▶
-//!  ◀──────────────── the rumors A wants (batches) ─
-//! ```
-//!
-//! Two members that agree exchange one message of about one byte per rumor; members that
-//! differ send each other exactly what the other lacks. It runs every
-//! `anti_entropy_interval` (scaled like push/pull beyond 32 members) with one random live
-//! member, and at once with a member met for the first time or back from Confirmed (alongside
-//! the membership push/pull), so a late joiner or a healed partition converges without a
-//! flood.
+//! The stream channel: every frame received on a gossip stream, and what the two
+//! anti-entropy exchanges share. Membership rumors (a departing member's farewell and the
+//! gossip channel's pushes) and membership exchanges are in `member_sync.rs`, which repair what
+//! piggybacking missed (late joiners, the two halves of a healed partition); the other rumors
+//! (alone or batched) in `rumors.rs`; rumor anti-entropy in `rumor_sync.rs`.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use crate::engine::Engine;
 use crate::id::MemberId;
-use crate::member::{Health, Membership};
 use crate::metrics::{Channel, DropReason};
 use crate::network::Network;
-use crate::rumor::{Digest, DigestEntry, Rumor as StoredRumor};
-use crate::time::Clock;
-use crate::timer::Timer;
+use crate::time::{Clock, Instant};
 use crate::wire::{self, Rumor, RumorPayload, RumorType};
+
+/// When the anti-entropy exchanges are due. Each runs as a check riding on the next direct
+/// probe (our hash on the Ping, the target's on its Ack), and its period doubles, up to 8×,
+/// for each check in a row that found nothing to repair since our side last changed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AntiEntropy {
+    /// Membership checks in a row that found the views equal since our view last changed
+    /// (`view_seen`, the hash of the whole view).
+    pub(super) member_quiet: u32,
+    pub(super) view_seen: u64,
+    /// A membership check is due.
+    pub(super) view_check: bool,
+    /// Rumor exchanges in a row that found nothing to repair since the store last changed
+    /// (`changes_seen`, the store's change count).
+    pub(super) rumor_quiet: u32,
+    pub(super) changes_seen: u64,
+    /// A rumor check is due.
+    pub(super) rumor_check: bool,
+    /// The last extra rumor pull made while an election was in progress.
+    pub(super) election_pull_at: Option<Instant>,
+}
 
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Handles one frame received on a gossip stream; `from` is the peer's address as the
@@ -55,7 +54,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return self.drop_input(DropReason::NotForUs);
         }
         match &rumor.payload {
-            Some(RumorPayload::Member(m)) => self.apply_wire_membership(m),
+            Some(RumorPayload::Member(m)) => self.apply_wire_record(m),
             Some(RumorPayload::MemberSync(sync)) => {
                 if let Err(reason) = self.on_member_sync(from, sender, sync) {
                     self.drop_input(reason);
@@ -64,7 +63,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Some(RumorPayload::Batch(batch)) => {
                 for inner in &batch.rumors {
                     match &inner.payload {
-                        Some(RumorPayload::Member(m)) => self.apply_wire_membership(m),
+                        Some(RumorPayload::Member(m)) => self.apply_wire_record(m),
                         // No nesting, no exchanges inside a batch.
                         Some(
                             RumorPayload::Batch(_)
@@ -89,174 +88,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Starts a membership exchange with the gossip listener at `to` (a digest exchange, see
     /// [`Self::on_member_sync`]); also starts a rumor anti-entropy exchange (bounded strategy).
-    pub(super) fn push_pull_with(&mut self, to: SocketAddr) {
+    pub(crate) fn push_pull_with(&mut self, to: SocketAddr) {
         self.start_member_digest(to);
         if self.dissemination.anti_entropy() {
             self.start_rumor_sync(to);
         }
-    }
-
-    /// Membership anti-entropy, in three stages like the rumor exchange:
-    ///
-    /// ```text
-    ///  A (initiator)                                    B
-    ///  ── MemberSync 1: bucket hashes of A's view ────▶   B hashes its own view the same way
-    ///  ◀─ MemberSync 2: differing buckets + B's records ─  (nothing else when the views agree)
-    ///  ── MemberSync 3: A's records there that B lacks ▶
-    /// ```
-    ///
-    /// Each side counts itself in its view, so two members that agree exchange one bucket hash
-    /// per eight members instead of their whole views (memberlist's push/pull sends the whole
-    /// state both ways every time). A newcomer's view differs everywhere and gets the whole
-    /// view, as before. A `MemberSync` without a stage is the full exchange of earlier
-    /// versions, still answered in kind.
-    fn on_member_sync(
-        &mut self,
-        from: SocketAddr,
-        sender: Option<MemberId>,
-        sync: &wire::MemberSync,
-    ) -> Result<(), DropReason> {
-        let Some(stage) = sync.stage else {
-            let sender_addr = self.apply_member_records(sender, &sync.members)?;
-            if !sync.reply.unwrap_or(false) {
-                self.send_member_sync(sender_addr.unwrap_or(from), true);
-            }
-            return Ok(());
-        };
-        let count = sync.bucket_count.unwrap_or(0);
-        if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
-            return Err(DropReason::Invalid);
-        }
-        let own = self.own_record();
-        match stage {
-            1 => {
-                if sync.buckets.len() != count as usize {
-                    return Err(DropReason::Invalid);
-                }
-                // The initiator spoke to us: it is alive, whatever we held.
-                if let Some(held) = sender.and_then(|id| self.members.get(id)) {
-                    self.note_direct_contact(&held.member)?;
-                }
-                let ours = self.members.view_buckets(&own, count);
-                let wanted: Vec<bool> = ours
-                    .iter()
-                    .zip(&sync.buckets)
-                    .map(|(a, b)| a != b)
-                    .collect();
-                let members = self
-                    .members
-                    .in_view_buckets(&own, &wanted, count)
-                    .iter()
-                    .map(wire::Membership::from)
-                    .collect();
-                let differing = (0..count).filter(|&b| wanted[b as usize]).collect();
-                let to = self.reply_address(sender, from);
-                self.send_member_digest(
-                    to,
-                    wire::MemberSync {
-                        reply: Some(true),
-                        members,
-                        stage: Some(2),
-                        bucket_count: Some(count),
-                        buckets: Vec::new(),
-                        differing,
-                    },
-                );
-            }
-            2 => {
-                let mut wanted = vec![false; count as usize];
-                for &b in &sync.differing {
-                    *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
-                }
-                // What the answer showed, before merging it: ours that equal these are not
-                // sent back.
-                let shown: std::collections::HashSet<u64> = sync
-                    .members
-                    .iter()
-                    .filter_map(|m| Membership::try_from(m).ok())
-                    .map(|m| crate::member_list::view_hash(&m))
-                    .collect();
-                let sender_addr = self.apply_member_records(sender, &sync.members)?;
-                if sync.differing.is_empty() {
-                    // The views agree: the next periodic exchange may wait longer.
-                    self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
-                    return Ok(());
-                }
-                let own = self.own_record(); // a refutation above may have bumped it
-                let members: Vec<wire::Membership> = self
-                    .members
-                    .in_view_buckets(&own, &wanted, count)
-                    .iter()
-                    .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
-                    .map(wire::Membership::from)
-                    .collect();
-                if !members.is_empty() {
-                    let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
-                    self.send_member_digest(
-                        to,
-                        wire::MemberSync {
-                            reply: Some(true),
-                            members,
-                            stage: Some(3),
-                            bucket_count: Some(count),
-                            buckets: Vec::new(),
-                            differing: Vec::new(),
-                        },
-                    );
-                }
-            }
-            3 => {
-                self.apply_member_records(sender, &sync.members)?;
-            }
-            _ => return Err(DropReason::Invalid),
-        }
-        Ok(())
-    }
-
-    /// Merges the records of a membership exchange; the sender's own record counts as direct
-    /// contact. Returns the sender's gossip address if its record was among them.
-    fn apply_member_records(
-        &mut self,
-        sender: Option<MemberId>,
-        records: &[wire::Membership],
-    ) -> Result<Option<SocketAddr>, DropReason> {
-        let mut sender_addr = None;
-        for entry in records {
-            match Membership::try_from(entry) {
-                Ok(m) => {
-                    if Some(m.member.id) == sender {
-                        sender_addr = Some(m.member.gossip_addr());
-                        // The sender spoke to us: it is alive, whatever we held.
-                        self.note_direct_contact(&m.member)?;
-                    }
-                    self.apply_membership(m);
-                }
-                Err(reason) => self.drop_input(reason),
-            }
-        }
-        Ok(sender_addr)
-    }
-
-    /// Stage 1 of the membership digest exchange.
-    fn start_member_digest(&mut self, to: SocketAddr) {
-        self.metrics.push_pulls += 1;
-        let count = crate::rumor::Digest::bucket_count_for(self.members.len() + 1);
-        let buckets = self.members.view_buckets(&self.own_record(), count);
-        self.send_member_digest(
-            to,
-            wire::MemberSync {
-                reply: Some(false),
-                members: Vec::new(),
-                stage: Some(1),
-                bucket_count: Some(count),
-                buckets,
-                differing: Vec::new(),
-            },
-        );
-    }
-
-    fn send_member_digest(&mut self, to: SocketAddr, sync: wire::MemberSync) {
-        self.send_frame(to, RumorType::MemberSync, RumorPayload::MemberSync(sync));
     }
 
     /// Sends one stream frame from us: `payload` in a [`Rumor`] envelope of type `kind`.
@@ -271,62 +107,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.send_stream(to, bytes);
     }
 
-    /// The full exchange of earlier versions: our whole view (ourselves included), answered
-    /// with the receiver's unless `reply`.
-    fn send_member_sync(&mut self, to: SocketAddr, reply: bool) {
-        let mut members = Vec::with_capacity(self.members.len() + 1);
-        members.push(wire::Membership::from(&self.own_record()));
-        members.extend(self.members.iter().map(|m| wire::Membership::from(&m)));
-        self.send_member_digest(
-            to,
-            wire::MemberSync {
-                reply: Some(reply),
-                members,
-                ..Default::default()
-            },
-        );
-    }
-
-    /// The periodic membership anti-entropy check. It rides on the next direct probe of a
-    /// member we hold Alive (a random one: the probe order is shuffled): the Ping carries the
-    /// hash of our whole view, the Ack the target's, and only views that differ start the
-    /// digest exchange over a stream ([`Self::on_check_answer`]). Its period doubles for each
-    /// check in a row that found the views equal (up to 8×) and comes back to the base period
-    /// from the first check after our view changes. A ring at rest so pays 9 bytes on one
-    /// Ping and one Ack per period instead of a stream exchange (Butterfly sends nothing at
-    /// all on its gossip channel at rest).
-    pub(super) fn periodic_push_pull(&mut self) {
-        let whole = self.view_hash();
-        if whole != self.member_view_seen {
-            self.member_view_seen = whole;
-            self.member_sync_quiet = 0;
-        }
-        self.view_check = true;
-    }
-
-    /// The hash of our whole membership view, our own record included (two members that
-    /// agree on everyone have the same).
-    pub(super) fn view_hash(&self) -> u64 {
-        let own = self.own_record();
-        self.members
-            .view_buckets(&own, 1)
-            .first()
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// The hash of our whole rumor store (two members holding the same rumors have the same).
-    pub(super) fn rumor_hash(&self) -> u64 {
-        Digest::of(&self.rumors)
-            .buckets(1)
-            .first()
-            .copied()
-            .unwrap_or(0)
-    }
-
     /// The target of our probe answered the anti-entropy checks its Ping carried (`None`: it
     /// did not, being a peer that predates them). Equal hashes end the check; anything else
-    /// starts the digest exchange with it over a stream, as the periodic exchange used to.
+    /// starts the digest exchange with it over a stream.
     pub(super) fn on_check_answer(
         &mut self,
         from: &crate::member::Member,
@@ -334,18 +117,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
         rumors: Option<u64>,
     ) {
         if std::mem::take(&mut self.probe.view_asked) {
-            self.view_check = false;
+            self.anti_entropy.view_check = false;
             if view == Some(self.view_hash()) {
-                self.member_sync_quiet = self.member_sync_quiet.saturating_add(1);
+                self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
             } else {
                 self.start_member_digest(from.gossip_addr());
             }
         }
         if std::mem::take(&mut self.probe.rumors_asked) {
-            self.rumor_check = false;
+            self.anti_entropy.rumor_check = false;
             if rumors == Some(self.rumor_hash()) {
-                if self.rumors.changes() == self.rumor_changes_seen {
-                    self.rumor_sync_quiet = self.rumor_sync_quiet.saturating_add(1);
+                if self.rumors.changes() == self.anti_entropy.changes_seen {
+                    self.anti_entropy.rumor_quiet = self.anti_entropy.rumor_quiet.saturating_add(1);
                 }
             } else {
                 self.start_rumor_sync(from.gossip_addr());
@@ -353,160 +136,37 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    /// Sends one membership record as a Member rumor over a stream.
-    pub(super) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
-        let payload = RumorPayload::Member(wire::Membership::from(record));
-        self.send_frame(to, RumorType::Member, payload);
-    }
-
-    // ----- rumor anti-entropy --------------------------------------------------------------
-
-    /// The rumor anti-entropy period: `anti_entropy_interval` whatever the ring size, doubled
-    /// for each exchange in a row that found the stores equal (up to 8×) while our store has
-    /// not changed since: a ring at rest stops paying for repairs it does not need, and any
-    /// new rumor brings the base period back.
-    pub(super) fn anti_entropy_interval(&self) -> Duration {
-        // Not stretched with the ring size (unlike the full membership exchange): a digest is
-        // a fixed number of bucket hashes however many members there are, and stretching it to
-        // 60 s at 1,000 members left the last members waiting a minute for a rumor.
-        self.config.anti_entropy_interval * (1u32 << self.rumor_sync_quiet.min(3))
-    }
-
-    pub(super) fn on_anti_entropy_tick(&mut self) {
-        // One peer agreeing says little about the rest of the ring: relax only while our store
-        // is still and holds no election in progress.
-        if self.rumors.changes() != self.rumor_changes_seen || self.electing() {
-            self.rumor_changes_seen = self.rumors.changes();
-            self.rumor_sync_quiet = 0;
-        }
-        let next = self.now() + self.anti_entropy_interval();
-        self.timers.schedule(next, Timer::AntiEntropy);
-        // Like the membership check, the rumor check rides on the next probe.
-        self.rumor_check = true;
-    }
-
-    /// Starts a rumor digest exchange with one random live member, if we know one.
-    pub(super) fn rumor_sync_with_random_member(&mut self) {
-        let picked = self.random_members(1, None, |h, _| h == Health::Alive);
-        if let Some(m) = picked.first().and_then(|&i| self.members.at(i)) {
-            self.start_rumor_sync(m.member.gossip_addr());
-        }
-    }
-
-    /// Whether our store holds an election that has not finished.
-    fn electing(&self) -> bool {
-        self.rumors.iter().any(|(_, r)| {
-            matches!(r, StoredRumor::Election(e) | StoredRumor::ElectionUpdate(e) if !e.is_finished())
-        })
-    }
-
-    /// While an election is in progress, a rumor pull every `max(3 gossip rounds, protocol
-    /// period)` on top of the anti-entropy timer: a vote pushed a bounded number of times can
-    /// miss the candidate under loss, and the members the next periodic exchange happens to
-    /// pick may not hold it either (`election_basic` stalled for over 30 s on a lossy seed when
-    /// only the periodic exchange repaired it).
-    pub(super) fn pull_while_electing(&mut self) {
-        let every = (self.config.gossip_interval * 3).max(self.config.protocol_period);
-        let now = self.now();
-        if self.election_pull_at.is_some_and(|at| now < at + every) || !self.electing() {
-            return;
-        }
-        self.election_pull_at = Some(now);
-        self.rumor_sync_with_random_member();
-    }
-
-    /// Stage 1: our bucket hashes.
-    pub(super) fn start_rumor_sync(&mut self, to: SocketAddr) {
-        self.metrics.anti_entropy_syncs += 1;
-        let digest = Digest::of(&self.rumors);
-        let count = Digest::bucket_count_for(self.rumors.len());
-        let sync = wire::RumorSync {
-            stage: Some(1),
-            bucket_count: Some(count),
-            buckets: digest.buckets(count),
-            ..Default::default()
-        };
-        self.send_sync(to, sync);
-    }
-
-    fn on_rumor_sync(&mut self, to: SocketAddr, sync: &wire::RumorSync) -> Result<(), DropReason> {
-        let count = sync.bucket_count.unwrap_or(0);
-        if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
-            return Err(DropReason::Invalid);
-        }
-        match sync.stage {
-            Some(1) => {
-                if sync.buckets.len() != count as usize {
-                    return Err(DropReason::Invalid);
-                }
-                let digest = Digest::of(&self.rumors);
-                let ours = digest.buckets(count);
-                let differing: BTreeSet<u32> = (0..count)
-                    .filter(|&i| ours[i as usize] != sync.buckets[i as usize])
-                    .collect();
-                // An empty answer still tells the other side it lacks nothing (a candidate in
-                // an election waits for that before it may finish).
-                let entries = digest.entries_in(&differing, count);
-                let reply = wire::RumorSync {
-                    stage: Some(2),
-                    bucket_count: Some(count),
-                    differing: differing.into_iter().collect(),
-                    key_hashes: entries.iter().map(|e| e.key_hash).collect(),
-                    versions: entries.iter().map(|e| e.version).collect(),
-                    ..Default::default()
-                };
-                self.send_sync(to, reply);
-            }
-            Some(2) => {
-                if sync.key_hashes.len() != sync.versions.len()
-                    || sync.differing.iter().any(|&b| b >= count)
-                {
-                    return Err(DropReason::Invalid);
-                }
-                let buckets: BTreeSet<u32> = sync.differing.iter().copied().collect();
-                let theirs: Vec<DigestEntry> = sync
-                    .key_hashes
-                    .iter()
-                    .zip(&sync.versions)
-                    .map(|(&key_hash, &version)| DigestEntry { key_hash, version })
-                    .collect();
-                let now = self.now();
-                self.elections.note_pull(now);
-                if sync.differing.is_empty() && self.rumors.changes() == self.rumor_changes_seen {
-                    self.rumor_sync_quiet = self.rumor_sync_quiet.saturating_add(1);
-                }
-                let (give, want) = Digest::of(&self.rumors).compare(&buckets, count, &theirs);
-                let keys = crate::rumor::keys_with_hashes(&self.rumors, &give);
-                self.send_rumors(to, &keys);
-                if !want.is_empty() {
-                    let reply = wire::RumorSync {
-                        stage: Some(3),
-                        bucket_count: Some(count),
-                        key_hashes: want.into_iter().collect(),
-                        ..Default::default()
-                    };
-                    self.send_sync(to, reply);
-                }
-            }
-            Some(3) => {
-                let want: BTreeSet<u64> = sync.key_hashes.iter().copied().collect();
-                let keys = crate::rumor::keys_with_hashes(&self.rumors, &want);
-                self.send_rumors(to, &keys);
-            }
-            _ => return Err(DropReason::Invalid),
-        }
-        Ok(())
-    }
-
-    fn send_sync(&mut self, to: SocketAddr, sync: wire::RumorSync) {
-        self.send_frame(to, RumorType::RumorSync, RumorPayload::RumorSync(sync));
-    }
-
     /// Where to answer a stream message: the sender's gossip listener if we know the sender,
     /// else the transport's address.
-    fn reply_address(&self, sender: Option<MemberId>, from: SocketAddr) -> SocketAddr {
+    pub(super) fn reply_address(&self, sender: Option<MemberId>, from: SocketAddr) -> SocketAddr {
         sender
-            .and_then(|id| self.members.get(id))
+            .and_then(|id| self.view.members.get(id))
             .map_or(from, |m| m.member.gossip_addr())
+    }
+}
+
+/// The stages of a digest exchange (`MemberSync.stage` and `RumorSync.stage` on the wire);
+/// membership and rumors take the same three steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// The initiator's bucket hashes (of its view, or of its rumor store).
+    Buckets = 1,
+    /// The answer: the buckets that differ, and the answerer's entries in them (member
+    /// records, or rumor key hashes with versions).
+    Answer = 2,
+    /// The initiator's last word: its member records the answer did not show, or the key
+    /// hashes of the rumors it wants.
+    FollowUp = 3,
+}
+
+impl Stage {
+    pub(super) fn from_wire(stage: u32) -> Option<Self> {
+        [Self::Buckets, Self::Answer, Self::FollowUp]
+            .into_iter()
+            .find(|s| *s as u32 == stage)
+    }
+
+    pub(super) fn wire(self) -> Option<u32> {
+        Some(self as u32)
     }
 }

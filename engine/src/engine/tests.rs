@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::event::MemberEventKind;
+use crate::membership::{Cause, Change};
 use crate::network::Outbox;
 use crate::time::ManualClock;
 use crate::wire::{self, Swim, SwimPayload, SwimType};
@@ -664,30 +665,45 @@ fn dynamic_suspicion_timeout_depends_on_confirmations() {
     ring.isolate(2);
     ring.isolate(1);
     let t0 = ring.clock.now();
-    ring.engine(0).apply_membership_from(suspect, Some(id(1)));
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(1) });
     let (min, max) =
         crate::lifeguard::suspicion_bounds(cfg.suspicion_timeout, cfg.suspicion_max_multiplier, 3);
-    let deadline = ring.engine(0).suspects.get(&id(2)).map(|s| s.deadline);
+    let deadline = ring
+        .engine(0)
+        .view
+        .suspicions
+        .get(id(2))
+        .map(|s| s.deadline);
     assert_eq!(deadline, Some(t0 + max));
     // A second, independent accuser shortens it; a repeated one does not.
-    ring.engine(0).apply_membership_from(suspect, Some(id(5)));
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(5) });
     let d1 = ring
         .engine(0)
-        .suspects
-        .get(&id(2))
+        .view
+        .suspicions
+        .get(id(2))
         .map(|s| s.deadline)
         .expect("suspect");
     assert!(d1 < t0 + max && d1 > t0 + min, "{d1:?}");
-    ring.engine(0).apply_membership_from(suspect, Some(id(5)));
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(5) });
     assert_eq!(
-        ring.engine(0).suspects.get(&id(2)).map(|s| s.deadline),
+        ring.engine(0)
+            .view
+            .suspicions
+            .get(id(2))
+            .map(|s| s.deadline),
         Some(d1)
     );
-    ring.engine(0).apply_membership_from(suspect, Some(id(6)));
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(6) });
     let d2 = ring
         .engine(0)
-        .suspects
-        .get(&id(2))
+        .view
+        .suspicions
+        .get(id(2))
         .map(|s| s.deadline)
         .expect("suspect");
     assert_eq!(d2, t0 + min, "k confirmations bring it down to the minimum");
@@ -715,7 +731,8 @@ fn uncorroborated_suspicion() -> (Ring, Instant) {
         health: Health::Suspect,
         ..held
     };
-    ring.engine(0).apply_membership_from(suspect, Some(id(1)));
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(1) });
     ring.flush(0);
     ring.run_for(Duration::from_secs(2));
     let s = suspicion_at_0(&mut ring, 2);
@@ -727,8 +744,9 @@ fn uncorroborated_suspicion() -> (Ring, Instant) {
 /// Member 0's suspicion of `subject` (it must hold one).
 fn suspicion_at_0(ring: &mut Ring, subject: usize) -> crate::lifeguard::Suspicion {
     ring.engine(0)
-        .suspects
-        .get(&id(subject))
+        .view
+        .suspicions
+        .get(id(subject))
         .copied()
         .expect("member 0 suspects it")
 }
@@ -757,8 +775,10 @@ fn a_corroborated_suspicion_also_asks_the_member_before_confirming() {
         health: Health::Suspect,
         ..held
     };
-    ring.engine(0).apply_membership_from(suspect, Some(id(5)));
-    ring.engine(0).apply_membership_from(suspect, Some(id(6)));
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(5) });
+    ring.engine(0)
+        .apply_membership(suspect, Cause::Accused { by: id(6) });
     let s = suspicion_at_0(&mut ring, 2);
     assert!(s.confirmations() >= ring.engine(0).config.suspicion_confirmations);
     ring.flush(0);
@@ -792,16 +812,18 @@ fn a_suspicion_of_a_newer_incarnation_restarts_the_timeout_under_lifeguard() {
             health: Health::Suspect,
             ..held
         };
-        ring.engine(0).apply_membership_from(first, Some(id(1)));
+        ring.engine(0)
+            .apply_membership(first, Cause::Accused { by: id(1) });
         let started = ring.clock.now();
         ring.run_for(Duration::from_millis(1500));
         // The member refuted (incarnation + 1) and was suspected again.
         let mut again = first;
         again.member.incarnation = first.member.incarnation.next();
         assert_eq!(ring.health(0, 2), Some(Health::Suspect));
-        ring.engine(0).apply_membership_from(again, Some(id(1)));
+        ring.engine(0)
+            .apply_membership(again, Cause::Accused { by: id(1) });
         let now = ring.clock.now();
-        let start = ring.engine(0).suspects.get(&id(2)).map(|s| s.start);
+        let start = ring.engine(0).view.suspicions.get(id(2)).map(|s| s.start);
         if restarts {
             assert_eq!(start, Some(now), "a new suspicion for the new incarnation");
         } else {
@@ -865,10 +887,13 @@ fn refuting_raises_the_multiplier() {
     let mut ring = Ring::new(3, lifeguard(), &[]);
     ring.run_for(Duration::from_secs(5));
     let me = *ring.engine(2).me();
-    ring.engine(2).apply_membership(Membership {
-        member: me,
-        health: Health::Suspect,
-    });
+    ring.engine(2).apply_membership(
+        Membership {
+            member: me,
+            health: Health::Suspect,
+        },
+        Cause::Gossip,
+    );
     assert_eq!(ring.engine(2).health_multiplier(), 2);
 }
 
@@ -883,6 +908,7 @@ fn buddy_system_puts_the_suspicion_first_in_the_probe() {
         let held = ring.engine(0).members().get(id(1)).expect("known");
         let now_s = ring.engine(0).now_s();
         ring.engine(0)
+            .view
             .members
             .set_health(id(1), Health::Suspect, now_s);
         ring.engine(0).network_mut().datagrams.clear();
@@ -945,7 +971,7 @@ fn a_refutation_heard_during_a_probe_prevents_a_false_suspicion() {
         },
         health: Health::Alive,
     };
-    ring.engine(0).apply_membership(refuted);
+    ring.engine(0).apply_membership(refuted, Cause::Gossip);
     // Past this probe's deadline, before the next probe could fail on its own.
     let cfg = local();
     ring.run_for(cfg.ping_timeout + cfg.pingreq_timeout + Duration::from_millis(20));
@@ -965,10 +991,11 @@ fn an_alive_report_about_a_member_we_confirmed_makes_it_refute() {
     // 0 (alone) has 2 Confirmed at 2's current incarnation; 2 never heard of it.
     let now_s = ring.engine(0).now_s();
     ring.engine(0)
+        .view
         .members
         .set_health(id(2), Health::Confirmed, now_s);
     // 1 reports 2 Alive at that same incarnation: the merge rule alone would ignore it.
-    ring.engine(0).apply_membership(held);
+    ring.engine(0).apply_membership(held, Cause::Gossip);
     let sent = std::mem::take(ring.engine(0).network_mut());
     let probe = sent
         .datagrams
@@ -1002,7 +1029,7 @@ fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
         },
         health: Health::Alive,
     };
-    ring.engine(0).apply_membership(newer);
+    ring.engine(0).apply_membership(newer, Cause::Gossip);
     ring.engine(0).network_mut().datagrams.clear();
     let stale = Membership {
         health: Health::Confirmed,
@@ -1061,14 +1088,18 @@ fn a_confirmed_claim_about_a_suspect_is_checked_too_and_three_tries_are_made() {
     let held = ring.engine(0).members().get(id(2)).expect("known");
     let now_s = ring.engine(0).now_s();
     ring.engine(0)
+        .view
         .members
         .set_health(id(2), Health::Suspect, now_s);
     ring.isolate(2);
     let before = ring.engine(0).metrics().probe_pings_sent;
-    ring.engine(0).apply_membership(Membership {
-        health: Health::Confirmed,
-        ..held
-    });
+    ring.engine(0).apply_membership(
+        Membership {
+            health: Health::Confirmed,
+            ..held
+        },
+        Cause::Gossip,
+    );
     assert_eq!(
         ring.health(0, 2),
         Some(Health::Suspect),
@@ -1112,7 +1143,7 @@ fn membership_checks_ride_on_pings_slow_down_at_rest_and_differing_views_start_a
         member: member(9),
         health: Health::Confirmed,
     };
-    ring.engine(1).members.merge(&ghost, usize::MAX, 0);
+    ring.engine(1).view.members.merge(&ghost, usize::MAX, 0);
     ring.run_for(Duration::from_secs(240));
     assert!(
         sum(&mut ring, digests) > d0,
@@ -1133,4 +1164,68 @@ fn membership_checks_ride_on_pings_slow_down_at_rest_and_differing_views_start_a
         "{after_change} checks in 240 s after a change"
     );
     assert_eq!(ring.health(0, 3), Some(Health::Confirmed));
+}
+
+#[test]
+fn applying_a_record_reports_what_changed_for_each_cause() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(5));
+    let held = ring.engine(0).members().get(id(2)).expect("known");
+    let with = |health| Membership { health, ..held };
+    let e = ring.engine(0);
+    assert_eq!(
+        e.apply_membership(held, Cause::Gossip),
+        Change::Unchanged,
+        "stale"
+    );
+    assert_eq!(
+        e.apply_membership(with(Health::Suspect), Cause::Gossip),
+        Change::Member {
+            from: Some(Health::Alive),
+            to: Health::Suspect
+        },
+        "worse health at the same incarnation merges"
+    );
+    assert_eq!(
+        e.apply_membership(held, Cause::DirectContact),
+        Change::Member {
+            from: Some(Health::Suspect),
+            to: Health::Alive
+        },
+        "a member that speaks to us is Alive"
+    );
+    assert_eq!(
+        e.apply_membership(with(Health::Confirmed), Cause::Gossip),
+        Change::Checking,
+        "a Confirmed claim about a live member is checked first"
+    );
+    assert_eq!(e.members().health(id(2)), Some(Health::Alive));
+    let accused_us = Membership {
+        member: *e.me(),
+        health: Health::Suspect,
+    };
+    assert_eq!(
+        e.apply_membership(accused_us, Cause::Gossip),
+        Change::Refuted
+    );
+    let newcomer = Membership {
+        member: member(7),
+        health: Health::Alive,
+    };
+    assert_eq!(
+        e.apply_membership(newcomer, Cause::Gossip),
+        Change::Member {
+            from: None,
+            to: Health::Alive
+        }
+    );
+    let probed = with(Health::Suspect);
+    assert_eq!(
+        e.apply_membership(probed, Cause::ProbeFailed),
+        Change::Member {
+            from: Some(Health::Alive),
+            to: Health::Suspect
+        },
+        "our own failed probe suspects an Alive member"
+    );
 }

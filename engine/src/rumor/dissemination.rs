@@ -9,7 +9,7 @@
 //! * **bounded** — the membership broadcast queue ([`Broadcasts`]) keyed by rumor: each
 //!   rumor is pushed `retransmit_mult · ⌈log10(n + 1)⌉` times in all, least-sent and newest
 //!   first, batched into one frame per destination; periodic anti-entropy (see
-//!   `engine/src/engine/sync.rs`) repairs what pushes missed. No per-destination state.
+//!   `engine/src/engine/rumor_sync.rs`) repairs what pushes missed. No per-destination state.
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! rumor spreads, so one election devolves into a single rumor that names one candidate, and
 //! the candidate finishes it once every Alive member of the group has voted for it and the
 //! group has quorum. The engine's side (who votes, quorum, finishing, restarts) lives in
-//! `engine/elections.rs`; the rule here is the part every member applies, voter or not.
+//! `engine/src/engine/elections/`; the rule here is the part every member applies, voter or not.
 
 use std::cmp::Ordering;
 

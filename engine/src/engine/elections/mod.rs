@@ -36,6 +36,10 @@
 //! In the update election a leader topology's leader stands with suitability 0 and everyone
 //! else with at least 1, so a follower becomes update leader.
 //!
+//! Each rule lives in the file named after it: `join.rs` (start, vote, higher term),
+//! `quorum.rs`, `finish.rs` and `restart.rs`. This file holds the state, the hooks the rest of
+//! the engine calls, and the check that applies the rules in order.
+//!
 //! Cost: per voter group a few counters (Alive and total population) kept incrementally on
 //! member health changes; a change of the group's Service rumors only marks the group for a
 //! recount (O(group)), done at most once per gossip tick. Checks that follow membership
@@ -46,6 +50,11 @@
 //! group stays NoQuorum, and a newcomer that missed the rumor never votes. Here a change in the
 //! group triggers a recount and a re-check (NoQuorum → Running → Finished), and growth of the
 //! group re-spreads the elections held so newcomers vote.
+
+mod finish;
+mod join;
+mod quorum;
+mod restart;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -60,6 +69,7 @@ use crate::rumor::{
     StoreOutcome, Topology,
 };
 use crate::time::{Clock, Instant};
+use quorum::in_count;
 
 /// The engine's election state: per group this member runs a service in, its topology,
 /// counters and pending work; per group, the suitability the application set.
@@ -144,14 +154,6 @@ pub(super) enum ElectionGate {
         before: Snapshot,
         behind: bool,
     },
-}
-
-fn in_count(h: Option<Health>) -> (u32, u32) {
-    match h {
-        Some(Health::Alive) => (1, 1),
-        Some(Health::Suspect | Health::Confirmed) => (0, 1),
-        _ => (0, 0),
-    }
 }
 
 impl<C: Clock, N: Network> Engine<C, N> {
@@ -264,7 +266,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     /// Our view of `member`'s health changed from `from` to `to`.
-    pub(super) fn elections_on_member_change(
+    pub(crate) fn elections_on_member_change(
         &mut self,
         member: MemberId,
         from: Option<Health>,
@@ -317,29 +319,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         {
             return admit;
         }
-        let held = self.election(kind, &group).cloned();
-        match held {
-            None => self.start_own(kind, &group, incoming.term, false),
-            Some(h) if incoming.term > h.term => {
-                if h.is_finished() {
-                    let leader = h.member_id;
-                    if leader == self.me.id {
-                        self.start_own(kind, &group, incoming.term, true);
-                    } else if self.leader_gone(&group, leader)
-                        || incoming.member_id == leader
-                        || incoming.has_vote(leader)
-                    {
-                        self.start_own(kind, &group, incoming.term, false);
-                    } else {
-                        return ElectionGate::Reject;
-                    }
-                } else {
-                    self.start_own(kind, &group, incoming.term, false);
-                }
-            }
-            Some(_) => {}
+        if self.join_incoming(kind, &group, incoming) {
+            admit
+        } else {
+            ElectionGate::Reject
         }
-        admit
     }
 
     /// After a rumor was merged (or refused by the merge rule).
@@ -412,286 +396,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    // ----- the algorithm -------------------------------------------------------------------
+    // ----- checking an election ------------------------------------------------------------
 
-    /// Recomputes the group's counters if marked; whether its population grew.
-    fn recount(&mut self, group: &ServiceGroup) -> bool {
-        let Some(g) = self.elections.voters.get(group) else {
-            return false;
-        };
-        if !g.recount {
-            return false;
-        }
-        let old = g.population;
-        let (mut alive, mut population) = (0u32, 0u32);
-        for s in self.rumors.services(group).filter(|s| !s.withdrawn) {
-            let h = if s.member_id == self.me.id {
-                Some(Health::Alive)
-            } else {
-                self.members.health(s.member_id)
-            };
-            let (a, p) = in_count(h);
-            alive += a;
-            population += p;
-        }
-        let now = self.now();
-        if let Some(g) = self.elections.voters.get_mut(group) {
-            if (g.alive, g.population) != (alive, population) {
-                g.changed_at = now;
-            }
-            g.alive = alive;
-            g.population = population;
-            g.recount = false;
-        }
-        population > old
-    }
-
-    fn quorum(&mut self, group: &ServiceGroup) -> bool {
-        self.recount(group);
-        self.elections
-            .voters
-            .get(group)
-            .is_some_and(VoterGroup::quorum)
-    }
-
-    /// Whether `member` is Alive (we are) and runs the service in `group`.
-    fn alive_in(&self, group: &ServiceGroup, member: MemberId) -> bool {
-        let health = if member == self.me.id {
-            Some(Health::Alive)
-        } else {
-            self.members.health(member)
-        };
-        health == Some(Health::Alive)
-            && self
-                .rumors
-                .service(group, member)
-                .is_some_and(|s| !s.withdrawn)
-    }
-
-    /// Whether the Finished leader `leader` is gone (see `is_gone`). A leader the member list
-    /// does not know counts as gone, as in Butterfly, only once our pull of the ring is confirmed
-    /// and we hold no live Service rumor of it in the group: the member list forgets no one, so
-    /// an unknown member is one we have not heard of yet. (A joiner that adopted the group's
-    /// Finished election before the membership exchange brought its leader restarted the term,
-    /// and stayed alone in it for good: the others keep a live leader that did not call it.)
-    fn leader_gone(&self, group: &ServiceGroup, leader: MemberId) -> bool {
-        let unknown_is_gone = self.pull_confirmed(group)
-            && self
-                .rumors
-                .service(group, leader)
-                .is_none_or(|s| s.withdrawn);
-        self.is_gone(group, leader, unknown_is_gone)
-    }
-
-    /// Whether a leader (`unknown_is_gone`) or a candidate is gone: Confirmed, Departed, or
-    /// out of the group (its service withdrawn); a leader also when the member list does not
-    /// know it. A Service rumor not heard yet is not a departure from the group, and neither is
-    /// an unknown candidate (it may have just joined).
-    fn is_gone(&self, group: &ServiceGroup, member: MemberId, unknown_is_gone: bool) -> bool {
-        if member == self.me.id {
-            return false;
-        }
-        let withdrawn = self
-            .rumors
-            .service(group, member)
-            .is_some_and(|s| s.withdrawn);
-        withdrawn
-            || match self.members.health(member) {
-                Some(Health::Alive | Health::Suspect) => false,
-                Some(Health::Confirmed | Health::Departed) => true,
-                None => unknown_is_gone,
-            }
-    }
-
-    /// The suitability we stand with in `kind` for `group`.
-    fn own_suitability(
-        &self,
-        kind: ElectionKind,
-        group: &ServiceGroup,
-        former_leader: bool,
-    ) -> u64 {
-        let set = self.suitability(group);
-        match kind {
-            ElectionKind::Leader if former_leader => u64::MAX,
-            ElectionKind::Leader => set,
-            ElectionKind::Update => {
-                let leads = self.leader(group) == Some(self.me.id)
-                    && self
-                        .elections
-                        .voters
-                        .get(group)
-                        .is_some_and(|g| g.topology == Topology::Leader);
-                if leads {
-                    0
-                } else if former_leader {
-                    u64::MAX
-                } else {
-                    set.max(1)
-                }
-            }
-        }
-    }
-
-    /// Starts our own election of `kind` for `group` at `term`, voting for ourselves, replacing
-    /// whatever is held (the caller merges any incoming rumor after this).
-    fn start_own(
-        &mut self,
-        kind: ElectionKind,
-        group: &ServiceGroup,
-        term: u64,
-        former_leader: bool,
-    ) {
-        let suitability = self.own_suitability(kind, group, former_leader);
-        let mut e = Election::new(self.me.id, group.clone(), term, suitability);
-        if !self.quorum(group) {
-            e.status = ElectionStatus::NoQuorum;
-        }
-        self.emit(Event::ElectionStarted {
-            kind,
-            group: group.clone(),
-            term,
-        });
-        self.commit(kind, e);
-    }
-
-    /// A voter's re-examination of the election held: restarts, our vote, status, finishing.
+    /// A voter's re-examination of the election held: restart, our vote, status.
     fn check_election(&mut self, kind: ElectionKind, group: &ServiceGroup) {
         let Some(held) = self.election(kind, group).cloned() else {
             return;
         };
         let quorum = self.quorum(group);
-        let me = self.me.id;
-        if held.is_finished() {
-            if held.member_id == me {
-                if !quorum {
-                    self.start_own(kind, group, held.term.saturating_add(1), true);
-                }
-            } else if self.leader_gone(group, held.member_id) {
-                self.start_own(kind, group, held.term.saturating_add(1), false);
-            }
+        if self.restart_if_due(kind, group, &held, quorum) {
             return;
         }
-        if held.member_id != me && self.is_gone(group, held.member_id, false) {
-            self.start_own(kind, group, held.term.saturating_add(1), false);
-            return;
-        }
-        let mut e = held.clone();
-        if !e.has_vote(me) {
-            let mine = Election::new(
-                me,
-                group.clone(),
-                e.term,
-                self.own_suitability(kind, group, false),
-            );
-            if let crate::rumor::Verdict::Replace(merged) = Election::merge(&e, mine) {
-                e = merged;
-            }
-        }
-        e.status = if !quorum {
-            ElectionStatus::NoQuorum
-        } else if e.member_id == me && self.all_alive_voted(group, &e) {
-            if self.settled(group) {
-                ElectionStatus::Finished
-            } else {
-                if !self.pull_confirmed(group) {
-                    self.pull_again_if_due();
-                }
-                // Look again on a later gossip tick.
-                if let Some(g) = self.elections.voters.get_mut(group) {
-                    g.check = true;
-                }
-                ElectionStatus::Running
-            }
-        } else {
-            ElectionStatus::Running
-        };
+        let mut e = self.with_our_vote(kind, group, held.clone());
+        e.status = self.status(group, &e, quorum);
         if e != held {
             self.commit(kind, e);
         }
-    }
-
-    /// How long a candidate's view of its group must have been still before it finishes an
-    /// election: three gossip rounds, and at least one protocol period. Members that announce
-    /// a service at about the same time have then heard of each other's Service rumors (or
-    /// are Suspect), so a candidate does not finish alone in a group it has not seen yet, and
-    /// no two candidates finish the same term with different leaders.
-    fn election_settle(&self) -> std::time::Duration {
-        (self.config.gossip_interval * 3).max(self.config.protocol_period)
-    }
-
-    /// The candidate's view of the group has been still for `election_settle`, and what the ring
-    /// holds was pulled since it last changed (see `pull_confirmed`): a late joiner that has not
-    /// yet heard the group's Service and Election rumors must not finish a term alone.
-    fn settled(&self, group: &ServiceGroup) -> bool {
-        let settle = self.election_settle();
-        self.pull_confirmed(group)
-            && self
-                .elections
-                .voters
-                .get(group)
-                .is_some_and(|g| self.now() >= g.changed_at + settle)
-    }
-
-    /// How far apart the two answers of a confirmed pull must be, and how old the second:
-    /// half of `election_settle`, far more than the round trip that brings the rumors an
-    /// answer showed we lack.
-    fn pull_gap(&self) -> std::time::Duration {
-        self.election_settle() / 2
-    }
-
-    /// Whether we pulled what the ring holds since our view of `group` last changed (or we
-    /// joined it), or there is nobody to pull from: we know no live member and have no
-    /// bootstrap peers (a member still joining is not alone, it just has not met the ring yet).
-    ///
-    /// One answer is not enough. A digest answer only shows what we lack; the rumors come in a
-    /// later reply, and a candidate that took the answer for the rumors finished term 0 alone,
-    /// beside the group's leader of that term, in the 50 ms before they arrived, or for good when
-    /// the reply was lost (3 of the 50 lossy seeds of `election_growth` when measured). So it takes two
-    /// answers after the change, the second at least `pull_gap` after the first and at least
-    /// `pull_gap` ago: the second exchange asks again for whatever the first one's reply lost,
-    /// and whatever either brought that changes the group's view starts the count again. Only
-    /// two lost replies in a row can still mislead it.
-    fn pull_confirmed(&self, group: &ServiceGroup) -> bool {
-        if self.members.count(Health::Alive) == 0 && self.bootstrap.is_empty() {
-            return true;
-        }
-        let Some(g) = self.elections.voters.get(group) else {
-            return false;
-        };
-        let since = g.joined_at.max(g.changed_at);
-        let (gap, now) = (self.pull_gap(), self.now());
-        let mut answers = self.elections.pull_answers.iter().filter(|&&a| a >= since);
-        let Some(&first) = answers.next() else {
-            return false;
-        };
-        answers.any(|&a| a >= first + gap && now >= a + gap)
-    }
-
-    /// Pulls again unless we asked, or were answered, within `pull_gap`.
-    fn pull_again_if_due(&mut self) {
-        let gap = self.pull_gap();
-        let now = self.now();
-        let last = self
-            .elections
-            .pull_asked_at
-            .max(self.elections.pull_answers.back().copied());
-        if last.is_none_or(|t| now >= t + gap) {
-            self.pull_rumors();
-        }
-    }
-
-    /// Starts a rumor digest exchange with a random live member, whatever the dissemination
-    /// strategy, to learn what the ring holds.
-    fn pull_rumors(&mut self) {
-        self.elections.pull_asked_at = Some(self.now());
-        self.rumor_sync_with_random_member();
-    }
-
-    /// Whether every Alive member of the group voted for the candidate.
-    fn all_alive_voted(&self, group: &ServiceGroup, e: &Election) -> bool {
-        let alive = self.elections.voters.get(group).map_or(0, |g| g.alive);
-        let votes = e.votes.iter().filter(|&&v| self.alive_in(group, v)).count();
-        u32::try_from(votes).unwrap_or(u32::MAX) >= alive
     }
 
     /// Stores our own update of an election and spreads it.
@@ -703,13 +423,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             ElectionKind::Update => Rumor::ElectionUpdate(e),
         };
         if self.rumors.put(rumor).changed() {
-            self.metrics.rumors_applied += 1;
-            self.dissemination.on_changed(&key);
-            self.emit(Event::RumorApplied {
-                kind: key.kind(),
-                key,
-                incarnation: crate::id::Incarnation(term),
-            });
+            self.on_rumor_stored(&key, crate::id::Incarnation(term), true);
         }
     }
 

@@ -1,0 +1,290 @@
+//! Membership over streams: Member rumors (a departing member's farewell, and queued updates
+//! pushed each gossip round), and the membership digest exchange (anti-entropy,
+//! as memberlist's push/pull, but sending only the buckets of the view that differ).
+
+use std::net::SocketAddr;
+
+use super::sync::Stage;
+use crate::engine::Engine;
+use crate::id::MemberId;
+use crate::member::{Health, Membership};
+use crate::membership::Cause;
+use crate::metrics::DropReason;
+use crate::network::Network;
+use crate::time::Clock;
+use crate::wire::{self, RumorPayload, RumorType};
+
+/// The most membership updates in one frame pushed on the gossip channel.
+const MEMBER_PUSH_MAX: usize = 64;
+
+impl<C: Clock, N: Network> Engine<C, N> {
+    /// Membership anti-entropy, in three stages like the rumor exchange:
+    ///
+    /// ```text
+    ///  A (initiator)                                    B
+    ///  ── MemberSync 1: bucket hashes of A's view ────▶   B hashes its own view the same way
+    ///  ◀─ MemberSync 2: differing buckets + B's records ─  (nothing else when the views agree)
+    ///  ── MemberSync 3: A's records there that B lacks ▶
+    /// ```
+    ///
+    /// Each side counts itself in its view, so two members that agree exchange one bucket hash
+    /// per eight members instead of their whole views (memberlist's push/pull sends the whole
+    /// state both ways every time). A newcomer's view differs everywhere and gets the whole
+    /// view. A `MemberSync` without a stage is the full exchange, answered in kind.
+    /// A peer that knows no stages sends only that.
+    pub(super) fn on_member_sync(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+    ) -> Result<(), DropReason> {
+        let Some(stage) = sync.stage else {
+            let sender_addr = self.apply_member_records(sender, &sync.members)?;
+            if !sync.reply.unwrap_or(false) {
+                self.send_member_sync(sender_addr.unwrap_or(from), true);
+            }
+            return Ok(());
+        };
+        let count = sync.bucket_count.unwrap_or(0);
+        if !count.is_power_of_two() || count > crate::rumor::MAX_BUCKETS {
+            return Err(DropReason::Invalid);
+        }
+        match Stage::from_wire(stage).ok_or(DropReason::Invalid)? {
+            Stage::Buckets => self.answer_member_buckets(from, sender, sync, count),
+            Stage::Answer => self.on_member_answer(from, sender, sync, count),
+            Stage::FollowUp => {
+                self.apply_member_records(sender, &sync.members)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stage 1 received: answer with the buckets that differ and our records in them.
+    pub(super) fn answer_member_buckets(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+        count: u32,
+    ) -> Result<(), DropReason> {
+        let own = self.own_record();
+        if sync.buckets.len() != count as usize {
+            return Err(DropReason::Invalid);
+        }
+        // The initiator spoke to us: it is alive, whatever we held.
+        if let Some(held) = sender.and_then(|id| self.view.members.get(id)) {
+            self.note_direct_contact(&held.member, Cause::DirectContact)?;
+        }
+        let ours = self.view.members.view_buckets(&own, count);
+        let wanted: Vec<bool> = ours
+            .iter()
+            .zip(&sync.buckets)
+            .map(|(a, b)| a != b)
+            .collect();
+        let members = self
+            .view
+            .members
+            .in_view_buckets(&own, &wanted, count)
+            .iter()
+            .map(wire::Membership::from)
+            .collect();
+        let differing = (0..count).filter(|&b| wanted[b as usize]).collect();
+        let to = self.reply_address(sender, from);
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(true),
+                members,
+                stage: Stage::Answer.wire(),
+                bucket_count: Some(count),
+                buckets: Vec::new(),
+                differing,
+            },
+        );
+        Ok(())
+    }
+
+    /// Stage 2 received: merge the answer's records, then send back ours in the differing
+    /// buckets that it did not already show.
+    pub(super) fn on_member_answer(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+        count: u32,
+    ) -> Result<(), DropReason> {
+        let mut wanted = vec![false; count as usize];
+        for &b in &sync.differing {
+            *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
+        }
+        // What the answer showed, before merging it: ours that equal these are not sent back.
+        let shown: std::collections::HashSet<u64> = sync
+            .members
+            .iter()
+            .filter_map(|m| Membership::try_from(m).ok())
+            .map(|m| crate::member_list::view_hash(&m))
+            .collect();
+        let sender_addr = self.apply_member_records(sender, &sync.members)?;
+        if sync.differing.is_empty() {
+            // The views agree: the next periodic exchange may wait longer.
+            self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
+            return Ok(());
+        }
+        let own = self.own_record(); // a refutation above may have bumped it
+        let members: Vec<wire::Membership> = self
+            .view
+            .members
+            .in_view_buckets(&own, &wanted, count)
+            .iter()
+            .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
+            .map(wire::Membership::from)
+            .collect();
+        if !members.is_empty() {
+            let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
+            self.send_member_digest(
+                to,
+                wire::MemberSync {
+                    reply: Some(true),
+                    members,
+                    stage: Stage::FollowUp.wire(),
+                    bucket_count: Some(count),
+                    buckets: Vec::new(),
+                    differing: Vec::new(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Merges the records of a membership exchange; the sender's own record counts as direct
+    /// contact. Returns the sender's gossip address if its record was among them.
+    pub(super) fn apply_member_records(
+        &mut self,
+        sender: Option<MemberId>,
+        records: &[wire::Membership],
+    ) -> Result<Option<SocketAddr>, DropReason> {
+        let mut sender_addr = None;
+        for entry in records {
+            match Membership::try_from(entry) {
+                Ok(m) => {
+                    if Some(m.member.id) == sender {
+                        sender_addr = Some(m.member.gossip_addr());
+                        // The sender spoke to us: it is alive, whatever we held.
+                        self.note_direct_contact(&m.member, Cause::DirectContact)?;
+                    }
+                    self.apply_membership(m, Cause::Gossip);
+                }
+                Err(reason) => self.drop_input(reason),
+            }
+        }
+        Ok(sender_addr)
+    }
+
+    /// Stage 1 of the membership digest exchange.
+    pub(super) fn start_member_digest(&mut self, to: SocketAddr) {
+        self.metrics.push_pulls += 1;
+        let count = crate::rumor::Digest::bucket_count_for(self.view.members.len() + 1);
+        let buckets = self.view.members.view_buckets(&self.own_record(), count);
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(false),
+                members: Vec::new(),
+                stage: Stage::Buckets.wire(),
+                bucket_count: Some(count),
+                buckets,
+                differing: Vec::new(),
+            },
+        );
+    }
+
+    pub(super) fn send_member_digest(&mut self, to: SocketAddr, sync: wire::MemberSync) {
+        self.send_frame(to, RumorType::MemberSync, RumorPayload::MemberSync(sync));
+    }
+
+    /// The full exchange: our whole view (ourselves included), answered with the receiver's
+    /// unless `reply`.
+    pub(super) fn send_member_sync(&mut self, to: SocketAddr, reply: bool) {
+        let mut members = Vec::with_capacity(self.view.members.len() + 1);
+        members.push(wire::Membership::from(&self.own_record()));
+        members.extend(self.view.members.iter().map(|m| wire::Membership::from(&m)));
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(reply),
+                members,
+                ..Default::default()
+            },
+        );
+    }
+
+    /// The periodic membership anti-entropy check. It rides on the next direct probe of a
+    /// member we hold Alive (a random one: the probe order is shuffled): the Ping carries the
+    /// hash of our whole view, the Ack the target's, and only views that differ start the
+    /// digest exchange over a stream ([`Self::on_check_answer`]). Its period doubles for each
+    /// check in a row that found the views equal (up to 8×) and comes back to the base period
+    /// from the first check after our view changes. A ring at rest so pays one hash on a Ping
+    /// and one on its Ack per period instead of a stream exchange.
+    pub(super) fn periodic_push_pull(&mut self) {
+        let whole = self.view_hash();
+        if whole != self.anti_entropy.view_seen {
+            self.anti_entropy.view_seen = whole;
+            self.anti_entropy.member_quiet = 0;
+        }
+        self.anti_entropy.view_check = true;
+    }
+
+    /// The hash of our whole membership view, our own record included (two members that
+    /// agree on everyone have the same).
+    pub(super) fn view_hash(&self) -> u64 {
+        let own = self.own_record();
+        self.view
+            .members
+            .view_buckets(&own, 1)
+            .first()
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Sends one membership record as a Member rumor over a stream.
+    pub(crate) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
+        let payload = RumorPayload::Member(wire::Membership::from(record));
+        self.send_frame(to, RumorType::Member, payload);
+    }
+
+    /// Membership updates travel as Member rumors on the gossip channel too, as in Butterfly
+    /// (where Member is a rumor kind): each gossip tick, while updates are queued,
+    /// `gossip_fanout` random live members get a frame of them, drawn from the same bounded
+    /// queue as the piggybacked ones (each copy counts toward the retransmit limit, so the
+    /// total stays bounded). Piggybacking alone carries `piggyback_max` updates per probe
+    /// message, which a burst of changes — a hundred crashes, a healed partition — outruns
+    /// by minutes in a ring of a thousand.
+    pub(super) fn gossip_membership(&mut self) {
+        if self.view.broadcasts.is_empty() || self.departed {
+            return;
+        }
+        let picked =
+            self.random_members(self.config.gossip_fanout, None, |h, _| h == Health::Alive);
+        for i in picked {
+            let Some(m) = self.view.members.at(i) else {
+                continue;
+            };
+            let records = self.take_broadcasts(MEMBER_PUSH_MAX, Some(m.member.id));
+            if records.is_empty() {
+                break;
+            }
+            let rumors = records
+                .into_iter()
+                .map(|entry| wire::Rumor {
+                    r#type: RumorType::Member as i32,
+                    tag: Vec::new(),
+                    from_id: None,
+                    payload: Some(RumorPayload::Member(entry)),
+                })
+                .collect();
+            self.metrics.member_pushes += 1;
+            let batch = RumorPayload::Batch(wire::RumorBatch { rumors });
+            self.send_frame(m.member.gossip_addr(), RumorType::Batch, batch);
+        }
+    }
+}

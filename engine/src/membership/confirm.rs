@@ -1,0 +1,234 @@
+//! Confirmation: when a Suspect becomes Confirmed, and when a claim that a member is Confirmed
+//! is believed.
+//!
+//! * **Our own suspicion** is confirmed when its deadline passes (`suspect.rs` sets it). Under
+//!   plain SWIM that is all. Under Lifeguard the member is first asked directly, with
+//!   ProbePings showing our claim (it answers, or refutes): an uncorroborated suspicion ran a
+//!   long timeout in which everyone else may have heard a refutation that missed us, and a
+//!   corroborated one ran only the minimum, so the refutation may still be on its way.
+//! * **A second-hand Confirmed claim** about a member we hold Alive or Suspect is not applied
+//!   blindly: we send the member ProbePings and believe the claim only if they all go
+//!   unanswered. Under Lifeguard an unanswered check of a member we hold Alive makes it our
+//!   own suspicion instead, with a whole suspicion timeout to refute over the gossip channel.
+//! * **An Alive record over our Confirmed one** at the same incarnation means someone reached
+//!   the member but it never refuted, and the merge rule keeps our stale view: we ask the
+//!   member itself, showing it our claim, so it refutes.
+
+use std::collections::BTreeMap;
+
+use crate::engine::Engine;
+use crate::id::MemberId;
+use crate::member::{Health, Membership};
+use crate::membership::{Cause, Change};
+use crate::network::Network;
+use crate::time::{Clock, Instant};
+use crate::timer::Timer;
+use crate::wire::{self, Swim, SwimPayload, SwimType};
+
+/// ProbePings sent to check a claim before it is believed, a PingReq timeout apart: a live
+/// member is wrongly confirmed only if every round trip is lost, `(1 − (1 − p)²)^tries` at
+/// loss `p` each way.
+const PROBE_PING_TRIES: u8 = 3;
+/// Under Lifeguard, where every suspicion ends with this check at every observer, the tries go
+/// a ping timeout apart (the check's length adds to the detection of every crash), and one
+/// more is made (a wrong verdict here is a false positive at every observer).
+const PROBE_PING_TRIES_LIFEGUARD: u8 = 4;
+
+/// Confirmed claims waiting for a ProbePing's verdict, and this protocol period's budget of
+/// new checks.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Claims {
+    pending: BTreeMap<MemberId, Membership>,
+    /// Checks started in the current protocol period (bounded by `probe_ping_budget`).
+    started: u32,
+}
+
+impl Claims {
+    /// A new protocol period: the budget is whole again.
+    pub(crate) fn new_period(&mut self) {
+        self.started = 0;
+    }
+
+    /// Takes one check from the period's `budget`, if any is left.
+    fn take_budget(&mut self, budget: u32) -> bool {
+        if self.started >= budget {
+            return false;
+        }
+        self.started += 1;
+        true
+    }
+
+    pub(super) fn remove(&mut self, id: MemberId) {
+        self.pending.remove(&id);
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.pending.clear();
+    }
+}
+
+impl<C: Clock, N: Network> Engine<C, N> {
+    /// Second-hand news that must be checked with the member before it is believed (see the
+    /// module doc); `None` when `update` is not such news.
+    pub(super) fn check_before_believing(&mut self, update: Membership) -> Option<Change> {
+        let held = self.view.members.get(update.member.id)?;
+        if update.health == Health::Confirmed
+            && matches!(held.health, Health::Alive | Health::Suspect)
+            && update.member.incarnation >= held.member.incarnation
+        {
+            // Not applied blindly (nor on top of a mere suspicion): a live member answers the
+            // ProbePing.
+            self.start_probe_ping(update);
+            return Some(Change::Checking);
+        }
+        if update.health == Health::Alive
+            && held.health == Health::Confirmed
+            && held.member.incarnation == update.member.incarnation
+            && !self.rumors.is_departed(update.member.id)
+            && self.take_probe_ping_budget()
+        {
+            // It answers (we mark it Alive) and refutes (everyone else learns).
+            self.send_probe_ping(held);
+            return Some(Change::Checking);
+        }
+        None
+    }
+
+    /// A suspicion deadline set for `due` fired: confirm the member if it is still the same
+    /// suspicion (a later suspicion of the member has its own, later deadline).
+    pub(super) fn on_suspicion_deadline(&mut self, due: Instant, id: MemberId) -> Change {
+        let Some(i) = self.view.members.position(id) else {
+            return Change::Unchanged;
+        };
+        if self.view.members.health_at(i) != Some(Health::Suspect) {
+            return Change::Unchanged;
+        }
+        let now = self.now();
+        if let Some(s) = self.view.suspicions.get_mut(id) {
+            // Dynamic timeout: only the suspicion's current deadline counts.
+            if s.deadline > now {
+                return Change::Unchanged;
+            }
+            // The final check: ask the member itself once (see the module doc). It adds the
+            // ProbePing tries to the detection of a real crash.
+            if !s.final_check {
+                s.final_check = true;
+                if let Some(held) = self.view.members.get(id) {
+                    let claim = Membership {
+                        health: Health::Confirmed,
+                        ..held
+                    };
+                    // Unlike a second-hand claim's check, the final check always sends its own
+                    // tries, even while an earlier check of the member is still running.
+                    if self.view.claims.pending.contains_key(&id) || self.take_probe_ping_budget() {
+                        self.run_probe_ping_check(claim);
+                        return Change::Checking;
+                    }
+                }
+            }
+            return self.set_health(id, Health::Confirmed, None);
+        }
+        let suspected_at = u64::from(self.view.members.changed_at_s(i));
+        let due_s = suspected_at + self.config.suspicion_timeout.as_secs();
+        if due_s > due.as_nanos() / 1_000_000_000 + 1 {
+            return Change::Unchanged;
+        }
+        self.set_health(id, Health::Confirmed, None)
+    }
+
+    /// Checks a Confirmed claim about a member we hold Alive before believing it. The
+    /// ProbePing carries only the claim itself, so a live target learns of it and refutes.
+    fn start_probe_ping(&mut self, claim: Membership) {
+        let id = claim.member.id;
+        if let Some(pending) = self.view.claims.pending.get_mut(&id) {
+            *pending = claim; // already being checked
+            return;
+        }
+        if !self.take_probe_ping_budget() {
+            return; // over budget: keep our view, leave the claim unchecked
+        }
+        self.run_probe_ping_check(claim);
+    }
+
+    /// Holds `claim` as the member's pending check and sends its first ProbePing; the timeouts
+    /// send the further tries and judge the claim ([`Self::on_probe_ping_timeout`]).
+    fn run_probe_ping_check(&mut self, claim: Membership) {
+        let id = claim.member.id;
+        self.view.claims.pending.insert(id, claim);
+        self.send_probe_ping(claim);
+        let at = self.now() + self.config.ping_timeout;
+        self.timers
+            .schedule(at, Timer::ProbePingTimeout { id, attempt: 0 });
+    }
+
+    /// Takes one ProbePing check from this protocol period's budget, if any is left.
+    fn take_probe_ping_budget(&mut self) -> bool {
+        self.view.claims.take_budget(self.config.probe_ping_budget)
+    }
+
+    fn send_probe_ping(&mut self, claim: Membership) {
+        self.metrics.probe_pings_sent += 1;
+        let swim = Swim {
+            r#type: SwimType::ProbePing as i32,
+            membership: vec![wire::Membership::from(&claim)],
+            payload: Some(SwimPayload::ProbePing(wire::ProbePing {
+                from: Some(wire::Member::from(&self.me)),
+            })),
+        };
+        let bytes = wire::seal_plain(&swim);
+        self.send_datagram(claim.member.addr, bytes);
+    }
+
+    /// ProbePing `attempt` to `id` went unanswered: try again, or after the last try judge the
+    /// claim ([`Cause::ClaimUnrefuted`]).
+    pub(crate) fn on_probe_ping_timeout(&mut self, id: MemberId, attempt: u8) {
+        let Some(claim) = self.view.claims.pending.get(&id).copied() else {
+            return; // answered
+        };
+        let (tries, wait) = if self.config.dynamic_suspicion_on() {
+            (PROBE_PING_TRIES_LIFEGUARD, self.config.ping_timeout)
+        } else {
+            (PROBE_PING_TRIES, self.config.pingreq_timeout)
+        };
+        if attempt + 1 < tries {
+            // Another try, so lost datagrams do not confirm a live member.
+            self.send_probe_ping(claim);
+            let at = self.now() + wait;
+            self.timers.schedule(
+                at,
+                Timer::ProbePingTimeout {
+                    id,
+                    attempt: attempt + 1,
+                },
+            );
+            return;
+        }
+        self.view.claims.remove(id);
+        self.apply_membership(claim, Cause::ClaimUnrefuted);
+    }
+
+    /// Every ProbePing of a check of `claim` went unanswered.
+    pub(super) fn on_claim_unrefuted(&mut self, claim: Membership) -> Change {
+        let id = claim.member.id;
+        if !self.config.dynamic_suspicion_on() {
+            return self.merge(claim, None);
+        }
+        // Lifeguard: a second-hand claim our ProbePings could not refute becomes our own
+        // suspicion, not our verdict: the member gets a whole suspicion timeout to refute over
+        // the gossip channel, which loss on datagrams does not stop, and a dead one is
+        // confirmed when it expires.
+        match self.view.members.health(id) {
+            Some(Health::Alive) => self.merge(
+                Membership {
+                    health: Health::Suspect,
+                    ..claim
+                },
+                None,
+            ),
+            // We suspect it too, and it did not answer the ProbePings either (the final check
+            // of our own suspicion, or a second-hand claim): confirm.
+            Some(Health::Suspect) => self.set_health(id, Health::Confirmed, None),
+            _ => Change::Unchanged,
+        }
+    }
+}
