@@ -9,30 +9,22 @@
 //! Member `i` listens at `10.(i >> 16).(i >> 8 & 255).(i & 255):9638` (SWIM and gossip on the
 //! same port), so an address maps back to its index by arithmetic.
 //!
-//! Services: every member of a `[[service]]` announces it when its process starts (at the
-//! beginning, on a late join, after a restart). A restart first restores the rumor store the
-//! member held when it stopped (`RumorStore::export` → `Engine::import_rumors`, as the node
-//! persists `rumors.pb`); if that store holds the member's own Departure it stops again at once. Operator actions (`apply_config`, `upload_file`,
-//! `depart_member`) are commands on one running member's engine: `via` when it is running,
-//! else the lowest-index running member (not one being departed, when there is another).
-//! Every operator command and every refused command is listed in `summary.json` (`commands`).
-//! A member that learns an operator departed it stops, like a node would.
-//!
-//! Elections: the engines' election events feed [`crate::elections`] (through the metrics) and
-//! the judge; a `leader:GROUP` selector in a timeline action's `members` is resolved when the
-//! action runs, to the member most live members of the group hold as leader (ties: the lowest
-//! index; nobody when no live member holds a Finished leader), and listed in `commands`
-//! (`resolve_leader`).
+//! The rest of the world lives beside this loop: processes starting and stopping in
+//! [`lifecycle`], operator commands and services in [`commands`], election metrics and
+//! `leader:GROUP` in [`elections`], what engines report in [`observe`].
+
+mod commands;
+mod elections;
+mod lifecycle;
+mod observe;
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
-use engine::rumor::{ElectionKind, ElectionStatus};
 use engine::{
-    Engine, Event, Health, Incarnation, Instant, ManualClock, Member, MemberId, Membership, Outbox,
-    RumorError, ServiceGroup, ServiceSpec,
+    Engine, Event, Health, Instant, ManualClock, MemberId, Membership, Outbox, ServiceSpec,
 };
 use serde::Serialize;
 
@@ -485,11 +477,7 @@ impl<'p> World<'p> {
                     );
                     return Ok(());
                 }
-                match &mut self.slots[to as usize].process {
-                    Process::Running(_) => self.deliver(to, from, transport, &bytes),
-                    Process::Paused(_, queued) => queued.push((from, transport, bytes)),
-                    Process::Absent | Process::Down => self.messages_lost += 1,
-                }
+                self.take_input(to, from, transport, bytes);
             }
             Item::Step(k) => {
                 self.events_processed += 1;
@@ -508,11 +496,7 @@ impl<'p> World<'p> {
                 from,
                 transport,
                 bytes,
-            } => match &mut self.slots[to as usize].process {
-                Process::Running(_) => self.deliver(to, from, transport, &bytes),
-                Process::Paused(_, queued) => queued.push((from, transport, bytes)),
-                Process::Absent | Process::Down => self.messages_lost += 1,
-            },
+            } => self.take_input(to, from, transport, bytes),
             Item::Resume { member, token } => {
                 if self.slots[member as usize].pause_token == token {
                     self.events_processed += 1;
@@ -543,6 +527,16 @@ impl<'p> World<'p> {
         Ok(())
     }
 
+    /// A message reaches member `to`'s process: a running one takes it now, a paused one
+    /// queues it, and without a process it is lost.
+    fn take_input(&mut self, to: u32, from: u32, transport: Transport, bytes: Vec<u8>) {
+        match &mut self.slots[to as usize].process {
+            Process::Running(_) => self.deliver(to, from, transport, &bytes),
+            Process::Paused(_, queued) => queued.push((from, transport, bytes)),
+            Process::Absent | Process::Down => self.messages_lost += 1,
+        }
+    }
+
     /// Hands one message to a running member and drains it.
     fn deliver(&mut self, to: u32, from: u32, transport: Transport, bytes: &[u8]) {
         if let Process::Running(engine) = &mut self.slots[to as usize].process {
@@ -554,6 +548,8 @@ impl<'p> World<'p> {
         }
     }
 
+    /// Applies one timeline action: network changes here, the rest through the lifecycle
+    /// ([`lifecycle`]) and operator ([`commands`]) modules.
     fn apply(&mut self, action: Action) -> Result<(), RunError> {
         match action {
             Action::Partition(groups) => self.network.partition(&groups),
@@ -566,101 +562,26 @@ impl<'p> World<'p> {
                     z.set_link(a, b, link);
                 }
             }
-            Action::Crash(members) => {
-                for i in members {
-                    if self.stop(i) {
-                        self.metrics.crashed(i, self.now);
-                    }
-                }
-            }
-            Action::Restart(members) => {
-                for i in members {
-                    let was_running = self.stop(i);
-                    let slot = &mut self.slots[i as usize];
-                    if was_running || matches!(slot.process, Process::Down) {
-                        slot.incarnation += 1;
-                        slot.restarts += 1;
-                    }
-                    self.launch(i)?;
-                }
-            }
-            Action::Pause(members, duration) => {
-                for i in members {
-                    let slot = &mut self.slots[i as usize];
-                    let process = std::mem::replace(&mut slot.process, Process::Down);
-                    slot.process = match process {
-                        Process::Running(engine) => Process::Paused(engine, Vec::new()),
-                        other => other,
-                    };
-                    if matches!(slot.process, Process::Paused(..)) {
-                        slot.pause_token = slot.pause_token.wrapping_add(1);
-                        let token = slot.pause_token;
-                        self.queue.push(
-                            self.now.saturating_add(duration),
-                            Item::Resume { member: i, token },
-                        );
-                    }
-                }
-            }
-            Action::Slow(members, duration, delay) => {
-                for i in members {
-                    let slot = &mut self.slots[i as usize];
-                    slot.slow_until_ns = self.now.saturating_add(duration);
-                    slot.slow_delay_ns = delay;
-                }
-            }
-            Action::Join(members) => {
-                for i in members {
-                    if matches!(self.slots[i as usize].process, Process::Absent) {
-                        self.launch(i)?;
-                    }
-                }
-            }
-            Action::Depart(members) => {
-                for i in members {
-                    if let Process::Running(engine) = &mut self.slots[i as usize].process {
-                        engine.depart();
-                        self.drain(i, false);
-                        self.stop(i);
-                    }
-                }
-            }
+            Action::Crash(members) => self.crash(&members),
+            Action::Restart(members) => self.restart(&members)?,
+            Action::Pause(members, duration) => self.pause(&members, duration),
+            Action::Slow(members, duration, delay) => self.slow(&members, duration, delay),
+            Action::Join(members) => self.join(&members)?,
+            Action::Depart(members) => self.depart(&members),
             Action::ApplyConfig {
                 group,
                 version,
                 payload,
                 via,
-            } => {
-                let detail = format!("{group} version {version} ({} bytes)", payload.len());
-                self.operator("apply_config", via, &[], detail, |e| {
-                    e.apply_config(group, version, payload)
-                });
-            }
+            } => self.apply_config(group, version, payload, via),
             Action::UploadFile {
                 group,
                 version,
                 file,
                 payload,
                 via,
-            } => {
-                let detail = format!(
-                    "{group} file {file} version {version} ({} bytes)",
-                    payload.len()
-                );
-                self.operator("upload_file", via, &[], detail, |e| {
-                    e.upload_file(group, version, file, payload)
-                });
-            }
-            Action::DepartMember { members, via } => {
-                let targets: Vec<MemberId> = members
-                    .iter()
-                    .map(|&m| self.ids_by_index[m as usize])
-                    .collect();
-                let detail = format!("members {members:?}");
-                self.operator("depart_member", via, &members, detail, |e| {
-                    targets.iter().try_for_each(|&id| e.depart_member(id))
-                });
-            }
+            } => self.upload_file(group, version, file, payload, via),
+            Action::DepartMember { members, via } => self.depart_member(&members, via),
             Action::UpdateService {
                 group,
                 members,
@@ -669,348 +590,6 @@ impl<'p> World<'p> {
             } => self.update_service(&group, &members, pkg.as_deref(), cfg.as_deref()),
         }
         Ok(())
-    }
-
-    /// Runs an operator command on the issuing member's engine (see the module
-    /// documentation) and records it.
-    fn operator(
-        &mut self,
-        action: &'static str,
-        via: Option<u32>,
-        avoid: &[u32],
-        detail: String,
-        command: impl FnOnce(&mut SimEngine) -> Result<(), RumorError>,
-    ) {
-        let running =
-            |slots: &[Slot], i: u32| matches!(slots[i as usize].process, Process::Running(_));
-        let issuer = via.filter(|&v| running(&self.slots, v)).or_else(|| {
-            let all = 0..self.plan.members;
-            all.clone()
-                .find(|&i| running(&self.slots, i) && !avoid.contains(&i))
-                .or_else(|| all.into_iter().find(|&i| running(&self.slots, i)))
-        });
-        let note = match via {
-            Some(v) if issuer != Some(v) => format!(" (via member {v}, which was not running)"),
-            _ => String::new(),
-        };
-        let Some(i) = issuer else {
-            self.record(
-                action,
-                None,
-                Err(format!("no member running to take it{note}")),
-                detail,
-            );
-            return;
-        };
-        let result = match &mut self.slots[i as usize].process {
-            Process::Running(engine) => command(engine).map_err(|e| e.to_string()),
-            _ => Err("not running".into()),
-        };
-        self.local_command = true;
-        self.drain(i, false);
-        self.local_command = false;
-        self.record(action, Some(i), result, format!("{detail}{note}"));
-    }
-
-    fn record(
-        &mut self,
-        action: &'static str,
-        member: Option<u32>,
-        result: Result<(), String>,
-        detail: String,
-    ) {
-        let (ok, detail) = match result {
-            Ok(()) => (true, detail),
-            Err(e) => {
-                if self.progress {
-                    eprintln!(
-                        "sim: warning: {action} at {:.3}s refused: {detail}: {e}",
-                        self.now as f64 / 1e9
-                    );
-                }
-                (false, format!("{detail}: {e}"))
-            }
-        };
-        self.commands.push(CommandRecord {
-            time_s: self.now as f64 / 1e9,
-            action,
-            member,
-            ok,
-            detail,
-        });
-    }
-
-    /// The service spec member `i` runs for service entry `s`.
-    fn spec(&self, i: u32, s: usize) -> ServiceSpec {
-        self.specs
-            .get(&(i, s))
-            .cloned()
-            .unwrap_or_else(|| self.plan.services[s].spec.clone())
-    }
-
-    /// Announces every service member `i` runs (at each start of its process).
-    fn announce_services(&mut self, i: u32) {
-        let plan = self.plan;
-        for (s, service) in plan.services.iter().enumerate() {
-            if !service.runs(i) {
-                continue;
-            }
-            let spec = self.spec(i, s);
-            let result = match &mut self.slots[i as usize].process {
-                Process::Running(engine) => engine
-                    .announce_service(service.group.clone(), spec)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                _ => Err("not running".into()),
-            };
-            if let Err(e) = result {
-                let detail = format!("{}", service.group);
-                self.record("announce_service", Some(i), Err(e), detail);
-            }
-        }
-        self.local_command = true;
-        self.drain(i, false);
-        self.local_command = false;
-    }
-
-    /// `update_service`: each member changes its spec (kept for its later restarts) and, when
-    /// running, announces the change.
-    fn update_service(
-        &mut self,
-        group: &ServiceGroup,
-        members: &[u32],
-        pkg: Option<&str>,
-        cfg: Option<&[u8]>,
-    ) {
-        let Some(s) = self.plan.services.iter().position(|sv| &sv.group == group) else {
-            return; // The plan checked the group.
-        };
-        for &i in members {
-            let mut spec = self.spec(i, s);
-            if let Some(pkg) = pkg {
-                spec.pkg = pkg.to_string();
-            }
-            if let Some(cfg) = cfg {
-                spec.cfg = cfg.to_vec();
-            }
-            self.specs.insert((i, s), spec.clone());
-            let detail = format!("{group} pkg {}, cfg {} bytes", spec.pkg, spec.cfg.len());
-            let result = match &mut self.slots[i as usize].process {
-                Process::Running(engine) => engine
-                    .update_service(group.clone(), spec)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Process::Paused(..) => Err("paused; announced at its next start".into()),
-                _ => Err("not running; announced at its next start".into()),
-            };
-            self.local_command = true;
-            self.drain(i, false);
-            self.local_command = false;
-            self.record("update_service", Some(i), result, detail);
-        }
-    }
-
-    /// Starts member `i`'s process (fresh state, the slot's incarnation) and joins it.
-    fn launch(&mut self, i: u32) -> Result<(), RunError> {
-        let engine = self.new_engine(i)?;
-        let saved = self.slots[i as usize].rumors.take();
-        self.slots[i as usize].process = Process::Running(Box::new(engine));
-        self.metrics.member_up(i, []);
-        if let Some(bytes) = saved {
-            let result = match &mut self.slots[i as usize].process {
-                Process::Running(engine) => engine.import_rumors(&bytes).map(|_| ()),
-                _ => Ok(()),
-            };
-            if let Err(e) = result {
-                self.record("import_rumors", Some(i), Err(e.to_string()), String::new());
-            }
-            self.local_command = true;
-            self.drain(i, false);
-            self.local_command = false;
-            if !matches!(self.slots[i as usize].process, Process::Running(_)) {
-                return Ok(()); // Its store says an operator departed it: it stopped again.
-            }
-        }
-        self.announce_services(i);
-        let peers = self.peer_addresses();
-        if let Process::Running(engine) = &mut self.slots[i as usize].process {
-            engine.join(&peers);
-        }
-        self.drain(i, false);
-        self.sync_elections(i);
-        Ok(())
-    }
-
-    /// Stops member `i`'s process if it has one (running or paused); true if it did.
-    fn stop(&mut self, i: u32) -> bool {
-        let slot = &mut self.slots[i as usize];
-        let engine = match std::mem::replace(&mut slot.process, Process::Down) {
-            Process::Running(engine) | Process::Paused(engine, _) => engine,
-            other => {
-                slot.process = other;
-                return false;
-            }
-        };
-        slot.incarnation = engine.incarnation().0;
-        slot.rumors = (!engine.rumors().is_empty()).then(|| engine.rumors().export());
-        slot.timer_token = slot.timer_token.wrapping_add(1);
-        slot.timer_at = None;
-        slot.pause_token = slot.pause_token.wrapping_add(1);
-        let ids = &self.ids;
-        let view = engine
-            .members()
-            .iter()
-            .filter_map(|m| ids.get(&m.member.id).map(|&s| (s, m.health)));
-        self.metrics.member_down(i, view, self.now);
-        self.metrics.elections.member_down(i);
-        true
-    }
-
-    /// Recomputes the election groups' sides from the network's reachability.
-    fn update_sides(&mut self) {
-        if self.metrics.elections.is_empty() {
-            return;
-        }
-        let network = &self.network;
-        self.metrics
-            .elections
-            .set_sides(|a, b| network.reachable(a, b));
-    }
-
-    /// The current leader of each of `groups` (see the module documentation), recorded in
-    /// `commands`.
-    fn resolve_leaders(&mut self, groups: &[ServiceGroup]) -> Vec<u32> {
-        let mut out = Vec::new();
-        for group in groups {
-            let mut votes: std::collections::BTreeMap<u32, u32> = Default::default();
-            let mut live = 0u32;
-            for sv in self.plan.services.iter().filter(|sv| &sv.group == group) {
-                for &m in &sv.members {
-                    let engine = match &self.slots[m as usize].process {
-                        Process::Running(e) | Process::Paused(e, _) => e,
-                        Process::Absent | Process::Down => continue,
-                    };
-                    live += 1;
-                    if let Some(&l) = engine.leader(group).and_then(|id| self.ids.get(&id)) {
-                        *votes.entry(l).or_default() += 1;
-                    }
-                }
-            }
-            // Most votes; among equals the lowest index (the map iterates in index order).
-            let best = votes
-                .iter()
-                .fold(None, |best: Option<(u32, u32)>, (&m, &c)| match best {
-                    Some((_, bc)) if bc >= c => best,
-                    _ => Some((m, c)),
-                });
-            let (ok, detail) = match best {
-                Some((m, c)) => {
-                    out.push(m);
-                    (
-                        Ok(()),
-                        format!(
-                            "leader:{group} is member {m} (held by {c} of {live} live members)"
-                        ),
-                    )
-                }
-                None => (
-                    Err(format!("no live member holds a leader ({live} live)")),
-                    format!("leader:{group}"),
-                ),
-            };
-            let member = best.map(|(m, _)| m);
-            self.record("resolve_leader", member, ok, detail);
-        }
-        out
-    }
-
-    /// Reads what member `i`'s engine holds of the tracked elections (after a restart, which
-    /// restores elections without events).
-    fn sync_elections(&mut self, i: u32) {
-        if self.metrics.elections.is_empty() {
-            return;
-        }
-        let Process::Running(engine) = &self.slots[i as usize].process else {
-            return;
-        };
-        let groups: Vec<ServiceGroup> = self
-            .metrics
-            .elections
-            .groups()
-            .filter(|(_, members)| members.binary_search(&i).is_ok())
-            .map(|(g, _)| g.clone())
-            .collect();
-        let mut held = Vec::new();
-        for g in groups {
-            for kind in [ElectionKind::Leader, ElectionKind::Update] {
-                let h = engine.election(kind, &g).map(|e| crate::elections::Held {
-                    status: e.status,
-                    term: e.term,
-                    leader: (e.status == ElectionStatus::Finished)
-                        .then(|| self.ids.get(&e.member_id).copied())
-                        .flatten(),
-                });
-                held.push((g.clone(), kind, h));
-            }
-        }
-        for (g, kind, h) in held {
-            self.metrics.elections.set_held(&g, kind, i, h);
-        }
-    }
-
-    /// Ends member `i`'s pause: queued inputs first, in arrival order, then due timers.
-    fn resume(&mut self, i: u32) {
-        let slot = &mut self.slots[i as usize];
-        let process = std::mem::replace(&mut slot.process, Process::Down);
-        let Process::Paused(engine, queued) = process else {
-            slot.process = process;
-            return;
-        };
-        slot.process = Process::Running(engine);
-        for (from, transport, bytes) in queued {
-            self.deliver(i, from, transport, &bytes);
-        }
-        let slot = &mut self.slots[i as usize];
-        if let Process::Running(engine) = &mut slot.process {
-            if engine
-                .poll_timeout()
-                .is_some_and(|t| t.as_nanos() <= self.now)
-            {
-                engine.handle_timeout();
-            }
-            self.drain(i, true);
-        }
-    }
-
-    fn new_engine(&self, i: u32) -> Result<SimEngine, RunError> {
-        let slot = &self.slots[i as usize];
-        let seed = seeds::engine_seed(self.plan.seed, i, slot.restarts);
-        let me = self.member_record(i);
-        let mut engine = Engine::new(
-            self.plan.config.clone(),
-            me,
-            seed,
-            self.clock.clone(),
-            Outbox::default(),
-        )?;
-        if self.plan.ring_key {
-            engine.set_ring_keys(Some(engine::crypto::Keyring::for_simulation(
-                self.plan.seed,
-            )));
-        }
-        Ok(engine)
-    }
-
-    fn member_record(&self, i: u32) -> Member {
-        let slot = &self.slots[i as usize];
-        let mut me = Member::new(slot.id, address(i));
-        me.incarnation = Incarnation(slot.incarnation);
-        me.persistent = self.plan.persistent[i as usize];
-        me
-    }
-
-    fn peer_addresses(&self) -> Vec<SocketAddr> {
-        self.plan.peers.iter().map(|&p| address(p)).collect()
     }
 
     /// After a call into member `i`: send its output, record its events, reschedule its timer.
@@ -1058,6 +637,14 @@ impl<'p> World<'p> {
         while let Some(m) = self.pending_stop.pop() {
             self.stop(m);
         }
+    }
+
+    /// [`Self::drain`] after a command on member `i`: the rumors it applies are its own, not
+    /// copies it needed.
+    fn drain_command(&mut self, i: u32) {
+        self.local_command = true;
+        self.drain(i, false);
+        self.local_command = false;
     }
 
     fn send(&mut self, from: u32, to: SocketAddr, transport: Transport, bytes: Vec<u8>) {
@@ -1109,112 +696,6 @@ impl<'p> World<'p> {
                 );
             }
         }
-    }
-
-    fn on_event(&mut self, observer: u32, event: Event) {
-        let e = match event {
-            Event::Member(e) => e,
-            Event::Refuted { .. } => {
-                self.refutations += 1;
-                return;
-            }
-            Event::Dropped { .. } => {
-                self.dropped_inputs += 1;
-                return;
-            }
-            Event::RumorApplied {
-                key, incarnation, ..
-            } => {
-                self.metrics.rumor_applied(
-                    observer,
-                    &key,
-                    incarnation.0,
-                    self.now,
-                    self.local_command,
-                );
-                if self.metrics.coverage.take_completed() {
-                    self.judge.rumors_changed(self.now, &self.metrics);
-                }
-                return;
-            }
-            Event::RumorRejected { .. } => {
-                self.metrics.rumors_rejected += 1;
-                return;
-            }
-            Event::DepartedByOperator => {
-                self.pending_stop.push(observer);
-                return;
-            }
-            Event::ElectionStarted { kind, group, term } => {
-                self.metrics
-                    .elections
-                    .started(self.now, observer, kind, &group, term);
-                self.judge.elections_changed(self.now, &self.metrics);
-                return;
-            }
-            Event::ElectionNoQuorum { kind, group, term } => {
-                self.metrics
-                    .elections
-                    .no_quorum(observer, kind, &group, term);
-                self.judge.elections_changed(self.now, &self.metrics);
-                return;
-            }
-            Event::ElectionFinished {
-                kind,
-                group,
-                term,
-                leader,
-            } => {
-                let leader = self.ids.get(&leader).copied();
-                let conflicts = self
-                    .metrics
-                    .election_finished(self.now, observer, kind, &group, term, leader);
-                for split in conflicts {
-                    // A stopped member cannot be reached (its old finishes do not count).
-                    let other = split.other.0;
-                    if self.metrics.is_live(other) && self.network.reachable(observer, other) {
-                        self.judge.split_brain(self.now, &split);
-                    }
-                }
-                self.judge.elections_changed(self.now, &self.metrics);
-                return;
-            }
-            // Events added later do not change these metrics.
-            #[allow(unreachable_patterns)]
-            _ => return,
-        };
-        let Some(&subject) = self.ids.get(&e.subject) else {
-            return;
-        };
-        if subject == observer || e.from == Some(e.to) {
-            return;
-        }
-        self.view_changes += 1;
-        if let Err(err) =
-            self.recorder
-                .event(self.now, observer, subject, e.from, e.to, e.incarnation.0)
-        {
-            self.io_error = Some(err);
-        }
-        self.metrics.view_change(subject, e.from, e.to, self.now);
-        if matches!(e.to, Health::Suspect | Health::Confirmed)
-            && self.reachable_and_up(observer, subject)
-        {
-            if e.to == Health::Suspect {
-                self.metrics.false_suspected += 1;
-            } else {
-                self.metrics.false_confirmed += 1;
-                self.judge.false_confirmed(self.now, observer, subject);
-            }
-        }
-        self.judge
-            .view_changed(self.now, &self.metrics, subject, e.to);
-    }
-
-    /// Whether `subject` is live, running (not paused) and reachable from `observer` both ways.
-    fn reachable_and_up(&self, observer: u32, subject: u32) -> bool {
-        matches!(self.slots[subject as usize].process, Process::Running(_))
-            && self.network.reachable(observer, subject)
     }
 }
 
