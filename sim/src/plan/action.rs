@@ -437,3 +437,193 @@ impl Keys {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Reads the first `[[at]]` of a scenario with `body` as its entry's keys.
+    fn read_entry(action: &str, body: &str) -> Result<String, KeyError> {
+        let text = format!(
+            "name = \"t\"\nduration = \"100s\"\nmembers = 10\n\
+             [[at]]\ntime = \"1s\"\naction = \"{action}\"\n{body}"
+        );
+        let s = crate::scenario::parse(Path::new("t.toml"), &text, &[]).expect("parses");
+        read(&s.at[0]).map(|spec| format!("{spec:?}"))
+    }
+
+    fn error(action: &str, body: &str) -> (&'static str, String) {
+        read_entry(action, body).expect_err("refused")
+    }
+
+    #[test]
+    fn each_action_takes_its_keys_by_name() {
+        for (action, body, starts) in [
+            (
+                "partition",
+                "groups = [\"0\", \"1\", \"2\"]\n",
+                "Partition(",
+            ),
+            (
+                "partition_oneway",
+                "groups = [\"0\", \"1\"]\n",
+                "PartitionOneway {",
+            ),
+            ("heal", "", "Heal"),
+            ("join", "members = \"1\"\n", "Members(Join,"),
+            (
+                "pause",
+                "members = \"1\"\nduration = \"1s\"\nevery = \"5s\"\njitter = \"1s\"\n",
+                "Pause {",
+            ),
+            (
+                "slow",
+                "members = \"1\"\nduration = \"1s\"\ndelay = \"1ms\"\n",
+                "Slow {",
+            ),
+            (
+                "set_network",
+                "duplicate_probability = 0.1\n",
+                "SetNetwork(Global(",
+            ),
+            ("set_network", "a = \"x\"\nb = \"y\"\n", "SetNetwork(Link {"),
+            (
+                "upload_file",
+                "group = \"a.b\"\nversion = 1\nfile = \"f\"\nsize = 3\nvia = 2\n",
+                "UploadFile {",
+            ),
+            (
+                "depart_member",
+                "members = \"1\"\nvia = 2\n",
+                "DepartMember {",
+            ),
+            (
+                "update_service",
+                "group = \"a.b\"\nmembers = \"1\"\ntext = \"cfg\"\n",
+                "UpdateService {",
+            ),
+        ] {
+            let spec = read_entry(action, body).expect("valid");
+            assert!(spec.starts_with(starts), "{action}: {spec}");
+        }
+    }
+
+    #[test]
+    fn missing_keys_come_before_unused_ones() {
+        assert_eq!(
+            error("slow", "members = \"1\"\ngroup = \"a.b\"\n"),
+            ("duration", "required by action slow".to_string())
+        );
+        assert_eq!(
+            error("crash", "members = \"1\"\ndelay = \"1s\"\nvia = 2\n"),
+            ("via", "not used by action crash".to_string())
+        );
+        assert_eq!(
+            error("set_network", "a = \"x\"\nstream_loss_probability = 0.1\n"),
+            ("b", "required by action set_network".to_string())
+        );
+        assert_eq!(
+            error(
+                "set_network",
+                "a = \"x\"\nb = \"y\"\nduplicate_probability = 0.1\n"
+            ),
+            (
+                "duplicate_probability",
+                "not used by action set_network".to_string()
+            )
+        );
+        assert_eq!(
+            error("set_network", "members = \"1\"\n"),
+            (
+                "action",
+                "set_network needs at least one network key".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn values_are_checked_after_keys() {
+        for (action, body, key, message) in [
+            (
+                "partition_oneway",
+                "groups = [\"0\", \"1\", \"2\"]\n",
+                "groups",
+                "partition_oneway needs exactly 2 groups, not 3",
+            ),
+            (
+                "partition",
+                "groups = [\"0\"]\n",
+                "groups",
+                "partition needs at least 2 groups, not 1",
+            ),
+            (
+                "slow",
+                "members = \"1\"\nduration = \"0s\"\ndelay = \"1ms\"\n",
+                "duration",
+                "must not be zero",
+            ),
+            (
+                "pause",
+                "members = \"1\"\nduration = \"1s\"\nevery = \"5s\"\ncount = 0\n",
+                "count",
+                "must be at least 1",
+            ),
+            (
+                "pause",
+                "members = \"1\"\nduration = \"1s\"\nuntil = \"5s\"\n",
+                "until",
+                "repeats a pause, so it needs every",
+            ),
+            (
+                "apply_config",
+                "group = \"a.b\"\nversion = 1\ntext = \"x\"\nsize = 1\n",
+                "size",
+                "give text or size, not both",
+            ),
+            (
+                "upload_file",
+                "group = \"a.b\"\nversion = 1\nfile = \"f\"\n",
+                "text",
+                "required by action upload_file (or size)",
+            ),
+            (
+                "update_service",
+                "group = \"a.b\"\nmembers = \"1\"\n",
+                "pkg",
+                "update_service needs pkg, text or size (what changes)",
+            ),
+        ] {
+            assert_eq!(
+                error(action, body),
+                (key, message.to_string()),
+                "{action} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn leaders_only_join_actions_on_running_members() {
+        let spec = |action: &str, body: &str| {
+            let text = format!(
+                "name = \"t\"\nduration = \"100s\"\nmembers = 10\n\
+                 [[at]]\ntime = \"1s\"\naction = \"{action}\"\n{body}"
+            );
+            let s = crate::scenario::parse(Path::new("t.toml"), &text, &[]).expect("parses");
+            let at = s.at[0].clone();
+            let spec = read(&at).expect("valid");
+            (spec.takes_leaders(), spec.jittered())
+        };
+        assert_eq!(spec("crash", "members = \"1\"\n"), (true, false));
+        assert_eq!(spec("join", "members = \"1\"\n"), (false, false));
+        assert_eq!(spec("heal", ""), (false, false));
+        assert_eq!(
+            spec(
+                "pause",
+                "members = \"1\"\nduration = \"1s\"\nevery = \"5s\"\njitter = \"1s\"\n"
+            ),
+            (false, true)
+        );
+    }
+}

@@ -566,6 +566,14 @@ mod tests {
                 "at[0].members",
             ),
             (
+                format!("{LEADER_GROUP}[[at]]\ntime = \"1s\"\naction = \"pause\"\nmembers = \"leader:redis.default\"\nduration = \"1s\"\nevery = \"5s\"\njitter = \"1s\"\n"),
+                "at[0].members",
+            ),
+            (
+                format!("{LEADER_GROUP}[[at]]\ntime = \"1s\"\naction = \"upload_file\"\ngroup = \"redis.default\"\nversion = 2\nfile = \"\"\ntext = \"x\"\n"),
+                "at[0].file",
+            ),
+            (
                 format!("{LEADER_GROUP}[[expect]]\nkind = \"leader_elected\"\n"),
                 "expect[0].group",
             ),
