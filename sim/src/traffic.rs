@@ -2,12 +2,12 @@
 //!
 //! Every message a member sends is counted once, when it is sent (lost or not). Stream frames
 //! are classified by peeking at their protobuf envelope (no allocation, no full decode): a
-//! plaintext `Wire` whose payload is a `Rumor` with `type` (field 1) —
+//! plaintext `Wire` whose payload is a `Rumor` with `type` (a [`RumorType`]) —
 //!
-//! - `membership`: `Member` (1) and `MemberSync` (11), the membership push/pull;
-//! - `rumors`: a service, config, file, election or departure rumor (2–9), or a `Batch` (12)
-//!   of them; each rumor inside counts as one *copy*;
-//! - `rumor_sync`: `RumorSync` (13), the anti-entropy digests;
+//! - `membership`: `Member` and `MemberSync`, the membership push/pull;
+//! - `rumors`: a service, config, file, election or departure rumor, or a `Batch` of them;
+//!   each rumor inside counts as one *copy*;
+//! - `rumor_sync`: `RumorSync`, the anti-entropy digests;
 //! - `other`: anything else (sealed frames, unknown types).
 //!
 //! **Redundancy** is `rumor copies sent ÷ rumor copies needed`, where a copy is *needed* each
