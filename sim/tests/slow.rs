@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 fn summary(lifeguard: bool, out: &Path) -> serde_json::Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = Command::new(env!("CARGO_BIN_EXE_sim"))
@@ -25,8 +27,7 @@ fn summary(lifeguard: bool, out: &Path) -> serde_json::Value {
         status.success(),
         "the crash is detected (lifeguard={lifeguard})"
     );
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary");
-    serde_json::from_str(&text).expect("json")
+    common::summary(out)
 }
 
 /// (Confirmed, Suspect) events about healthy members: not one of the slow ones (10, 30, 50),
