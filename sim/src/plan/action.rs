@@ -61,13 +61,17 @@ pub(super) enum ActionSpec<'a> {
         members: &'a Selector,
         via: Option<u32>,
     },
-    /// `update_service`: at least one of `pkg` and `cfg`.
-    UpdateService {
-        group: &'a str,
-        members: &'a Selector,
-        pkg: Option<&'a str>,
-        cfg: Option<Payload<'a>>,
-    },
+    /// `update_service`.
+    UpdateService(ServiceUpdate<'a>),
+}
+
+/// An `update_service`: at least one of `pkg` and `cfg`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ServiceUpdate<'a> {
+    pub group: &'a str,
+    pub members: &'a Selector,
+    pub pkg: Option<&'a str>,
+    pub cfg: Option<Payload<'a>>,
 }
 
 /// The actions whose only key is `members`.
@@ -247,12 +251,12 @@ pub(super) fn read(at: &At) -> Result<ActionSpec<'_>, KeyError> {
             let pkg = keys.optional("pkg", at.pkg.as_deref());
             let cfg = payload(&mut keys, at);
             keys.finish()?;
-            ActionSpec::UpdateService {
+            ActionSpec::UpdateService(ServiceUpdate {
                 group,
                 members,
                 pkg,
                 cfg: cfg?,
-            }
+            })
         }
     };
     keys.finish()?;
@@ -502,7 +506,7 @@ mod tests {
             (
                 "update_service",
                 "group = \"a.b\"\nmembers = \"1\"\ntext = \"cfg\"\n",
-                "UpdateService {",
+                "UpdateService(ServiceUpdate {",
             ),
         ] {
             let spec = read_entry(action, body).expect("valid");

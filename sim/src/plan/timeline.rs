@@ -7,7 +7,9 @@ use std::time::Duration;
 use engine::ServiceGroup;
 use rand::Rng;
 
-use super::action::{self, ActionSpec, MemberAction, NetworkSetting, Payload, Repeat};
+use super::action::{
+    self, ActionSpec, MemberAction, NetworkSetting, Payload, Repeat, ServiceUpdate,
+};
 use super::network::apply_network;
 use super::{nanos, show, Action, Context, Selectors, Step, MAX_STEPS};
 use crate::network::Params;
@@ -204,36 +206,47 @@ fn action(
             members: selectors.resolve(&k("members"), members)?,
             via,
         },
-        ActionSpec::UpdateService {
-            group,
-            members,
-            pkg,
-            cfg,
-        } => {
-            let g = cx.group(&k("group"), group)?;
-            let entry = cx.declared(&k("group"), &g)?;
-            let m = selectors.resolve(&k("members"), members)?;
-            if let Some(&x) = m.iter().find(|&&x| !entry.runs(x)) {
-                return Err(cx.err(
-                    &k("members"),
-                    format!("member {x} does not run a service in {g} (see [[service]])"),
-                ));
-            }
-            let cfg = match cfg {
-                Some(payload) => Some(payload_bytes(cx, key, i, payload)?),
-                None => None,
-            };
-            Action::UpdateService {
-                group: g,
-                members: m,
-                pkg: pkg.map(str::to_string),
-                cfg,
-            }
-        }
+        ActionSpec::UpdateService(update) => update_service(cx, selectors, key, i, update)?,
         // Both are taken apart by `entry` before it asks for one step.
         ActionSpec::Pause { .. } | ActionSpec::SetNetwork(_) => {
             return Err(cx.err(key, "expands to several steps".into()));
         }
+    })
+}
+
+/// `update_service`: the group must be declared and every member must run it.
+fn update_service(
+    cx: &Context<'_>,
+    selectors: &mut Selectors<'_>,
+    key: &str,
+    i: usize,
+    update: ServiceUpdate<'_>,
+) -> Result<Action, ScenarioError> {
+    let k = |name: &str| format!("{key}.{name}");
+    let ServiceUpdate {
+        group,
+        members,
+        pkg,
+        cfg,
+    } = update;
+    let g = cx.group(&k("group"), group)?;
+    let entry = cx.declared(&k("group"), &g)?;
+    let m = selectors.resolve(&k("members"), members)?;
+    if let Some(&x) = m.iter().find(|&&x| !entry.runs(x)) {
+        return Err(cx.err(
+            &k("members"),
+            format!("member {x} does not run a service in {g} (see [[service]])"),
+        ));
+    }
+    let cfg = match cfg {
+        Some(payload) => Some(payload_bytes(cx, key, i, payload)?),
+        None => None,
+    };
+    Ok(Action::UpdateService {
+        group: g,
+        members: m,
+        pkg: pkg.map(str::to_string),
+        cfg,
     })
 }
 
