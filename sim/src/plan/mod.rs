@@ -3,6 +3,11 @@
 //!
 //! Everything a run can get wrong about its input is found here, before the first event, and
 //! reported as a [`ScenarioError`] naming the key.
+//!
+//! One concern per module: `protocol` (preset and `[protocol]`), `network` (`[network]`,
+//! zones, links and `set_network`), `services` (`[[service]]`), `action` (an `[[at]]` entry
+//! read into the typed action it names), `timeline` (actions resolved and ordered),
+//! `expectations` (`[[expect]]`).
 
 use std::time::Duration;
 
@@ -18,6 +23,8 @@ use crate::zones::{Link, Zones};
 mod action;
 mod expectations;
 mod network;
+mod protocol;
+mod services;
 mod timeline;
 
 pub use timeline::filler;
@@ -291,11 +298,11 @@ pub fn compile(file: &str, scenario: &Scenario, seed: Option<u64>) -> Result<Pla
             ))
         }
     };
-    let config = protocol_config(file, &s.preset, &protocol)?;
+    let config = protocol::config(file, &s.preset, &protocol)?;
     let network = network::params(&s.network)
         .map_err(|(k, m)| ScenarioError::new(file, format!("network.{k}"), m))?;
     let zones = network::compile_zones(file, s, &mut selectors)?;
-    let services = compile_services(file, s, &mut selectors)?;
+    let services = services::compile_services(file, s, &mut selectors)?;
     let cx = Context {
         file,
         scenario: s,
@@ -402,99 +409,6 @@ impl Context<'_> {
             .find(|sv| &sv.group == group)
             .ok_or_else(|| self.err(key, format!("no [[service]] declares the group {group}")))
     }
-}
-
-/// The `[[service]]` entries, checked: groups parse, a member runs at most one service per
-/// group.
-fn compile_services(
-    file: &str,
-    s: &Scenario,
-    selectors: &mut Selectors<'_>,
-) -> Result<Vec<ServicePlan>, ScenarioError> {
-    let mut out: Vec<ServicePlan> = Vec::with_capacity(s.service.len());
-    for (i, entry) in s.service.iter().enumerate() {
-        let key = |name: &str| format!("service[{i}].{name}");
-        let group: ServiceGroup =
-            entry
-                .group
-                .parse()
-                .map_err(|e: engine::rumor::ParseServiceGroupError| {
-                    ScenarioError::new(file, key("group"), e)
-                })?;
-        let members = selectors.resolve(&key("members"), &entry.members)?;
-        for other in out.iter().filter(|o| o.group == group) {
-            if let Some(&m) = members.iter().find(|&&m| other.runs(m)) {
-                return Err(ScenarioError::new(
-                    file,
-                    key("members"),
-                    format!("member {m} already runs a service in {group}"),
-                ));
-            }
-        }
-        let pkg = entry
-            .pkg
-            .clone()
-            .unwrap_or_else(|| format!("core/{}/1.0.0/20240101000000", group.service()));
-        let cfg = entry.cfg.clone().unwrap_or_default().into_bytes();
-        out.push(ServicePlan {
-            group,
-            members,
-            topology: entry.topology,
-            spec: ServiceSpec {
-                pkg,
-                cfg,
-                initialized: true,
-                sys: None,
-                topology: match entry.topology {
-                    Topology::Standalone => engine::rumor::Topology::Standalone,
-                    Topology::Leader => engine::rumor::Topology::Leader,
-                },
-            },
-        });
-    }
-    Ok(out)
-}
-
-/// The preset named `preset` with the `[protocol]` table merged over it, validated.
-fn protocol_config(
-    file: &str,
-    preset: &str,
-    overrides: &toml::Table,
-) -> Result<Config, ScenarioError> {
-    let base = Config::preset(preset).ok_or_else(|| {
-        ScenarioError::new(
-            file,
-            "preset",
-            format!("unknown preset {preset:?}: expected habitat, lan or local"),
-        )
-    })?;
-    let mut table = match toml::Value::try_from(&base) {
-        Ok(toml::Value::Table(t)) => t,
-        Ok(_) | Err(_) => {
-            return Err(ScenarioError::new(
-                file,
-                "preset",
-                "cannot represent the preset as TOML",
-            ))
-        }
-    };
-    for (key, value) in overrides {
-        table.insert(key.clone(), value.clone());
-    }
-    let config: Config =
-        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let path = e.path().to_string();
-            let key = if path == "." {
-                "protocol".to_string()
-            } else {
-                format!("protocol.{path}")
-            };
-            ScenarioError::new(file, key, e.into_inner())
-        })?;
-    config
-        .validate()
-        .map_err(|e| ScenarioError::new(file, "protocol", e))?;
-    Ok(config)
 }
 
 fn mask(n: u32, members: &[u32]) -> Vec<bool> {

@@ -10,8 +10,8 @@
 //! same port), so an address maps back to its index by arithmetic.
 //!
 //! The rest of the world lives beside this loop: processes starting and stopping in
-//! [`lifecycle`], operator commands and services in [`commands`], election metrics and
-//! `leader:GROUP` in [`elections`], what engines report in [`observe`].
+//! `lifecycle`, operator commands and services in `commands`, election metrics and
+//! `leader:GROUP` in `elections`, what engines report in `observe`.
 
 mod commands;
 mod elections;
@@ -549,7 +549,7 @@ impl<'p> World<'p> {
     }
 
     /// Applies one timeline action: network changes here, the rest through the lifecycle
-    /// ([`lifecycle`]) and operator ([`commands`]) modules.
+    /// (`lifecycle`) and operator (`commands`) modules.
     fn apply(&mut self, action: Action) -> Result<(), RunError> {
         match action {
             Action::Partition(groups) => self.network.partition(&groups),
