@@ -663,39 +663,24 @@ impl<'p> World<'p> {
         };
         match self.network.transmit(from, to, transport) {
             Fate::Blocked | Fate::Lost => self.messages_lost += 1,
-            Fate::Delivered(d) => {
-                self.queue.push(
-                    self.now + d,
-                    Item::Deliver {
-                        to,
-                        from,
-                        transport,
-                        bytes,
-                    },
-                );
-            }
+            Fate::Delivered(d) => self.arrive(self.now + d, to, from, transport, bytes),
             Fate::Duplicated(d1, d2) => {
                 let copy = bytes.clone();
-                self.queue.push(
-                    self.now + d1,
-                    Item::Deliver {
-                        to,
-                        from,
-                        transport,
-                        bytes,
-                    },
-                );
-                self.queue.push(
-                    self.now + d2,
-                    Item::Deliver {
-                        to,
-                        from,
-                        transport,
-                        bytes: copy,
-                    },
-                );
+                self.arrive(self.now + d1, to, from, transport, bytes);
+                self.arrive(self.now + d2, to, from, transport, copy);
             }
         }
+    }
+
+    /// Queues a message's arrival at member `to` at `at`.
+    fn arrive(&mut self, at: u64, to: u32, from: u32, transport: Transport, bytes: Vec<u8>) {
+        let item = Item::Deliver {
+            to,
+            from,
+            transport,
+            bytes,
+        };
+        self.queue.push(at, item);
     }
 }
 
