@@ -173,6 +173,14 @@ impl Elections {
         self.groups[g].members.binary_search(&member).ok()
     }
 
+    /// Records what `member` holds of group `g`'s election of kind index `k` (nothing when it
+    /// is not a member of the group).
+    fn hold(&mut self, g: usize, k: usize, member: u32, held: Option<Held>) {
+        if let Some(p) = self.position(g, member) {
+            self.groups[g].held[p][k] = held;
+        }
+    }
+
     /// What `member` holds for `kind` in `group`, if tracked.
     pub fn held(&self, group: &ServiceGroup, kind: ElectionKind, member: u32) -> Option<Held> {
         let g = self.find(group)?;
@@ -226,9 +234,7 @@ impl Elections {
         held: Option<Held>,
     ) {
         if let Some(g) = self.find(group) {
-            if let Some(p) = self.position(g, member) {
-                self.groups[g].held[p][kind_index(kind)] = held;
-            }
+            self.hold(g, kind_index(kind), member, held);
         }
     }
 
@@ -245,13 +251,12 @@ impl Elections {
         let k = kind_index(kind);
         let t = self.timings.entry((g, k, term)).or_default();
         t.started_ns.get_or_insert(now);
-        if let Some(p) = self.position(g, observer) {
-            self.groups[g].held[p][k] = Some(Held {
-                status: ElectionStatus::Running,
-                term,
-                leader: None,
-            });
-        }
+        let held = Held {
+            status: ElectionStatus::Running,
+            term,
+            leader: None,
+        };
+        self.hold(g, k, observer, Some(held));
     }
 
     /// `observer` holds NoQuorum at `term`.
@@ -268,13 +273,12 @@ impl Elections {
         if !t.no_quorum.contains(&observer) {
             t.no_quorum.push(observer);
         }
-        if let Some(p) = self.position(g, observer) {
-            self.groups[g].held[p][k] = Some(Held {
-                status: ElectionStatus::NoQuorum,
-                term,
-                leader: None,
-            });
-        }
+        let held = Held {
+            status: ElectionStatus::NoQuorum,
+            term,
+            leader: None,
+        };
+        self.hold(g, k, observer, Some(held));
     }
 
     /// `observer` holds the election Finished with `leader` at `term`. Returns the members
@@ -295,13 +299,12 @@ impl Elections {
             return Vec::new();
         };
         let k = kind_index(kind);
-        if let Some(p) = self.position(g, observer) {
-            self.groups[g].held[p][k] = Some(Held {
-                status: ElectionStatus::Finished,
-                term,
-                leader,
-            });
-        }
+        let held = Held {
+            status: ElectionStatus::Finished,
+            term,
+            leader,
+        };
+        self.hold(g, k, observer, Some(held));
         let seen = self.finished.entry((g, k, term)).or_default();
         let conflicts = seen
             .iter()

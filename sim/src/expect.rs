@@ -380,11 +380,9 @@ impl Item {
                 Some(at) => (
                     true,
                     format!(
-                        "{} held by every live member at {} ({} after {})",
+                        "{} held by every live member {}",
                         self.rumor_name(),
-                        secs(at),
-                        secs(at - e.after_ns),
-                        secs(e.after_ns)
+                        self.when(at)
                     ),
                 ),
                 None => (
@@ -421,11 +419,9 @@ impl Item {
                 (Some(at), Some((leader, term))) => (
                     true,
                     format!(
-                        "member {leader} leads {} (term {term}) on the majority side at {} ({} after {})",
+                        "member {leader} leads {} (term {term}) on the majority side {}",
                         self.group_name(),
-                        secs(at),
-                        secs(at - e.after_ns),
-                        secs(e.after_ns)
+                        self.when(at)
                     ),
                 ),
                 _ => (
@@ -441,12 +437,10 @@ impl Item {
                 Some(at) => (
                     true,
                     format!(
-                        "{} members hold {} NoQuorum at {} ({} after {})",
+                        "{} members hold {} NoQuorum {}",
                         e.members.len(),
                         self.group_name(),
-                        secs(at),
-                        secs(at - e.after_ns),
-                        secs(e.after_ns)
+                        self.when(at)
                     ),
                 ),
                 None => (
@@ -462,7 +456,7 @@ impl Item {
             kind => match self.met_at_ns {
                 Some(at) => (
                     true,
-                    format!("{} at {} ({} after {})", verb(kind), secs(at), secs(at - e.after_ns), secs(e.after_ns)),
+                    format!("{} {}", verb(kind), self.when(at)),
                 ),
                 None if kind == ExpectKind::Converged => (
                     false,
@@ -487,6 +481,18 @@ impl Item {
 }
 
 impl Item {
+    /// When the expectation was met, and how long after its window opened:
+    /// `at 12.000s (2.000s after 10.000s)`.
+    fn when(&self, at: u64) -> String {
+        let after = self.exp.after_ns;
+        format!(
+            "at {} ({} after {})",
+            secs(at),
+            secs(at - after),
+            secs(after)
+        )
+    }
+
     fn group_name(&self) -> String {
         self.exp
             .group

@@ -15,9 +15,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// jemalloc instead of the system allocator: a run allocates and frees millions of small
-/// decoded records and datagrams (glibc's malloc was a quarter of a 1,000-member profile;
-/// `scale_10k` at 1,000 members went from 73 s to under 52 s). Results do not depend on it:
-/// same seed, same bytes.
+/// decoded records and datagrams, the pattern jemalloc's size-class caches serve best. Results
+/// do not depend on it: same seed, same bytes.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

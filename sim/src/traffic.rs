@@ -2,12 +2,12 @@
 //!
 //! Every message a member sends is counted once, when it is sent (lost or not). Stream frames
 //! are classified by peeking at their protobuf envelope (no allocation, no full decode): a
-//! plaintext `Wire` whose payload is a `Rumor` with `type` (field 1) —
+//! plaintext `Wire` whose payload is a `Rumor` with `type` (a [`RumorType`]) —
 //!
-//! - `membership`: `Member` (1) and `MemberSync` (11), the membership push/pull;
-//! - `rumors`: a service, config, file, election or departure rumor (2–9), or a `Batch` (12)
-//!   of them; each rumor inside counts as one *copy*;
-//! - `rumor_sync`: `RumorSync` (13), the anti-entropy digests;
+//! - `membership`: `Member` and `MemberSync`, the membership push/pull;
+//! - `rumors`: a service, config, file, election or departure rumor, or a `Batch` of them;
+//!   each rumor inside counts as one *copy*;
+//! - `rumor_sync`: `RumorSync`, the anti-entropy digests;
 //! - `other`: anything else (sealed frames, unknown types).
 //!
 //! **Redundancy** is `rumor copies sent ÷ rumor copies needed`, where a copy is *needed* each
@@ -15,6 +15,7 @@
 //! not caused by a command on that member). 1.0 is the least possible: every member received
 //! each version it needed exactly once, and nothing else.
 
+use engine::wire::RumorType;
 use serde::Serialize;
 
 /// Messages and bytes.
@@ -191,20 +192,45 @@ impl Redundancy {
     }
 }
 
+/// `Wire.encrypted`: a varint, set when the payload is sealed.
+const WIRE_ENCRYPTED: u64 = 1;
+/// `Wire.payload`: the (plaintext) `Rumor` bytes.
+const WIRE_PAYLOAD: u64 = 3;
+/// `Rumor.type`: the [`RumorType`] number.
+const RUMOR_TYPE: u64 = 1;
+/// `Rumor.batch`: the `RumorBatch` of a `Batch` rumor.
+const RUMOR_BATCH: u64 = 12;
+/// `RumorBatch.rumors`: one occurrence per rumor in the batch.
+const BATCH_RUMORS: u64 = 1;
+
 /// Classifies a stream frame (see the module documentation).
 pub fn classify(frame: &[u8]) -> Content {
-    let Some(payload) = field(frame, 3) else {
+    let Some(payload) = field(frame, WIRE_PAYLOAD) else {
         return Content::Other;
     };
-    if field_varint(frame, 1).is_some_and(|encrypted| encrypted != 0) {
+    if field_varint(frame, WIRE_ENCRYPTED).is_some_and(|encrypted| encrypted != 0) {
         return Content::Other;
     }
-    match field_varint(payload, 1) {
-        Some(1 | 11) => Content::Membership,
-        Some(2..=9) => Content::Rumors(1),
-        Some(12) => Content::Rumors(field(payload, 12).map_or(0, |batch| count(batch, 1))),
-        Some(13) => Content::RumorSync,
-        _ => Content::Other,
+    let kind = field_varint(payload, RUMOR_TYPE)
+        .and_then(|t| i32::try_from(t).ok())
+        .and_then(|t| RumorType::try_from(t).ok());
+    match kind {
+        Some(RumorType::Member | RumorType::MemberSync) => Content::Membership,
+        Some(
+            RumorType::Service
+            | RumorType::Election
+            | RumorType::ServiceConfig
+            | RumorType::ServiceFile
+            | RumorType::Fake
+            | RumorType::Fake2
+            | RumorType::ElectionUpdate
+            | RumorType::Departure,
+        ) => Content::Rumors(1),
+        Some(RumorType::Batch) => Content::Rumors(
+            field(payload, RUMOR_BATCH).map_or(0, |batch| count(batch, BATCH_RUMORS)),
+        ),
+        Some(RumorType::RumorSync) => Content::RumorSync,
+        Some(RumorType::Zone) | None => Content::Other,
     }
 }
 
@@ -220,23 +246,29 @@ fn varint(b: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
+/// Protobuf wire types (the low three bits of a field's tag), not rumor types.
+const WIRETYPE_VARINT: u64 = 0;
+const WIRETYPE_FIXED64: u64 = 1;
+const WIRETYPE_LEN: u64 = 2;
+const WIRETYPE_FIXED32: u64 = 5;
+
 /// Walks the top-level fields of a message: (field number, wire type, value bytes or varint).
 fn walk<'a>(mut b: &'a [u8], mut visit: impl FnMut(u64, Value<'a>) -> bool) {
     while !b.is_empty() {
         let Some((tag, n)) = varint(b) else { return };
         b = &b[n..];
         let value = match tag & 7 {
-            0 => {
+            WIRETYPE_VARINT => {
                 let Some((v, n)) = varint(b) else { return };
                 b = &b[n..];
                 Value::Varint(v)
             }
-            1 => {
+            WIRETYPE_FIXED64 => {
                 let Some(rest) = b.get(8..) else { return };
                 b = rest;
                 Value::Fixed
             }
-            2 => {
+            WIRETYPE_LEN => {
                 let Some((len, n)) = varint(b) else { return };
                 let Some(bytes) = usize::try_from(len)
                     .ok()
@@ -247,7 +279,7 @@ fn walk<'a>(mut b: &'a [u8], mut visit: impl FnMut(u64, Value<'a>) -> bool) {
                 b = &b[n + bytes.len()..];
                 Value::Bytes(bytes)
             }
-            5 => {
+            WIRETYPE_FIXED32 => {
                 let Some(rest) = b.get(4..) else { return };
                 b = rest;
                 Value::Fixed
@@ -307,7 +339,7 @@ fn count(b: &[u8], number: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::wire::{self, RumorPayload, RumorType};
+    use engine::wire::{self, RumorPayload};
 
     fn frame(rumor: &wire::Rumor) -> Vec<u8> {
         wire::seal_plain(rumor)

@@ -1,8 +1,10 @@
 //! The reports: every plot is written and decodes, `index.html` shows every plot and every
 //! expectation, and a small two-point sweep runs end to end.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+
+mod common;
+use common::{sim, write};
 
 const PLOTS: [&str; 4] = ["convergence", "detection", "rumors", "traffic"];
 
@@ -29,19 +31,6 @@ within = "30s"
 [[expect]]
 kind = "no_false_positives"
 "#;
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .output()
-        .expect("run the sim binary")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write a test file");
-    path
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

@@ -3,6 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+use common::summary;
+
 fn run(extra: &str, out: &Path) -> (i32, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let output = Command::new(env!("CARGO_BIN_EXE_sim"))
@@ -16,11 +19,6 @@ fn run(extra: &str, out: &Path) -> (i32, String) {
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary");
-    serde_json::from_str(&text).expect("json")
 }
 
 #[test]

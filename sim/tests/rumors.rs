@@ -2,33 +2,18 @@
 //! rumor metrics: coverage per rumor version, traffic per channel, redundancy. Also: operator
 //! actions, repeated pauses, and the scenario errors of the new keys.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
-fn scenario(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios")
-        .join(format!("{name}.toml"))
-}
+mod common;
+use common::{scenario, summary, write};
 
+/// `sim run FILE` into `out`, each of `sets` given as `--set`.
 fn sim(file: &Path, out: &Path, sets: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sim"));
-    cmd.arg("run")
-        .arg(file)
-        .arg("--quiet")
-        .arg("--out")
-        .arg(out);
-    for set in sets {
-        cmd.arg("--set").arg(set);
-    }
-    cmd.output().expect("run the sim binary")
-}
-
-fn summary(out: &Path) -> Value {
-    let bytes = std::fs::read(out.join("summary.json")).expect("summary.json");
-    serde_json::from_slice(&bytes).expect("summary.json is JSON")
+    let extra: Vec<&str> = sets.iter().flat_map(|set| ["--set", set]).collect();
+    common::run(file, out, &extra)
 }
 
 /// Runs `name` with `dissemination` (and `sets`), asserts it passed, returns its summary.
@@ -206,12 +191,6 @@ fn depart_both_strategies() {
             .count();
         assert_eq!(departures, 2);
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write scenario");
-    path
 }
 
 /// A departed member that was never told (it was down) and restarts must be refused;

@@ -1,39 +1,12 @@
 //! `sim run` end to end: determinism, exit codes, error messages, and every action.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .output()
-        .expect("run the sim binary")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write scenario");
-    path
-}
-
-fn run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        scenario.to_str().expect("utf-8 path"),
-        "--quiet",
-        "--out",
-        out.to_str().expect("utf-8 path"),
-    ];
-    args.extend_from_slice(extra);
-    sim(&args)
-}
+mod common;
+use common::{run, summary, write};
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).expect("output file")
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&read(dir, "summary.json")).expect("summary.json is JSON")
 }
 
 /// A small scenario that exercises loss, duplication, delay, partitions and crashes.
