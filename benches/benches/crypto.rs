@@ -2,36 +2,20 @@
 //! plaintext codec as a baseline, and opening with a three-key ring in the worst case), and
 //! of a 64 KiB service config sealed with NaCl box.
 
+use benches::{datagram_member, ping};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use engine::crypto::{open_wire, seal_wire, BoxSecretKey, Keyring, RingKey, SealedBox};
-use engine::wire::{self, Swim, SwimPayload, SwimType};
-use engine::{Health, Incarnation, Member, MemberId, Membership};
+use engine::wire::{self, Swim};
+use engine::{Health, Membership};
 use prost::Message;
 use std::hint::black_box;
 
 /// A Ping whose piggyback fills a 1024-byte datagram once sealed.
 fn full_datagram() -> Swim {
-    let member = |i: u128| Member {
-        incarnation: Incarnation(3),
-        ..Member::new(
-            MemberId::from_u128(0x4000_0000_0000_0000_8000_0000_0000_0000 | i),
-            format!("10.0.{}.{}:9638", i / 256, i % 256)
-                .parse()
-                .expect("addr"),
-        )
-    };
-    let mut swim = Swim {
-        r#type: SwimType::Ping as i32,
-        membership: Vec::new(),
-        payload: Some(SwimPayload::Ping(wire::Ping {
-            from: Some(wire::Member::from(&member(999))),
-            forward_to: None,
-            ..Default::default()
-        })),
-    };
+    let mut swim = ping(&datagram_member(999), []);
     for i in 0.. {
         let entry = wire::Membership::from(&Membership {
-            member: member(i),
+            member: datagram_member(i),
             health: Health::Alive,
         });
         let len = swim.encoded_len() + wire::repeated_len(&entry);

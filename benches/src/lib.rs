@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use engine::wire::{self, Swim, SwimPayload, SwimType};
 use engine::{Health, Incarnation, Member, MemberId, Membership};
 
 /// The synthetic address of member `i` (as the simulator assigns them).
@@ -26,4 +27,36 @@ pub fn alive_records(n: u32) -> Vec<Membership> {
             health: Health::Alive,
         })
         .collect()
+}
+
+/// Member `i` of the datagram benchmarks: incarnation 3 at 10.0.x.y, ids with both halves set.
+pub fn datagram_member(i: u128) -> Member {
+    Member {
+        incarnation: Incarnation(3),
+        ..Member::new(
+            MemberId::from_u128(0x4000_0000_0000_0000_8000_0000_0000_0000 | i),
+            SocketAddr::from(([10, 0, (i / 256) as u8, (i % 256) as u8], 9638)),
+        )
+    }
+}
+
+/// A Ping from `from` carrying `entries` as Alive membership records.
+pub fn ping(from: &Member, entries: impl IntoIterator<Item = Member>) -> Swim {
+    Swim {
+        r#type: SwimType::Ping as i32,
+        membership: entries
+            .into_iter()
+            .map(|member| {
+                wire::Membership::from(&Membership {
+                    member,
+                    health: Health::Alive,
+                })
+            })
+            .collect(),
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(from)),
+            forward_to: None,
+            ..Default::default()
+        })),
+    }
 }
