@@ -237,9 +237,9 @@ impl Driver {
         let before = rejected(self.engine.metrics());
         self.engine.handle_stream(from, bytes);
         if rejected(self.engine.metrics()) > before {
-            conn.rejected.store(true, Ordering::Release);
+            conn.rejected();
         } else {
-            conn.trusted.store(true, Ordering::Release);
+            conn.accepted();
         }
     }
 

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smol::channel::{Sender, TrySendError};
+use smol::channel::{Receiver, Sender, TrySendError};
 use smol::net::{TcpListener, TcpStream};
 
 use super::pool::timeout;
@@ -128,12 +128,39 @@ pub struct InboundView {
 }
 
 /// What the driver tells a connection's reader about its frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConnState {
     /// The engine accepted a frame from this connection.
-    pub trusted: AtomicBool,
-    /// The engine dropped a frame from it as malformed, oversized or unauthenticated: close.
-    pub rejected: AtomicBool,
+    trusted: AtomicBool,
+    /// Wakes the reader to close the connection.
+    reject: Sender<()>,
+}
+
+impl ConnState {
+    /// A connection's state, and the receiver its reader waits on for a rejection.
+    fn new() -> (Arc<Self>, Receiver<()>) {
+        let (reject, rejected) = smol::channel::bounded(1);
+        let state = ConnState {
+            trusted: AtomicBool::new(false),
+            reject,
+        };
+        (Arc::new(state), rejected)
+    }
+
+    /// The engine accepted a frame: the connection earns the long idle timeout.
+    pub fn accepted(&self) {
+        self.trusted.store(true, Ordering::Release);
+    }
+
+    /// The engine dropped a frame as malformed, oversized or unauthenticated: the reader closes
+    /// the connection at once, even while it waits for the next frame.
+    pub fn rejected(&self) {
+        let _ = self.reject.try_send(());
+    }
+
+    fn is_trusted(&self) -> bool {
+        self.trusted.load(Ordering::Acquire)
+    }
 }
 
 /// Connections open per source IP.
@@ -219,28 +246,30 @@ struct Reader {
 
 impl Reader {
     async fn read_frames(&self, mut conn: TcpStream, from: SocketAddr) {
-        let state = Arc::new(ConnState::default());
+        let (state, rejected) = ConnState::new();
         let stats = &*self.stats;
         loop {
-            if state.rejected.load(Ordering::Acquire) {
-                TransportStats::bump(&stats.inbound_rejected);
-                return;
-            }
-            let wait = if state.trusted.load(Ordering::Acquire) {
+            let wait = if state.is_trusted() {
                 self.config.idle_timeout
             } else {
                 self.config.untrusted_idle
             };
-            let len = match timeout(wait, framing::read_header(&mut conn)).await {
-                Some(Ok(Some(len))) => len,
-                Some(Ok(None)) => return,
-                None => {
-                    if !state.trusted.load(Ordering::Acquire) {
+            let header = async { Some(timeout(wait, framing::read_header(&mut conn)).await) };
+            let rejection = async {
+                let _ = rejected.recv().await;
+                None
+            };
+            let len = match smol::future::or(header, rejection).await {
+                None => return TransportStats::bump(&stats.inbound_rejected),
+                Some(Some(Ok(Some(len)))) => len,
+                Some(Some(Ok(None))) => return,
+                Some(None) => {
+                    if !state.is_trusted() {
                         TransportStats::bump(&stats.inbound_untrusted_timeout);
                     }
                     return;
                 }
-                Some(Err(e)) => return self.bad_framing(from, &e),
+                Some(Some(Err(e))) => return self.bad_framing(from, &e),
             };
             if len > self.config.max_frame {
                 let e = framing::too_long(len, self.config.max_frame);
