@@ -280,7 +280,7 @@ const PAGE_BODY: &str = "<h1>swallowtail ring</h1>\
 <h2>Recent health changes</h2><ul id=\"changes\"></ul>\
 <h2>Service groups</h2><div id=\"groups\"></div>\
 <h2>Configs and files</h2><div class=\"wide\"><table id=\"payloads\"><thead><tr><th>group</th>\
-<th>what</th><th>version</th><th>sealed</th><th>size</th></tr></thead><tbody></tbody></table></div>\
+<th>what</th><th>version</th><th>encrypted</th><th>size</th></tr></thead><tbody></tbody></table></div>\
 <p class=\"meta\"><a href=\"/butterfly\">/butterfly</a> · <a href=\"/census\">/census</a> · \
 <a href=\"/services\">/services</a> · <a href=\"/metrics\">/metrics</a></p>";
 
@@ -348,7 +348,7 @@ function render(data) {
   const payloads = [];
   for (const [name, g] of groups) {
     const row = (what, p) => el('tr', {}, el('td', {}, name), el('td', {}, what), el('td', {}, 'v' + p.version),
-      el('td', {}, p.encrypted ? 'yes (' + p.status + ')' : 'no'), el('td', {}, p.size + ' B'));
+      el('td', {}, p.encrypted ? 'yes, ' + p.status : 'no'), el('td', {}, p.size + ' B'));
     if (g.config) payloads.push(row('config', g.config));
     for (const [file, p] of Object.entries(g.files || {})) payloads.push(row('file ' + file, p));
   }
