@@ -93,7 +93,7 @@ pub fn write(dir: &Path, input: &Input<'_>) -> io::Result<()> {
     chart::save(dir, PLOTS[3], &traffic)?;
 
     let t = series.column("time_s").unwrap_or_default();
-    let figures: [(&'static str, String, (u32, u32), Option<String>); 4] = [
+    let figures = [
         (
             PLOTS[0],
             "View convergence and the views held, over virtual time".to_string(),

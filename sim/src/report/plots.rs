@@ -59,24 +59,26 @@ pub struct Traffic<'a> {
 
 const LABELS: [&str; 3] = ["first Suspect", "first Confirmed", "all Confirmed"];
 
+/// One panel of the convergence figure.
+struct Panel {
+    title: &'static str,
+    y_desc: &'static str,
+    lines: Vec<(&'static str, Vec<f64>)>,
+    /// Whether the timeline's marks are labelled (the top panel only).
+    label_marks: bool,
+}
+
 impl Convergence<'_> {
     /// The panels with something to show: view convergence always, the views of live and of
     /// dead members only when some sample holds one of them in that health.
-    fn panels(
-        &self,
-    ) -> Vec<(
-        &'static str,
-        &'static str,
-        Vec<(&'static str, Vec<f64>)>,
-        bool,
-    )> {
+    fn panels(&self) -> Vec<Panel> {
         let get = |c: &str| self.series.column(c).unwrap_or_default();
-        let mut out = vec![(
-            "View convergence (share of live pairs holding each other Alive)",
-            "convergence",
-            vec![("convergence", get("convergence"))],
-            true,
-        )];
+        let mut out = vec![Panel {
+            title: "View convergence (share of live pairs holding each other Alive)",
+            y_desc: "convergence",
+            lines: vec![("convergence", get("convergence"))],
+            label_marks: true,
+        }];
         let rest = [
             (
                 "Views of live members, by health held",
@@ -102,7 +104,12 @@ impl Convergence<'_> {
                 .iter()
                 .any(|(_, v)| v.iter().any(|x| x.is_finite() && *x != 0.0))
             {
-                out.push((title, "views", lines, false));
+                out.push(Panel {
+                    title,
+                    y_desc: "views",
+                    lines,
+                    label_marks: false,
+                });
             }
         }
         out
@@ -122,8 +129,16 @@ impl Figure for Convergence<'_> {
         }
         let panels = self.panels();
         let areas = root.split_evenly((panels.len(), 1));
-        for (area, (title, y_desc, lines, label_marks)) in areas.iter().zip(&panels) {
-            draw_lines(area, title, y_desc, &t, lines, self.marks, *label_marks)?;
+        for (area, p) in areas.iter().zip(&panels) {
+            draw_lines(
+                area,
+                p.title,
+                p.y_desc,
+                &t,
+                &p.lines,
+                self.marks,
+                p.label_marks,
+            )?;
         }
         Ok(())
     }
