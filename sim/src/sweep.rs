@@ -16,8 +16,9 @@
 //!
 //! Every (point, seed) is one independent, single-threaded, deterministic run; they are spread
 //! over `available_parallelism` worker threads. Each writes its CSV files into
-//! `DIR/runs/<point>/seed-<seed>/`; `DIR/sweep.csv` has one row per run, in grid order, whatever
-//! order the runs finished in.
+//! `DIR/runs/<point>/seed-<seed>/` with its own page (`index.html` and plots, as `sim run`
+//! writes them); `DIR/sweep.csv` has one row per run, in grid order, whatever order the runs
+//! finished in; `DIR/index.html` shows the figures and links every run's page.
 
 mod figures;
 
@@ -194,6 +195,7 @@ pub fn run(path: &Path, out: Option<&Path>, progress: bool) -> Result<Outcome, E
         move |source| Error::Io { path, source }
     };
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let base_text = std::fs::read_to_string(&base).map_err(io(&base))?;
 
     let bar = Progress::new(specs.len(), progress);
     let next = AtomicUsize::new(0);
@@ -214,7 +216,13 @@ pub fn run(path: &Path, out: Option<&Path>, progress: bool) -> Result<Outcome, E
                     .join("runs")
                     .join(path_safe(&point_label(&spec.point)))
                     .join(format!("seed-{}", spec.seed));
-                let result = run_one(&plans[k], spec, &run_dir);
+                let sets = options_for(&sweep, spec).sets;
+                let page = PageInput {
+                    base: &base,
+                    text: &base_text,
+                    sets: &sets,
+                };
+                let result = run_one(&plans[k], spec, &run_dir, &page);
                 let line = match &result {
                     Ok(row) => format!(
                         "{} seed {}: {}",
@@ -325,9 +333,34 @@ fn cell<'r>(row: &'r RunRow, column: &str) -> Option<&'r str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Runs one point and collects its figures.
-fn run_one(plan: &crate::plan::Plan, spec: &RunSpec, dir: &Path) -> Result<RunRow, Error> {
+/// What a run's own page needs besides the run: the base scenario and the run's overrides.
+struct PageInput<'a> {
+    base: &'a Path,
+    text: &'a str,
+    sets: &'a [String],
+}
+
+/// Runs one point, writes its page (`index.html` and plots, as `sim run` does) and collects
+/// its figures.
+fn run_one(
+    plan: &crate::plan::Plan,
+    spec: &RunSpec,
+    dir: &Path,
+    page: &PageInput<'_>,
+) -> Result<RunRow, Error> {
     let report = crate::world::run(plan, dir, false).map_err(|e| Error::Scenario(e.into()))?;
+    let input = crate::report::Input {
+        scenario_path: page.base,
+        scenario_text: page.text,
+        sets: page.sets,
+        plan,
+        summary: &report.summary,
+        crashes: &report.crashes,
+    };
+    crate::report::write(dir, &input).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
     let s = &report.summary;
     let mut cells: Vec<(String, String)> = vec![("passed".into(), s.passed.to_string())];
     if let Ok(v) = serde_json::to_value(s) {

@@ -2,7 +2,7 @@
 //!
 //! | request                                   | answer                                         |
 //! |-------------------------------------------|------------------------------------------------|
-//! | `GET /`                                   | a small HTML page of the ring, refreshing itself |
+//! | `GET /`                                   | the ring at a glance (HTML, redraws itself from `/butterfly` and `/census`) |
 //! | `GET /butterfly`                          | JSON: `member_id`, `membership`, `services`, `configs`, `files`, `elections`, `departures` |
 //! | `GET /census`                             | JSON: per service group its members, config, files, leaders (sealed payloads opened with `--service-key`) |
 //! | `GET /services`                           | JSON: every service a member runs, with its health |

@@ -1,5 +1,5 @@
 //! What the gateway serves, rendered from a [`Snapshot`]: Butterfly-shaped JSON, Prometheus
-//! text and a small self-refreshing HTML page.
+//! text and a small HTML page that redraws itself from that JSON.
 
 use std::fmt::Write;
 
@@ -223,92 +223,152 @@ pub fn metrics(s: &Snapshot) -> String {
     out
 }
 
-/// `GET /`: the ring at a glance; refreshes every 2 seconds.
+/// `GET /`: the ring at a glance — members with their health, service groups with their
+/// leaders, configs and files, and the health changes seen since the page was opened.
+///
+/// The page carries this node's `/butterfly` and `/census` answers as JSON, draws itself from
+/// them with a small inline script, and then fetches both again every 2 seconds and redraws
+/// in place (no full reload, so the list of recent changes survives). It loads nothing else:
+/// no external scripts, styles or fonts. Without JavaScript it links the JSON endpoints.
 pub fn page(s: &Snapshot) -> String {
-    let mut rows = String::new();
-    let own = if s.departed {
-        Health::Departed
-    } else {
-        Health::Alive
-    };
-    let mut all: Vec<(Member, Health, bool)> = vec![(s.me, own, true)];
-    all.extend(s.members.iter().map(|m| (m.member, m.health, false)));
-    for (m, h, me) in &all {
-        let _ = write!(
-            rows,
-            "<tr class=\"{}\"><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            h.as_str().to_lowercase(),
-            m.id,
-            if *me { " (this node)" } else { "" },
-            escape(&m.addr.to_string()),
-            m.incarnation,
-            if m.persistent { "yes" } else { "" },
-            h.as_str()
-        );
-    }
-    let counts: Vec<String> = Health::ALL
-        .iter()
-        .map(|h| {
-            format!(
-                "{} {}",
-                all.iter().filter(|(_, x, _)| x == h).count(),
-                h.as_str()
-            )
-        })
-        .collect();
-    let services = if s.services.is_empty() {
-        "none".to_owned()
-    } else {
-        escape(&s.services.join(", "))
-    };
-    let mut groups = String::new();
-    for (group, g) in &s.census.groups {
-        let members: Vec<String> = g
-            .members
-            .iter()
-            .map(|m| {
-                format!(
-                    "<code>{}</code> {}",
-                    m.member_id,
-                    m.health.map_or("unknown", Health::as_str)
-                )
-            })
-            .collect();
-        let _ = write!(
-            groups,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(group.as_str()),
-            members.join("<br>"),
-            g.leader
-                .map_or(String::new(), |l| format!("<code>{l}</code>")),
-            g.config.as_ref().map_or(String::new(), |c| format!(
-                "v{}{}",
-                c.incarnation.0,
-                if c.encrypted { " (sealed)" } else { "" }
-            )),
-            g.files.len(),
-        );
-    }
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">\
-<title>swallowtail {id}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-td,th{{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}}.alive td:last-child{{color:#080}}\
-.suspect td:last-child{{color:#b80}}.confirmed td:last-child{{color:#c00}}.departed td:last-child{{color:#888}}</style></head>\
-<body><h1>swallowtail ring</h1><p>This node: <code>{id}</code>, incarnation {inc}, preset {preset}, up {up}s.</p>\
-<p>Members: {counts}.</p><table><tr><th>member</th><th>address</th><th>incarnation</th><th>persistent</th><th>health</th></tr>{rows}</table>\
-<h2>Service groups</h2><p>Announced here: {services}.</p><table><tr><th>group</th><th>members</th><th>leader</th><th>config</th><th>files</th></tr>{groups}</table>\
-<p><a href=\"/butterfly\">/butterfly</a> · <a href=\"/metrics\">/metrics</a></p></body></html>",
-        id = s.me.id,
-        inc = s.me.incarnation,
-        preset = escape(&s.preset),
-        up = s.uptime.as_secs(),
-        counts = counts.join(", "),
-    )
+    let initial = json!({ "butterfly": butterfly(s), "census": census(s) });
+    // `<` only occurs inside JSON strings, where `\u003c` means the same: the script element
+    // cannot be closed early by a member's data.
+    let data = serde_json::to_string(&initial)
+        .unwrap_or_else(|_| "{}".into())
+        .replace('<', "\\u003c");
+    let mut out = String::with_capacity(PAGE_HEAD.len() + PAGE_SCRIPT.len() + data.len() + 256);
+    out.push_str(PAGE_HEAD);
+    let _ = write!(
+        out,
+        "<title>swallowtail {}</title></head><body>{PAGE_BODY}\
+         <script id=\"initial\" type=\"application/json\">{data}</script>\
+         <script>{PAGE_SCRIPT}</script></body></html>",
+        s.me.id
+    );
+    out
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+const PAGE_HEAD: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<link rel=\"icon\" href=\"data:,\"><style>\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:1100px;\
+padding:.8em;color:#222;line-height:1.35}h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;\
+margin:1.2em 0 .4em;border-bottom:1px solid #ddd}h3{font-size:1em;margin:.8em 0 .3em}\
+.meta{color:#555;font-size:.9em;margin:.2em 0}.meta code,.id{font-family:ui-monospace,monospace;\
+font-size:.92em}#status.stale{color:#c62828;font-weight:bold}\
+.counts span{display:inline-block;margin:.15em .3em .15em 0}\
+.wide{overflow-x:auto;max-width:100%}table{border-collapse:collapse;width:100%}\
+td,th{padding:.25em .5em;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top;\
+font-size:.92em}th{background:#f5f5f5;font-weight:600}\
+.h{display:inline-block;padding:0 .45em;border-radius:.3em;color:#fff;font-size:.85em;\
+white-space:nowrap}.h.alive{background:#1a7f37}.h.suspect{background:#b26a00}\
+.h.confirmed{background:#c62828}.h.departed{background:#6e6e6e}.h.unknown{background:#999}\
+tr.suspect{background:#fff6e5}tr.confirmed{background:#fdecea}tr.departed{color:#777}\
+.me{font-weight:600}.muted{color:#777}ul#changes{padding-left:1.1em;margin:.3em 0}\
+@media (max-width:600px){body{padding:.5em}.addr,.persistent{display:none}td,th{padding:.2em .3em}}\
+</style>";
+
+const PAGE_BODY: &str = "<h1>swallowtail ring</h1>\
+<p class=\"meta\">This node <code id=\"me\"></code> · <span id=\"status\">loading…</span></p>\
+<noscript><p>This page draws itself with JavaScript; the same data is at \
+<a href=\"/butterfly\">/butterfly</a> and <a href=\"/census\">/census</a>.</p></noscript>\
+<h2>Members</h2><p class=\"counts\" id=\"counts\"></p>\
+<div class=\"wide\"><table id=\"members\"><thead><tr><th>member</th><th>health</th>\
+<th class=\"addr\">address</th><th>incarnation</th><th class=\"persistent\">persistent</th></tr>\
+</thead><tbody></tbody></table></div>\
+<h2>Recent health changes</h2><ul id=\"changes\"></ul>\
+<h2>Service groups</h2><div id=\"groups\"></div>\
+<h2>Configs and files</h2><div class=\"wide\"><table id=\"payloads\"><thead><tr><th>group</th>\
+<th>what</th><th>version</th><th>encrypted</th><th>size</th></tr></thead><tbody></tbody></table></div>\
+<p class=\"meta\"><a href=\"/butterfly\">/butterfly</a> · <a href=\"/census\">/census</a> · \
+<a href=\"/services\">/services</a> · <a href=\"/metrics\">/metrics</a></p>";
+
+const PAGE_SCRIPT: &str = r#"
+'use strict';
+const ORDER = {Confirmed: 0, Suspect: 1, Departed: 2, Alive: 3};
+const changes = [];
+let previous = null;
+let failures = 0;
+const $ = (id) => document.getElementById(id);
+const short = (id) => (id || '').slice(0, 12);
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
 }
+function badge(h) { return el('span', {class: 'h ' + String(h || 'unknown').toLowerCase()}, h || 'unknown'); }
+function idCell(id, me) {
+  const c = el('td', {}, el('span', {class: 'id', title: id}, short(id)));
+  if (id === me) { c.append(' (this node)'); c.classList.add('me'); }
+  return c;
+}
+function fill(tbody, rows, empty, cols) {
+  tbody.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', {colspan: cols, class: 'muted'}, empty))]));
+}
+function render(data) {
+  const b = data.butterfly, c = data.census, me = b.member_id;
+  $('me').textContent = short(me);
+  $('me').title = me;
+  const members = Object.entries(b.membership || {});
+  members.sort((x, y) => (x[0] === me ? -1 : y[0] === me ? 1 : 0) ||
+    ((ORDER[x[1].health] ?? 9) - (ORDER[y[1].health] ?? 9)) || x[0].localeCompare(y[0]));
+  const now = new Date().toLocaleTimeString();
+  if (previous) {
+    for (const [id, m] of members) {
+      const was = previous[id];
+      if (was !== m.health) changes.unshift({at: now, id, from: was || 'unknown', to: m.health});
+    }
+    changes.splice(50);
+  }
+  previous = Object.fromEntries(members.map(([id, m]) => [id, m.health]));
+  const counts = {};
+  for (const [, m] of members) counts[m.health] = (counts[m.health] || 0) + 1;
+  $('counts').replaceChildren(...Object.keys(ORDER).filter((h) => counts[h])
+    .map((h) => el('span', {}, badge(h), ' ' + counts[h])));
+  fill($('members').tBodies[0], members.map(([id, m]) => el('tr', {class: String(m.health).toLowerCase(), 'data-id': id},
+    idCell(id, me), el('td', {}, badge(m.health)), el('td', {class: 'addr'}, m.address + ':' + m.swim_port),
+    el('td', {}, m.incarnation), el('td', {class: 'persistent'}, m.persistent ? 'yes' : ''))), 'no members', 5);
+  $('changes').replaceChildren(...(changes.length ? changes.map((x) => el('li', {class: 'change', 'data-id': x.id},
+    x.at + ' ', el('span', {class: 'id', title: x.id}, short(x.id)), ' ', badge(x.from), ' → ', badge(x.to)))
+    : [el('li', {class: 'muted'}, 'none since this page was opened')]));
+  const groups = Object.entries((c && c.groups) || {});
+  $('groups').replaceChildren(...(groups.length ? groups.map(([name, g]) => {
+    const leader = g.leader ? el('span', {class: 'id leader', title: g.leader}, short(g.leader) + (g.leader === me ? ' (this node)' : ''))
+      : el('span', {class: 'muted'}, g.election_status ? 'none yet (' + g.election_status + ')' : 'no election');
+    const rows = (g.members || []).map((m) => el('tr', {}, idCell(m.member_id, me), el('td', {}, badge(m.health)),
+      el('td', {}, m.pkg || ''), el('td', {}, m.incarnation)));
+    const t = el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'member'), el('th', {}, 'health'),
+      el('th', {}, 'package'), el('th', {}, 'incarnation'))), el('tbody', {}, ...rows));
+    return el('section', {class: 'group', 'data-group': name}, el('h3', {}, name),
+      el('p', {class: 'meta'}, 'leader: ', leader, g.update_leader ? ' · update leader: ' + short(g.update_leader) : ''),
+      el('div', {class: 'wide'}, t));
+  }) : [el('p', {class: 'muted'}, 'no service groups')]));
+  const payloads = [];
+  for (const [name, g] of groups) {
+    const row = (what, p) => el('tr', {}, el('td', {}, name), el('td', {}, what), el('td', {}, 'v' + p.version),
+      el('td', {}, p.encrypted ? 'yes, ' + p.status : 'no'), el('td', {}, p.size + ' B'));
+    if (g.config) payloads.push(row('config', g.config));
+    for (const [file, p] of Object.entries(g.files || {})) payloads.push(row('file ' + file, p));
+  }
+  fill($('payloads').tBodies[0], payloads, 'no configs or files', 5);
+  $('status').textContent = 'updated ' + now;
+  $('status').className = '';
+}
+async function refresh() {
+  try {
+    const [b, c] = await Promise.all(['/butterfly', '/census'].map((p) =>
+      fetch(p, {cache: 'no-store'}).then((r) => r.ok ? r.json() : Promise.reject(new Error(p + ': ' + r.status)))));
+    failures = 0;
+    render({butterfly: b, census: c});
+  } catch (e) {
+    failures += 1;
+    $('status').textContent = 'cannot reach the node (' + failures + ' tries): showing the last answer';
+    $('status').className = 'stale';
+  }
+  setTimeout(refresh, 2000);
+}
+render(JSON.parse($('initial').textContent));
+setTimeout(refresh, 2000);
+"#;

@@ -10,13 +10,21 @@
 //! - `rumors.svg/.png`: each rumor's coverage over time (an empty-state plot when the run has
 //!   no rumor data);
 //! - `traffic.svg/.png`: messages and bytes per live member per second, by channel;
-//! - `index.html`: one self-contained page (SVGs inlined) with the scenario text, each
-//!   expectation and whether it held, the summary's figures and the plots.
+//! - `index.html`: the page a person reads ([`html`]): the verdict and a headline of what
+//!   happened in words ([`headline`]), the plots with something to show (as `<img>` of the
+//!   SVGs beside it), the expectations, the summary in groups ([`summary`]) and the scenario.
+//!   It loads nothing from the network and prints on paper.
+//!
+//! Every file is written whether or not it has anything to show (an empty-state plot says
+//! why); the page leaves the empty ones out.
 
 pub mod chart;
 pub mod data;
+pub mod format;
+pub mod headline;
 pub mod html;
 pub mod plots;
+pub mod summary;
 
 use std::io;
 use std::path::Path;
@@ -25,6 +33,7 @@ use crate::analytic;
 use crate::metrics::Crash;
 use crate::output::Summary;
 use crate::plan::{nanos, Plan};
+use chart::Figure;
 use data::Table;
 use plots::Mark;
 
@@ -78,20 +87,61 @@ pub fn write(dir: &Path, input: &Input<'_>) -> io::Result<()> {
     let rumors = rumor_figure(dir, input)?;
     let traffic = plots::Traffic { series: &series };
 
-    let svgs = [
-        chart::save(dir, PLOTS[0], &convergence)?,
-        chart::save(dir, PLOTS[1], &detection)?,
-        chart::save(dir, PLOTS[2], &rumors)?,
-        chart::save(dir, PLOTS[3], &traffic)?,
+    chart::save(dir, PLOTS[0], &convergence)?;
+    chart::save(dir, PLOTS[1], &detection)?;
+    chart::save(dir, PLOTS[2], &rumors)?;
+    chart::save(dir, PLOTS[3], &traffic)?;
+
+    let t = series.column("time_s").unwrap_or_default();
+    let figures = [
+        (
+            PLOTS[0],
+            "View convergence and the views held, over virtual time".to_string(),
+            convergence.size(),
+            t.is_empty()
+                .then(|| "timeseries.csv has no rows".to_string()),
+        ),
+        (
+            PLOTS[1],
+            "Detection latency of each crash, and when each observer learned".to_string(),
+            detection.size(),
+            input
+                .crashes
+                .is_empty()
+                .then(|| "no member crashed".to_string()),
+        ),
+        (
+            PLOTS[2],
+            "Rumor coverage over virtual time, beside the infection-style curve".to_string(),
+            rumors.size(),
+            rumors
+                .series
+                .is_empty()
+                .then(|| "no rumors in this run".to_string()),
+        ),
+        (
+            PLOTS[3],
+            "Messages and bytes sent per live member per second, by channel".to_string(),
+            traffic.size(),
+            (t.len() < 2).then(|| "fewer than two samples".to_string()),
+        ),
     ];
-    let page = html::Page {
+    let mut page = html::Page {
         input,
-        plots: PLOTS
-            .iter()
-            .copied()
-            .zip(svgs.iter().map(String::as_str))
-            .collect(),
+        headline: headline::sentences(input.summary, input.crashes, &series, &marks),
+        plots: Vec::new(),
+        omitted: Vec::new(),
     };
+    for (name, caption, size, empty) in figures {
+        match empty {
+            Some(why) => page.omitted.push((name, why)),
+            None => page.plots.push(html::Plot {
+                name,
+                caption,
+                size,
+            }),
+        }
+    }
     std::fs::write(dir.join("index.html"), page.render())
 }
 

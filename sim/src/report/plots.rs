@@ -5,6 +5,7 @@ use plotters::prelude::*;
 
 use super::chart::{bounds, color, empty_state, padded, DrawResult, Figure, FAMILY};
 use super::data::{Table, ViewEvent};
+use super::format;
 use crate::analytic;
 
 /// A labelled moment of the timeline.
@@ -58,9 +59,66 @@ pub struct Traffic<'a> {
 
 const LABELS: [&str; 3] = ["first Suspect", "first Confirmed", "all Confirmed"];
 
+/// One panel of the convergence figure.
+struct Panel {
+    title: &'static str,
+    y_desc: &'static str,
+    lines: Vec<(&'static str, Vec<f64>)>,
+    /// Whether the timeline's marks are labelled (the top panel only).
+    label_marks: bool,
+}
+
+impl Convergence<'_> {
+    /// The panels with something to show: view convergence always, the views of live and of
+    /// dead members only when some sample holds one of them in that health.
+    fn panels(&self) -> Vec<Panel> {
+        let get = |c: &str| self.series.column(c).unwrap_or_default();
+        let mut out = vec![Panel {
+            title: "View convergence (share of live pairs holding each other Alive)",
+            y_desc: "convergence",
+            lines: vec![("convergence", get("convergence"))],
+            label_marks: true,
+        }];
+        let rest = [
+            (
+                "Views of live members, by health held",
+                vec![
+                    ("Suspect", get("live_suspect")),
+                    ("Confirmed", get("live_confirmed")),
+                    ("Departed", get("live_departed")),
+                    ("Unknown", get("live_unknown")),
+                ],
+            ),
+            (
+                "Views of crashed or departed members, by health held",
+                vec![
+                    ("Alive", get("dead_alive")),
+                    ("Suspect", get("dead_suspect")),
+                    ("Confirmed", get("dead_confirmed")),
+                    ("Departed", get("dead_departed")),
+                ],
+            ),
+        ];
+        for (title, lines) in rest {
+            if lines
+                .iter()
+                .any(|(_, v)| v.iter().any(|x| x.is_finite() && *x != 0.0))
+            {
+                out.push(Panel {
+                    title,
+                    y_desc: "views",
+                    lines,
+                    label_marks: false,
+                });
+            }
+        }
+        out
+    }
+}
+
 impl Figure for Convergence<'_> {
     fn size(&self) -> (u32, u32) {
-        (900, 820)
+        (900, 273 * self.panels().len() as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -69,46 +127,20 @@ impl Figure for Convergence<'_> {
         if t.is_empty() {
             return empty_state(root, "convergence", "timeseries.csv has no rows");
         }
-        let panels = root.split_evenly((3, 1));
-        let conv = self.series.column("convergence").unwrap_or_default();
-        let get = |c: &str| self.series.column(c).unwrap_or_default();
-        draw_lines(
-            &panels[0],
-            "View convergence (share of live pairs holding each other Alive)",
-            "convergence",
-            &t,
-            &[("convergence", conv)],
-            self.marks,
-            true,
-        )?;
-        draw_lines(
-            &panels[1],
-            "Views of live members, by health held",
-            "views",
-            &t,
-            &[
-                ("Suspect", get("live_suspect")),
-                ("Confirmed", get("live_confirmed")),
-                ("Departed", get("live_departed")),
-                ("Unknown", get("live_unknown")),
-            ],
-            self.marks,
-            false,
-        )?;
-        draw_lines(
-            &panels[2],
-            "Views of crashed or departed members, by health held",
-            "views",
-            &t,
-            &[
-                ("Alive", get("dead_alive")),
-                ("Suspect", get("dead_suspect")),
-                ("Confirmed", get("dead_confirmed")),
-                ("Departed", get("dead_departed")),
-            ],
-            self.marks,
-            false,
-        )
+        let panels = self.panels();
+        let areas = root.split_evenly((panels.len(), 1));
+        for (area, p) in areas.iter().zip(&panels) {
+            draw_lines(
+                area,
+                p.title,
+                p.y_desc,
+                &t,
+                &p.lines,
+                self.marks,
+                p.label_marks,
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -135,10 +167,13 @@ fn draw_lines<DB: DrawingBackend>(
         .x_label_area_size(34)
         .y_label_area_size(70)
         .build_cartesian_2d(t0..t1.max(t0 + 1.0), 0f64..y1)?;
+    let span = t1 - t0;
     chart
         .configure_mesh()
-        .x_desc("virtual time (s)")
+        .x_desc("virtual time")
         .y_desc(y_desc)
+        .x_label_formatter(&|x| format::time_tick(*x, span))
+        .y_label_formatter(&|y| format::si(*y))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     for m in marks {
@@ -222,6 +257,7 @@ impl Figure for Detection {
                 }
             })
             .y_desc("seconds after the crash")
+            .y_label_formatter(&|y| format::si(*y))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         for (k, values) in self.per_crash.iter().enumerate() {
@@ -280,6 +316,7 @@ impl Figure for Detection {
             .configure_mesh()
             .x_desc("seconds after the crash")
             .y_desc("share of (crash, observer) pairs")
+            .x_label_formatter(&|x| format::si(*x))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         for (i, (name, values)) in cdfs.iter().enumerate() {
@@ -334,8 +371,9 @@ impl Figure for Rumors {
             .build_cartesian_2d(t0..t1.max(t0 + 1.0), 0f64..1.05f64)?;
         chart
             .configure_mesh()
-            .x_desc("virtual time (s)")
+            .x_desc("virtual time")
             .y_desc("coverage")
+            .x_label_formatter(&|x| format::time_tick(*x, t1 - t0))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         let many = self.series.len() > 8;
@@ -431,8 +469,10 @@ impl Figure for Traffic<'_> {
                 .build_cartesian_2d(t0.max(0.0)..t1, 0f64..y1)?;
             chart
                 .configure_mesh()
-                .x_desc("virtual time (s)")
+                .x_desc("virtual time")
                 .y_desc(format!("{unit}/s per member"))
+                .x_label_formatter(&|x| format::time_tick(*x, t1 - t0))
+                .y_label_formatter(&|y| format::si(*y))
                 .light_line_style(WHITE.mix(0.0))
                 .draw()?;
             for (i, (name, v)) in lines.into_iter().enumerate() {

@@ -1,6 +1,7 @@
 //! The sweep's plots (each figure against the first parameter, mean over seeds with min–max
 //! error bars, one line per value of the second parameter, analytic overlays where SWIM gives
-//! a formula) and its `index.html`.
+//! a formula) and its `index.html` (the figures, then a table of the runs linking each run's
+//! own page).
 
 use std::fmt::Write as _;
 use std::io;
@@ -12,7 +13,8 @@ use plotters::prelude::*;
 use super::{cell, RunRow, SweepFile};
 use crate::plan::Plan;
 use crate::report::chart::{self, bounds, color, padded, DrawResult, Figure, FAMILY};
-use crate::report::html::esc;
+use crate::report::format;
+use crate::report::html::{esc, STYLE};
 
 /// Analytic overlays of a figure: (column of `sweep.csv`, label).
 type Overlays = &'static [(&'static str, &'static str)];
@@ -186,28 +188,175 @@ pub fn write(
             }
         }
         let file = column.replace('.', "_");
-        let svg = chart::save(dir, &file, &plot)?;
-        written.push((file, svg));
+        chart::save(dir, &file, &plot)?;
+        written.push((file, (*title).to_string(), plot.size()));
     }
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sweep {n}</title>\
-         <style>body{{font-family:sans-serif;max-width:1040px;margin:2em auto;padding:0 1em}}\
-         pre{{background:#f6f6f6;padding:1em}}figure svg{{max-width:100%;height:auto}}</style>\
-         </head><body>\n<h1>Sweep {n}</h1>\n<p>{runs} runs; one row each in \
-         <a href=\"sweep.csv\">sweep.csv</a>. Points are the mean over seeds, bars the min and max.\
-         </p>\n<pre>{text}</pre>\n",
-        n = esc(name),
-        runs = rows.len(),
-        text = esc(sweep_text)
-    );
-    for (file, svg) in &written {
-        let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
-        let _ = writeln!(h, "<figure id=\"plot-{file}\">{svg}</figure>");
+    let page = SweepPage {
+        name,
+        sweep_text,
+        sweep,
+        rows,
+        figures: &written,
+    };
+    std::fs::write(dir.join("index.html"), page.render())
+}
+
+/// `index.html` of a sweep: what was swept, the figures against the parameter (with the
+/// analytic overlays), and one row per run linking the run's own page.
+struct SweepPage<'a> {
+    name: &'a str,
+    sweep_text: &'a str,
+    sweep: &'a SweepFile,
+    rows: &'a [RunRow],
+    /// (file stem, title, size) of each figure drawn.
+    figures: &'a [(String, String, (u32, u32))],
+}
+
+/// The columns of the table of runs besides the point, the seed and the verdict.
+const RUN_COLUMNS: &[(&str, &str, bool)] = &[
+    ("detection.first_suspect.median_s", "first Suspect", true),
+    (
+        "detection.all_confirmed.median_s",
+        "Confirmed everywhere",
+        true,
+    ),
+    ("false_suspected", "false Suspect views", false),
+    (
+        "false_suspicions_per_probe",
+        "false suspicions per probe",
+        false,
+    ),
+    ("messages_per_member_per_s", "messages/s per member", false),
+    ("final.convergence", "convergence at the end", false),
+    ("wall_seconds", "wall", true),
+];
+
+impl SweepPage<'_> {
+    fn render(&self) -> String {
+        let failed = self
+            .rows
+            .iter()
+            .filter(|r| cell(r, "passed") != Some("true"))
+            .count();
+        let keys: Vec<String> = self
+            .sweep
+            .vary
+            .iter()
+            .map(|v| v.key.trim().to_string())
+            .collect();
+        let values: Vec<String> = self
+            .sweep
+            .vary
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} over {}",
+                    v.key.trim(),
+                    v.values
+                        .iter()
+                        .map(super::set_value)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        let (verdict, cls) = if failed == 0 {
+            ("every run passed".to_string(), "ok")
+        } else {
+            (
+                format!("{failed} of {} runs FAILED", self.rows.len()),
+                "failed",
+            )
+        };
+        let mut h = String::with_capacity(1 << 15);
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>sweep {n}</title><style>{STYLE}</style></head><body>\n<header>\
+             <h1>Sweep {n} <span class=\"verdict {cls}\" id=\"verdict\">{verdict}</span></h1>\n\
+             <ul id=\"headline\"><li>{base} swept: {values}.</li><li>{runs} runs ({seeds} seeds \
+             per point); each point is the mean over its seeds, the bars the min and max; dashed \
+             lines are SWIM's analytic values.</li></ul>\n\
+             <nav><a href=\"#figures\">Figures</a><a href=\"#runs\">Runs</a>\
+             <a href=\"#sweep-file\">Sweep file</a><a href=\"sweep.csv\">sweep.csv</a></nav>\
+             </header>\n<section id=\"figures\"><h2>Figures</h2>\n",
+            n = esc(self.name),
+            base = esc(&self.sweep.base),
+            values = esc(&values.join("; ")),
+            runs = self.rows.len(),
+            seeds = self.sweep.seeds,
+        );
+        for (file, title, (w, ht)) in self.figures {
+            let _ = writeln!(
+                h,
+                "<figure id=\"plot-{file}\"><figcaption>{t}<a href=\"{file}.svg\">{file}.svg</a>\
+                 <a href=\"{file}.png\">{file}.png</a></figcaption><img src=\"{file}.svg\" \
+                 width=\"{w}\" height=\"{ht}\" alt=\"{t}\"></figure>",
+                t = esc(title)
+            );
+        }
+        h.push_str(
+            "</section>\n<section id=\"runs\"><h2>Runs</h2>\n<div class=\"wide\"><table><tr>",
+        );
+        for k in &keys {
+            let _ = write!(h, "<th>{}</th>", esc(k));
+        }
+        h.push_str("<th>seed</th><th>verdict</th>");
+        // Columns no run has a value for (no crash: no detection latency) are left out.
+        let columns: Vec<&(&str, &str, bool)> = RUN_COLUMNS
+            .iter()
+            .filter(|(col, _, _)| {
+                self.rows
+                    .iter()
+                    .any(|r| cell(r, col).is_some_and(|v| v.parse::<f64>().is_ok()))
+            })
+            .collect();
+        for (_, label, _) in &columns {
+            let _ = write!(h, "<th>{}</th>", esc(label));
+        }
+        h.push_str("<th>page</th></tr>\n");
+        for r in self.rows {
+            h.push_str("<tr class=\"run\">");
+            for (_, v) in &r.spec.point {
+                let _ = write!(h, "<td class=\"num\">{}</td>", esc(v));
+            }
+            let passed = cell(r, "passed") == Some("true");
+            let _ = write!(
+                h,
+                "<td class=\"num\">{}</td><td class=\"{}\">{}</td>",
+                r.spec.seed,
+                if passed { "ok" } else { "failed" },
+                if passed { "passed" } else { "FAILED" }
+            );
+            for (col, _, is_seconds) in &columns {
+                let text = cell(r, col).and_then(|v| v.parse::<f64>().ok()).map_or(
+                    "–".to_string(),
+                    |v| {
+                        if *is_seconds {
+                            crate::report::format::seconds(v)
+                        } else {
+                            crate::report::format::si(v)
+                        }
+                    },
+                );
+                let _ = write!(h, "<td class=\"num\">{text}</td>");
+            }
+            let href = format!(
+                "runs/{}/seed-{}/index.html",
+                super::path_safe(&super::point_label(&r.spec.point)),
+                r.spec.seed
+            );
+            let _ = writeln!(h, "<td><a href=\"{}\">run page</a></td></tr>", esc(&href));
+        }
+        let _ = write!(
+            h,
+            "</table></div></section>\n<section id=\"sweep-file\"><h2>Sweep file</h2>\n\
+             <pre>{}</pre></section>\n</body></html>\n",
+            esc(self.sweep_text)
+        );
+        h
     }
-    h.push_str("</body></html>\n");
-    std::fs::write(dir.join("index.html"), h)
 }
 
 impl Figure for SweepPlot {
@@ -258,11 +407,12 @@ impl Figure for SweepPlot {
                     };
                 }
                 if log_x {
-                    format!("{:.0}", 10f64.powf(*x))
+                    format::si(10f64.powf(*x))
                 } else {
-                    format!("{}", (x * 1e9).round() / 1e9)
+                    format::si((x * 1e9).round() / 1e9)
                 }
             })
+            .y_label_formatter(&|y| format::si(*y))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         for (i, (label, pts)) in self.series.iter().enumerate() {
