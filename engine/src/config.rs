@@ -80,6 +80,13 @@ pub struct Config {
     /// (our own probes still find a member that really failed). At least 1.
     #[serde(default = "default_probe_ping_budget")]
     pub probe_ping_budget: u32,
+    /// How far one second-hand record may raise a member's incarnation past the one held (and
+    /// a claim about us past ours), and a config or file version past the one in force. An
+    /// honest member raises its incarnation by one per refutation or restart; a record that
+    /// jumps further is dropped as implausible, so no message can push an incarnation where
+    /// its member cannot outbid it. Must not be zero.
+    #[serde(default = "default_max_incarnation_step")]
+    pub max_incarnation_step: u64,
     /// Lifeguard (Dadgar, Phillips, Currey 2018): the master switch for the three mechanisms
     /// below, each of which also has its own switch. Off in the `habitat` preset (Butterfly has
     /// none of them), on in `lan` and `local`.
@@ -166,6 +173,7 @@ impl Config {
             gossip_fanout: 5,
             anti_entropy_interval: Duration::from_secs(10),
             probe_ping_budget: default_probe_ping_budget(),
+            max_incarnation_step: default_max_incarnation_step(),
             lifeguard: false,
             lifeguard_awareness: true,
             lifeguard_dynamic_suspicion: true,
@@ -290,6 +298,11 @@ impl Config {
                 return Err(ConfigError(format!("{name} must be at least 1")));
             }
         }
+        if self.max_incarnation_step == 0 {
+            return Err(ConfigError(
+                "max_incarnation_step must be at least 1".into(),
+            ));
+        }
         if self.max_members < 2 {
             return Err(ConfigError("max_members must be at least 2".into()));
         }
@@ -304,6 +317,10 @@ impl Config {
 
 fn default_probe_ping_budget() -> u32 {
     256
+}
+
+fn default_max_incarnation_step() -> u64 {
+    1 << 20
 }
 
 impl Default for Config {

@@ -46,11 +46,15 @@ pub enum DropReason {
     /// A rumor whose payload (service config, file, exported config) exceeds
     /// `Config::max_rumor_payload`.
     PayloadTooLarge = 8,
+    /// An incarnation (or a config or file version) that jumps further past the one held than
+    /// `Config::max_incarnation_step` allows, or past `MAX_INCARNATION`: a claim no honest
+    /// member makes, and one that would lock a member out if taken.
+    Implausible = 9,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::Oversized,
         DropReason::Malformed,
         DropReason::Invalid,
@@ -60,6 +64,7 @@ impl DropReason {
         DropReason::FromDeparted,
         DropReason::SelfDeparted,
         DropReason::PayloadTooLarge,
+        DropReason::Implausible,
     ];
 
     /// A short snake_case name (for metrics labels).
@@ -74,6 +79,7 @@ impl DropReason {
             DropReason::FromDeparted => "from_departed",
             DropReason::SelfDeparted => "self_departed",
             DropReason::PayloadTooLarge => "payload_too_large",
+            DropReason::Implausible => "implausible",
         }
     }
 }

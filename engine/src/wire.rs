@@ -567,6 +567,13 @@ impl From<&member::Member> for Member {
     }
 }
 
+/// Whether `ip` can be a member's own address: not unspecified, multicast or the IPv4 limited
+/// broadcast. A record naming one would turn every member that answers it into a reflector.
+pub fn is_member_address(ip: IpAddr) -> bool {
+    let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+    !(ip.is_unspecified() || ip.is_multicast() || broadcast)
+}
+
 impl TryFrom<&Member> for member::Member {
     type Error = DropReason;
     fn try_from(m: &Member) -> Result<Self, DropReason> {
@@ -581,6 +588,9 @@ impl TryFrom<&Member> for member::Member {
             .ok_or(DropReason::Invalid)?
             .parse()
             .map_err(|_| DropReason::Invalid)?;
+        if !is_member_address(ip) {
+            return Err(DropReason::Invalid);
+        }
         let port = |p: Option<i32>| -> Result<u16, DropReason> {
             p.and_then(|p| u16::try_from(p).ok())
                 .filter(|p| *p != 0)

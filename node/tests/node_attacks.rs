@@ -204,3 +204,145 @@ fn one_host_cannot_fill_the_gossip_port_and_silent_connections_are_closed() {
         "a connection whose frame fails authentication is closed"
     );
 }
+
+/// A Ping from `src` whose `from` names `named` (another address) and carries a piggybacked
+/// record about a member at `record_ip`.
+fn forged_ping(named: SocketAddr, record_ip: &str) -> Vec<u8> {
+    use engine::wire::{self, Swim, SwimPayload, SwimType};
+    let member = |id: u128, addr: SocketAddr| {
+        wire::Member::from(&engine::Member::new(engine::MemberId::from_u128(id), addr))
+    };
+    let mut record = member(0x77, "127.0.0.1:9".parse().expect("addr"));
+    record.address = Some(record_ip.to_owned());
+    let swim = Swim {
+        r#type: SwimType::Ping as i32,
+        membership: vec![wire::Membership {
+            member: Some(record),
+            ..Default::default()
+        }],
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(member(0x66, named)),
+            ..Default::default()
+        })),
+    };
+    wire::seal_plain(&swim)
+}
+
+#[test]
+fn an_ack_goes_to_the_datagram_source_and_broadcast_members_are_refused() {
+    let dir = TempDir::new("reflect");
+    let a = Node::start("a", &dir, &[], &[]);
+    assert!(
+        wait_for(CONVERGE, || a.member_id()).is_some(),
+        "{}",
+        logs(&[&a])
+    );
+    let attacker = std::net::UdpSocket::bind("127.0.0.2:0").expect("bind attacker");
+    let victim = std::net::UdpSocket::bind("127.0.0.3:0").expect("bind victim");
+    for s in [&attacker, &victim] {
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+    }
+    let named = victim.local_addr().expect("addr");
+    for ip in ["255.255.255.255", "224.0.0.1", "0.0.0.0", "ff02::1"] {
+        attacker
+            .send_to(&forged_ping(named, ip), a.gossip)
+            .expect("send");
+    }
+    let mut buf = [0u8; 2048];
+    let answered = (0..4)
+        .filter(|_| attacker.recv_from(&mut buf).is_ok())
+        .count();
+    assert!(answered >= 1, "the sender of a Ping gets its Ack");
+    // The named address may later be probed like any member the node has heard of (once a
+    // protocol period), but it never gets the Acks.
+    while let Ok((n, _)) = victim.recv_from(&mut buf) {
+        let swim: engine::wire::Swim =
+            engine::wire::open_plain(&buf[..n]).expect("a SWIM datagram");
+        assert_ne!(
+            swim.r#type,
+            engine::wire::SwimType::Ack as i32,
+            "an Ack was reflected"
+        );
+    }
+    // None of the records naming broadcast, multicast or unspecified addresses was admitted.
+    let bf = a.butterfly().expect("butterfly");
+    let forged = engine::MemberId::from_u128(0x77).to_string();
+    assert!(bf["membership"].get(&forged).is_none(), "{bf}");
+}
+
+/// A datagram from a stranger carrying `record` about another member.
+fn gossip_datagram(record: engine::Membership) -> Vec<u8> {
+    use engine::wire::{self, Swim, SwimPayload, SwimType};
+    let stranger = engine::Member::new(
+        engine::MemberId::from_u128(0x5157),
+        "127.0.0.4:9".parse().expect("addr"),
+    );
+    let swim = Swim {
+        r#type: SwimType::Ping as i32,
+        membership: vec![wire::Membership::from(&record)],
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&stranger)),
+            ..Default::default()
+        })),
+    };
+    wire::seal_plain(&swim)
+}
+
+#[test]
+fn a_claim_at_an_unreachable_incarnation_cannot_lock_a_member_out() {
+    let dir = TempDir::new("incarnation");
+    let a = Node::start("a", &dir, &[], &[]);
+    let b = Node::start("b", &dir, &[a.gossip], &[]);
+    let ids: Vec<String> = [&a, &b]
+        .iter()
+        .map(|n| wait_for(CONVERGE, || n.member_id()).expect("started"))
+        .collect();
+    assert!(wait_for(CONVERGE, || all_hold(&[&a, &b], &ids, "Alive")
+        .then_some(()))
+    .is_some());
+    let b_id: engine::MemberId = ids[1].parse().expect("id");
+    let attacker = std::net::UdpSocket::bind("127.0.0.4:0").expect("bind");
+    // b Departed at u64::MAX, then at a plausible step above what a holds: the first is dropped,
+    // the second is refuted by b, which stays Alive everywhere with its id.
+    let held = a.health_of(&ids[1]).map_or(0, |(_, inc)| inc);
+    for incarnation in [u64::MAX, held + 3] {
+        let claim = engine::Membership {
+            member: engine::Member {
+                incarnation: engine::Incarnation(incarnation),
+                ..engine::Member::new(b_id, b.gossip)
+            },
+            health: engine::Health::Departed,
+        };
+        attacker
+            .send_to(&gossip_datagram(claim), a.gossip)
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let implausible = wait_for(CONVERGE, || {
+        let (_, text) = common::http(a.http, "GET", "/metrics", &[], b"")?;
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("swallowtail_dropped_input_total{reason=\"implausible\"}"))?;
+        (!line.ends_with(" 0")).then_some(())
+    });
+    assert!(
+        implausible.is_some(),
+        "the u64::MAX claim was dropped as implausible"
+    );
+    let alive = wait_for(CONVERGE, || {
+        let (health, inc) = a.health_of(&ids[1])?;
+        (health == "Alive" && inc > held + 3 && inc < 1 << 32).then_some(())
+    });
+    assert!(
+        alive.is_some(),
+        "b refuted and is Alive: {:?}\n{}",
+        a.health_of(&ids[1]),
+        logs(&[&a, &b])
+    );
+    assert_eq!(
+        b.member_id().as_deref(),
+        Some(ids[1].as_str()),
+        "b keeps its id"
+    );
+}

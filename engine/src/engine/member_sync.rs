@@ -168,6 +168,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
             match Membership::try_from(entry) {
                 Ok(m) => {
                     if Some(m.member.id) == sender {
+                        // A stream's source port says nothing of the sender's address, so its
+                        // own record is bounded like any other second-hand one.
+                        if !self.plausible(&m.member, None) {
+                            self.drop_input(DropReason::Implausible);
+                            continue;
+                        }
                         sender_addr = Some(m.member.gossip_addr());
                         // The sender spoke to us: it is alive, whatever we held.
                         self.note_direct_contact(&m.member, Cause::DirectContact)?;

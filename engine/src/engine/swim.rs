@@ -44,10 +44,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 let corrections = self.corrections(&swim.membership);
                 self.on_ping(from, p, &corrections)
             }
-            Some(SwimPayload::Ack(a)) => self.on_ack(a),
-            Some(SwimPayload::Pingreq(r)) => self.on_pingreq(r),
+            Some(SwimPayload::Ack(a)) => self.on_ack(from, a),
+            Some(SwimPayload::Pingreq(r)) => self.on_pingreq(from, r),
             Some(SwimPayload::ProbePing(p)) => self.on_probe_ping(from, p),
-            Some(SwimPayload::Nack(n)) => self.on_nack(n),
+            Some(SwimPayload::Nack(n)) => self.on_nack(from, n),
             None => Err(DropReason::Malformed),
         };
         if let Err(reason) = result {
@@ -187,10 +187,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
         ping: &wire::Ping,
         corrections: &[Membership],
     ) -> Result<(), DropReason> {
-        let from = self.sender(ping.from.as_ref())?;
-        let prior = self.heard_from(&from)?;
+        let from = self.sender(src, ping.from.as_ref())?;
+        let prior = match self.heard_from(&from) {
+            Ok(prior) => prior,
+            // A member we hold Departed on second-hand word (not an operator's departure)
+            // pings us from its own address: it is not gone. It stays out of our view at that
+            // incarnation, but the Ack shows it the record so that it refutes, or a single
+            // forged Departed record would shut it out of the ring for good.
+            Err(DropReason::FromDeparted)
+                if src == from.addr && !self.rumors.is_departed(from.id) =>
+            {
+                self.view.members.get(from.id)
+            }
+            Err(reason) => return Err(reason),
+        };
         let forward_to = ping.forward_to.clone();
-        let reply_to = if forward_to.is_some() { src } else { from.addr };
+        // The Ack goes where the Ping came from, never to an address named inside it: a forged
+        // `from` must not turn us into a reflector aimed at a third party.
+        let reply_to = src;
         // Anti-entropy checks: answer with our own hashes (only on a direct probe).
         let direct = forward_to.is_none();
         let view_hash = (direct && ping.view_hash.is_some()).then(|| self.view_hash());
@@ -211,8 +225,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         Ok(())
     }
 
-    fn on_ack(&mut self, ack: &wire::Ack) -> Result<(), DropReason> {
-        let from = self.sender(ack.from.as_ref())?;
+    fn on_ack(&mut self, src: SocketAddr, ack: &wire::Ack) -> Result<(), DropReason> {
+        let from = self.sender(src, ack.from.as_ref())?;
         if let Some(fwd) = &ack.forward_to {
             let fwd = Member::try_from(fwd)?;
             if fwd.id != self.me.id {
@@ -240,9 +254,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
         Ok(())
     }
 
-    fn on_pingreq(&mut self, req: &wire::PingReq) -> Result<(), DropReason> {
-        let asker = self.sender(req.from.as_ref())?;
+    fn on_pingreq(&mut self, src: SocketAddr, req: &wire::PingReq) -> Result<(), DropReason> {
+        let asker = self.sender(src, req.from.as_ref())?;
         self.heard_from(&asker)?;
+        // The relayed Ack (and a Nack) go back where the PingReq came from, like an Ack to a
+        // Ping: never to an address the request names.
+        let asker = Member { addr: src, ..asker };
         let target = Member::try_from(req.target.as_ref().ok_or(DropReason::Invalid)?)?;
         if target.id == self.me.id {
             return Err(DropReason::NotForUs);
@@ -281,8 +298,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.send_swim(asker.addr, SwimType::Nack, payload, held);
     }
 
-    fn on_nack(&mut self, nack: &wire::Nack) -> Result<(), DropReason> {
-        let helper = self.sender(nack.from.as_ref())?;
+    fn on_nack(&mut self, src: SocketAddr, nack: &wire::Nack) -> Result<(), DropReason> {
+        let helper = self.sender(src, nack.from.as_ref())?;
         self.heard_from(&helper)?;
         let target = Member::try_from(nack.target.as_ref().ok_or(DropReason::Invalid)?)?;
         if self.probe.target == Some(target.id) && !self.probe.acked {
@@ -292,7 +309,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     fn on_probe_ping(&mut self, src: SocketAddr, pp: &wire::ProbePing) -> Result<(), DropReason> {
-        let from = self.sender(pp.from.as_ref())?;
+        let from = self.sender(src, pp.from.as_ref())?;
         let prior = self.heard_from(&from)?;
         let _ = src;
         let payload = SwimPayload::Ack(wire::Ack {
@@ -313,11 +330,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
         Ok(prior)
     }
 
-    /// The sending member of a message; never ourselves.
-    fn sender(&self, m: Option<&wire::Member>) -> Result<Member, DropReason> {
+    /// The sending member of a message from `src`; never ourselves, and never with an
+    /// implausible incarnation (see [`Engine::plausible`]).
+    fn sender(&self, src: SocketAddr, m: Option<&wire::Member>) -> Result<Member, DropReason> {
         let m = Member::try_from(m.ok_or(DropReason::Invalid)?)?;
         if m.id == self.me.id {
             return Err(DropReason::NotForUs);
+        }
+        if !self.plausible(&m, Some(src)) {
+            return Err(DropReason::Implausible);
         }
         Ok(m)
     }

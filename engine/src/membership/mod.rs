@@ -29,6 +29,8 @@ mod piggyback;
 mod refute;
 mod suspect;
 
+use std::net::SocketAddr;
+
 use crate::broadcast::Broadcasts;
 use crate::engine::Engine;
 use crate::event::{Event, MemberEvent, MemberEventKind};
@@ -151,7 +153,40 @@ pub(crate) enum Change {
     Refused,
 }
 
+/// The highest incarnation taken for a member never heard of before (2^53). Honest incarnations
+/// count refutations and restarts, or at most the wall clock's seconds after a member lost
+/// its own; a record above this is a claim no member could outbid for long.
+pub const MAX_INCARNATION: u64 = 1 << 53;
+
 impl<C: Clock, N: Network> Engine<C, N> {
+    /// Whether `member`'s incarnation is one an honest record could carry. A datagram from the
+    /// member's own address (`src`) speaks for itself and may carry any. Otherwise the
+    /// incarnation may pass the one held (ours, for a record about us) by at most
+    /// `Config::max_incarnation_step`, and for a member never heard of it may not pass
+    /// [`MAX_INCARNATION`]: so no message can raise a member's incarnation beyond what the
+    /// member itself can outbid.
+    pub(crate) fn plausible(
+        &self,
+        member: &crate::member::Member,
+        src: Option<SocketAddr>,
+    ) -> bool {
+        if src == Some(member.addr) {
+            return true;
+        }
+        let held = if member.id == self.me.id {
+            Some(self.me.incarnation)
+        } else {
+            self.view
+                .members
+                .get(member.id)
+                .map(|m| m.member.incarnation)
+        };
+        let limit = held.map_or(MAX_INCARNATION, |h| {
+            h.0.saturating_add(self.config.max_incarnation_step)
+        });
+        member.incarnation.0 <= limit
+    }
+
     /// Applies `record` for `cause`: the one way the membership view changes.
     pub(crate) fn apply_membership(&mut self, record: Membership, cause: Cause) -> Change {
         match cause {
@@ -181,6 +216,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Confirmed claim about a member we hold live is checked first, an accusation of a member
     /// we already suspect corroborates our suspicion; anything else merges by the rule.
     fn apply_hearsay(&mut self, update: Membership, accuser: Option<MemberId>) -> Change {
+        if !self.plausible(&update.member, None) {
+            self.drop_input(DropReason::Implausible);
+            return Change::Unchanged;
+        }
         if update.member.id == self.me.id {
             return self.consider_refuting(update);
         }
