@@ -87,6 +87,21 @@ pub struct Config {
     /// its member cannot outbid it. Must not be zero.
     #[serde(default = "default_max_incarnation_step")]
     pub max_incarnation_step: u64,
+    /// How far a config or file version may jump past the one in force (versions are often
+    /// timestamps, so this is generous); the first version of a group's config or file may not
+    /// pass 2^53. No message can then push a version where an operator cannot outbid it. Must
+    /// not be zero.
+    #[serde(default = "default_max_version_step")]
+    pub max_version_step: u64,
+    /// The most rumors of one kind (services, configs, files, elections, departures) the store
+    /// holds; a new one past it is refused and counted. Must not be zero.
+    #[serde(default = "default_max_rumors_per_kind")]
+    pub max_rumors_per_kind: usize,
+    /// The most payload bytes (service configs, group configs, files) the rumors of one kind
+    /// hold together; a rumor that would pass it is refused and counted. Must not be below
+    /// `max_rumor_payload`.
+    #[serde(default = "default_max_rumor_bytes_per_kind")]
+    pub max_rumor_bytes_per_kind: usize,
     /// Lifeguard (Dadgar, Phillips, Currey 2018): the master switch for the three mechanisms
     /// below, each of which also has its own switch. Off in the `habitat` preset (Butterfly has
     /// none of them), on in `lan` and `local`.
@@ -174,6 +189,9 @@ impl Config {
             anti_entropy_interval: Duration::from_secs(10),
             probe_ping_budget: default_probe_ping_budget(),
             max_incarnation_step: default_max_incarnation_step(),
+            max_version_step: default_max_version_step(),
+            max_rumors_per_kind: default_max_rumors_per_kind(),
+            max_rumor_bytes_per_kind: default_max_rumor_bytes_per_kind(),
             lifeguard: false,
             lifeguard_awareness: true,
             lifeguard_dynamic_suspicion: true,
@@ -298,9 +316,14 @@ impl Config {
                 return Err(ConfigError(format!("{name} must be at least 1")));
             }
         }
-        if self.max_incarnation_step == 0 {
+        if self.max_incarnation_step == 0 || self.max_version_step == 0 {
             return Err(ConfigError(
-                "max_incarnation_step must be at least 1".into(),
+                "max_incarnation_step and max_version_step must be at least 1".into(),
+            ));
+        }
+        if self.max_rumors_per_kind == 0 || self.max_rumor_bytes_per_kind < self.max_rumor_payload {
+            return Err(ConfigError(
+                "max_rumors_per_kind must be at least 1 and max_rumor_bytes_per_kind at least max_rumor_payload".into(),
             ));
         }
         if self.max_members < 2 {
@@ -321,6 +344,18 @@ fn default_probe_ping_budget() -> u32 {
 
 fn default_max_incarnation_step() -> u64 {
     1 << 20
+}
+
+fn default_max_version_step() -> u64 {
+    1 << 40
+}
+
+fn default_max_rumors_per_kind() -> usize {
+    100_000
+}
+
+fn default_max_rumor_bytes_per_kind() -> usize {
+    32 * 1024 * 1024
 }
 
 impl Default for Config {

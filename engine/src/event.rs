@@ -85,6 +85,13 @@ pub enum RumorRejectReason {
     PayloadTooLarge,
     /// A field is missing or invalid (also counted as [`DropReason::Invalid`]).
     Invalid,
+    /// The store holds `Config::max_rumors_per_kind` rumors of its kind, or their payloads
+    /// would pass `Config::max_rumor_bytes_per_kind` (counted in `Metrics::rumors_refused_full`).
+    StoreFull,
+    /// A config or file version further past the one in force than
+    /// `Config::max_version_step`, or a first version past 2^53 (also counted as
+    /// [`DropReason::Implausible`]).
+    Implausible,
 }
 
 /// A change in one member's health as seen by the engine that reports it.

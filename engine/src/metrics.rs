@@ -134,6 +134,8 @@ pub struct Metrics {
     pub rumors_applied: u64,
     /// Rumors received that were older than the one held (not counted: exact duplicates).
     pub rumors_stale: u64,
+    /// Rumors refused because the store was full for their kind (count or payload bytes).
+    pub rumors_refused_full: u64,
     /// Rumor push frames sent by the dissemination strategy.
     pub rumor_pushes: u64,
     /// Rumor anti-entropy exchanges started.

@@ -98,7 +98,7 @@ pub const UPTIME: Metric = Metric::gauge(
 pub type Read = fn(&Metrics) -> u64;
 
 /// The engine's own counters, each with the field of [`Metrics`] it reads.
-pub const ENGINE_COUNTERS: [(Metric, Read); 8] = [
+pub const ENGINE_COUNTERS: [(Metric, Read); 9] = [
     (
         Metric::counter("swallowtail_probes_total", "Probes started."),
         |m| m.probes,
@@ -142,6 +142,13 @@ pub const ENGINE_COUNTERS: [(Metric, Read); 8] = [
             "Rumor digest exchanges started.",
         ),
         |m| m.anti_entropy_syncs,
+    ),
+    (
+        Metric::counter(
+            "swallowtail_rumors_refused_full_total",
+            "Rumors refused because the store was full for their kind.",
+        ),
+        |m| m.rumors_refused_full,
     ),
 ];
 

@@ -346,3 +346,80 @@ fn a_claim_at_an_unreachable_incarnation_cannot_lock_a_member_out() {
         "b keeps its id"
     );
 }
+
+/// One stream frame carrying `rumor`, as a stranger would push it.
+fn rumor_frame(rumor: &engine::Rumor) -> Vec<u8> {
+    let wire = engine::rumor::encode_rumor(rumor);
+    let bytes = engine::wire::seal_plain(&wire);
+    let mut frame = (bytes.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&bytes);
+    frame
+}
+
+fn file_rumor(group: &str, name: &str, version: u64, size: usize) -> engine::Rumor {
+    engine::Rumor::ServiceFile(engine::rumor::ServiceFile {
+        group: group.parse().expect("group"),
+        incarnation: engine::Incarnation(version),
+        encrypted: false,
+        filename: name.to_owned(),
+        body: vec![b'f'; size],
+    })
+}
+
+#[test]
+fn a_flood_of_rumors_fills_the_store_only_to_its_bound_and_versions_stay_reachable() {
+    let dir = TempDir::new("store");
+    let a = Node::start("a", &dir, &[], &[]);
+    assert!(
+        wait_for(CONVERGE, || a.member_id()).is_some(),
+        "{}",
+        logs(&[&a])
+    );
+    // 1,000 files of 60 KB from one stranger, over a few connections.
+    for batch in 0..4 {
+        let mut s = connect_from(9, a.gossip).expect("connect");
+        for i in 0..250 {
+            let rumor = file_rumor("flood.x", &format!("f{batch}-{i}"), 1, 60_000);
+            if s.write_all(&rumor_frame(&rumor)).is_err() {
+                break;
+            }
+        }
+    }
+    // A config at u64::MAX, then one at a plausible version.
+    let config = |version: u64| {
+        engine::Rumor::ServiceConfig(engine::rumor::ServiceConfig {
+            group: "web.prod".parse().expect("group"),
+            incarnation: engine::Incarnation(version),
+            encrypted: false,
+            config: format!("v = {version}\n").into_bytes(),
+        })
+    };
+    let mut s = connect_from(9, a.gossip).expect("connect");
+    s.write_all(&rumor_frame(&config(u64::MAX))).expect("send");
+    let refused = wait_for(CONVERGE, || {
+        metric(&a, "swallowtail_rumors_refused_full_total").filter(|&n| n > 0.0)
+    });
+    assert!(
+        refused.is_some(),
+        "the store refused files past its bound\n{}",
+        a.log_tail()
+    );
+    let census = a.get_json("/census").expect("census");
+    let files = census["groups"]["flood.x"]["files"]
+        .as_object()
+        .map_or(0, |f| f.len());
+    assert!(
+        (100..1000).contains(&files),
+        "files held up to the 32 MiB bound, not all 1,000: {files}"
+    );
+    assert_eq!(
+        config_version(&a, "web.prod"),
+        None,
+        "the u64::MAX config was refused"
+    );
+    // The operator's own versions still work, and the store on disk stays bounded.
+    apply_config(&a, &dir, "web.prod", 7);
+    assert_eq!(config_version(&a, "web.prod"), Some(7));
+    let on_disk = std::fs::metadata(a.data_dir.join("rumors.pb")).map_or(0, |m| m.len());
+    assert!(on_disk < 40 << 20, "rumors.pb is {on_disk} bytes");
+}

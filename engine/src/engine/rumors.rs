@@ -101,8 +101,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             sys: spec.sys.map(Box::new),
             withdrawn: false,
         };
-        self.local_services.insert(group.clone(), service.clone());
-        self.apply_rumor(Rumor::Service(service), Origin::Local);
+        let rumor = Rumor::Service(service.clone());
+        self.admit_local(&rumor)?;
+        self.local_services.insert(group.clone(), service);
+        self.apply_rumor(rumor, Origin::Local);
         self.elections_on_announce(&group, spec.topology);
         Ok(incarnation)
     }
@@ -226,8 +228,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 body: payload,
             }),
         };
+        self.admit_local(&rumor)?;
         self.apply_rumor(rumor, Origin::Local);
         Ok(())
+    }
+
+    /// [`admit`](Self::admit) for a command: the refusal is the command's error.
+    fn admit_local(&self, rumor: &Rumor) -> Result<(), RumorError> {
+        match self.admit(rumor) {
+            Ok(()) => Ok(()),
+            Err(RumorRejectReason::Implausible) => Err(RumorError::VersionTooFar {
+                offered: rumor.incarnation().0,
+                max_step: self.config.max_version_step,
+            }),
+            Err(_) => Err(RumorError::StoreFull(rumor.kind())),
+        }
     }
 
     /// Departs `member` on an operator's behalf: a Departure rumor, which never changes once
@@ -321,8 +336,47 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
+    /// Whether the store takes `rumor`: room for its kind (count and payload bytes), and for a
+    /// config or file a version no further past the one in force than `max_version_step` (the
+    /// first at most 2^53), so that no message can fill the store or push a version out of an
+    /// operator's reach. Replacing a rumor with one as large takes no more room.
+    fn admit(&self, rumor: &Rumor) -> Result<(), RumorRejectReason> {
+        let kind = rumor.kind();
+        let held = self.rumors.get(&rumor.key());
+        if let Rumor::ServiceConfig(_) | Rumor::ServiceFile(_) = rumor {
+            let limit = held.map_or(crate::membership::MAX_INCARNATION, |h| {
+                h.incarnation()
+                    .0
+                    .saturating_add(self.config.max_version_step)
+            });
+            if rumor.incarnation().0 > limit {
+                return Err(RumorRejectReason::Implausible);
+            }
+        }
+        let freed = held.map_or(0, Rumor::payload_len);
+        let bytes = self.rumors.bytes(kind).saturating_sub(freed) + rumor.payload_len();
+        let count_full =
+            held.is_none() && self.rumors.count(kind) >= self.config.max_rumors_per_kind;
+        if count_full || bytes > self.config.max_rumor_bytes_per_kind {
+            return Err(RumorRejectReason::StoreFull);
+        }
+        Ok(())
+    }
+
     /// Merges `rumor` into the store and reacts: event, dissemination, departure, refutation.
+    /// A rumor the store does not [`admit`](Self::admit) is refused, counted and reported.
     pub(super) fn apply_rumor(&mut self, rumor: Rumor, origin: Origin) -> StoreOutcome {
+        if let Err(reason) = self.admit(&rumor) {
+            match reason {
+                RumorRejectReason::Implausible => self.drop_input(DropReason::Implausible),
+                _ => self.metrics.rumors_refused_full += 1,
+            }
+            self.emit(Event::RumorRejected {
+                key: Some(rumor.key()),
+                reason,
+            });
+            return StoreOutcome::Older;
+        }
         let key = rumor.key();
         let incarnation = rumor.incarnation();
         let supersede = origin == Origin::Remote && self.contradicts_our_service(&rumor);

@@ -318,6 +318,19 @@ pub enum RumorError {
     /// `import_rumors` was given bytes that are not an exported rumor store.
     #[error("not an exported rumor store (undecodable protobuf)")]
     Malformed,
+    /// The store is full for this kind (`Config::max_rumors_per_kind` or
+    /// `max_rumor_bytes_per_kind`).
+    #[error("the rumor store is full for {0:?} rumors")]
+    StoreFull(RumorKind),
+    /// The version jumps too far past the one in force (`Config::max_version_step`), or a
+    /// first version passes 2^53.
+    #[error("version {offered} is too far past the version in force (at most {max_step} more; a first version at most 2^53)")]
+    VersionTooFar {
+        /// The version offered.
+        offered: u64,
+        /// `Config::max_version_step`.
+        max_step: u64,
+    },
 }
 
 #[cfg(test)]

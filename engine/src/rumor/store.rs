@@ -41,6 +41,8 @@ impl StoreOutcome {
 pub struct RumorStore {
     rumors: BTreeMap<RumorKey, Rumor>,
     counts: [usize; RumorKind::ALL.len()],
+    /// Payload bytes held, per kind.
+    bytes: [usize; RumorKind::ALL.len()],
     /// How many times the store has changed (inserted or replaced a rumor).
     changes: u64,
 }
@@ -207,22 +209,38 @@ impl RumorStore {
         }
     }
 
+    /// Payload bytes the rumors of `kind` hold together.
+    pub fn bytes(&self, kind: RumorKind) -> usize {
+        self.bytes[kind as usize]
+    }
+
+    /// Keeps the payload bytes of `kind` as a rumor of `old` bytes (none when new) becomes one
+    /// of `new` bytes.
+    fn account(&mut self, kind: RumorKind, old: usize, new: usize) {
+        let slot = &mut self.bytes[kind as usize];
+        *slot = slot.saturating_sub(old) + new;
+    }
+
     /// Stores `rumor` under its key whatever is held there, bypassing the merge rule (the
     /// election algorithm's own updates: a new term, a status, our vote).
     pub(crate) fn put(&mut self, rumor: Rumor) -> StoreOutcome {
         let key = rumor.key();
         match self.rumors.get_mut(&key) {
             None => {
-                self.counts[rumor.kind() as usize] += 1;
+                let (kind, len) = (rumor.kind(), rumor.payload_len());
+                self.counts[kind as usize] += 1;
                 self.changes += 1;
                 self.rumors.insert(key, rumor);
+                self.account(kind, 0, len);
                 StoreOutcome::Inserted
             }
             Some(held) if *held == rumor => StoreOutcome::Same,
             Some(held) => {
-                let from = held.incarnation();
+                let (from, old) = (held.incarnation(), held.payload_len());
+                let (kind, len) = (rumor.kind(), rumor.payload_len());
                 *held = rumor;
                 self.changes += 1;
+                self.account(kind, old, len);
                 StoreOutcome::Replaced { from }
             }
         }
@@ -233,16 +251,20 @@ impl RumorStore {
         let key = rumor.key();
         match self.rumors.get_mut(&key) {
             None => {
-                self.counts[rumor.kind() as usize] += 1;
+                let (kind, len) = (rumor.kind(), rumor.payload_len());
+                self.counts[kind as usize] += 1;
                 self.changes += 1;
                 self.rumors.insert(key, rumor);
+                self.account(kind, 0, len);
                 StoreOutcome::Inserted
             }
             Some(held) => match held.merge(rumor) {
                 Verdict::Replace(new) => {
-                    let from = held.incarnation();
+                    let (from, old) = (held.incarnation(), held.payload_len());
+                    let (kind, len) = (new.kind(), new.payload_len());
                     *held = new;
                     self.changes += 1;
+                    self.account(kind, old, len);
                     StoreOutcome::Replaced { from }
                 }
                 Verdict::Same => StoreOutcome::Same,

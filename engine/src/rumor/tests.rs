@@ -329,3 +329,18 @@ fn digests_send_a_candidate_the_vote_it_missed() {
     next_term.merge(election(false, 3, 1));
     assert_eq!(wanted(&finished, &next_term), vec![key]);
 }
+
+#[test]
+fn payload_bytes_per_kind_follow_inserts_and_replacements() {
+    let mut store = RumorStore::new();
+    assert_eq!(store.bytes(RumorKind::ServiceConfig), 0);
+    store.merge(config(1, "abcd"));
+    assert_eq!(store.bytes(RumorKind::ServiceConfig), 4);
+    store.merge(config(2, "ab"));
+    assert_eq!(store.bytes(RumorKind::ServiceConfig), 2, "a replacement frees the old payload");
+    store.merge(config(1, "abcdefgh"));
+    assert_eq!(store.bytes(RumorKind::ServiceConfig), 2, "an older one changes nothing");
+    store.merge(service(7, 1, "xyz"));
+    assert_eq!(store.bytes(RumorKind::Service), 3);
+    assert_eq!(store.bytes(RumorKind::ServiceConfig), 2, "kinds are counted apart");
+}
