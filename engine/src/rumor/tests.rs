@@ -337,10 +337,22 @@ fn payload_bytes_per_kind_follow_inserts_and_replacements() {
     store.merge(config(1, "abcd"));
     assert_eq!(store.bytes(RumorKind::ServiceConfig), 4);
     store.merge(config(2, "ab"));
-    assert_eq!(store.bytes(RumorKind::ServiceConfig), 2, "a replacement frees the old payload");
+    assert_eq!(
+        store.bytes(RumorKind::ServiceConfig),
+        2,
+        "a replacement frees the old payload"
+    );
     store.merge(config(1, "abcdefgh"));
-    assert_eq!(store.bytes(RumorKind::ServiceConfig), 2, "an older one changes nothing");
+    assert_eq!(
+        store.bytes(RumorKind::ServiceConfig),
+        2,
+        "an older one changes nothing"
+    );
     store.merge(service(7, 1, "xyz"));
     assert_eq!(store.bytes(RumorKind::Service), 3);
-    assert_eq!(store.bytes(RumorKind::ServiceConfig), 2, "kinds are counted apart");
+    assert_eq!(
+        store.bytes(RumorKind::ServiceConfig),
+        2,
+        "kinds are counted apart"
+    );
 }
