@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{all_hold, cli, logs, metric, wait_for, Node, TempDir};
+use common::{cli, formed, logs, metric, wait_for, Node, TempDir};
 
 const CONVERGE: Duration = Duration::from_secs(20);
 
@@ -38,14 +38,7 @@ fn ring(dir: &TempDir) -> (Node, Node) {
     let key = key.to_string_lossy();
     let a = Node::start("a", dir, &[], &["--ring-key", &key]);
     let b = Node::start("b", dir, &[a.gossip], &["--ring-key", &key]);
-    let ids: Vec<String> = [&a, &b]
-        .iter()
-        .map(|n| wait_for(CONVERGE, || n.member_id()).expect("started"))
-        .collect();
-    let formed = wait_for(CONVERGE, || {
-        all_hold(&[&a, &b], &ids, "Alive").then_some(())
-    });
-    assert!(formed.is_some(), "ring did not form\n{}", logs(&[&a, &b]));
+    formed(&[&a, &b], CONVERGE);
     (a, b)
 }
 
@@ -294,13 +287,7 @@ fn a_claim_at_an_unreachable_incarnation_cannot_lock_a_member_out() {
     let dir = TempDir::new("incarnation");
     let a = Node::start("a", &dir, &[], &[]);
     let b = Node::start("b", &dir, &[a.gossip], &[]);
-    let ids: Vec<String> = [&a, &b]
-        .iter()
-        .map(|n| wait_for(CONVERGE, || n.member_id()).expect("started"))
-        .collect();
-    assert!(wait_for(CONVERGE, || all_hold(&[&a, &b], &ids, "Alive")
-        .then_some(()))
-    .is_some());
+    let ids = formed(&[&a, &b], CONVERGE);
     let b_id: engine::MemberId = ids[1].parse().expect("id");
     let attacker = std::net::UdpSocket::bind("127.0.0.4:0").expect("bind");
     // b Departed at u64::MAX, then at a plausible step above what a holds: the first is dropped,

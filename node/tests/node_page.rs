@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{all_hold, http, logs, wait_for, Node, TempDir};
+use common::{formed, http, logs, wait_for, Node, TempDir};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(20);
@@ -46,12 +46,7 @@ fn the_node_page_shows_the_ring_and_follows_a_crash_without_reloading() {
     let n2 = Node::start("b", &dir, &[a.gossip], &flags);
     let mut c = Node::start("c", &dir, &[a.gossip], &flags);
     let nodes = [&a, &n2, &c];
-    let ids: Vec<String> = nodes
-        .iter()
-        .map(|n| wait_for(CONVERGE, || n.member_id()).unwrap_or_else(|| panic!("{}", logs(&[n]))))
-        .collect();
-    let formed = wait_for(CONVERGE, || all_hold(&nodes, &ids, "Alive").then_some(()));
-    assert!(formed.is_some(), "ring did not form\n{}", logs(&nodes));
+    let ids = formed(&nodes, CONVERGE);
     post(&a, "/config/web.prod?version=3", b"port = 8080\n");
     post(&a, "/file/web.prod/motd.txt?version=2", b"hello\n");
     let ready = wait_for(CONVERGE, || {

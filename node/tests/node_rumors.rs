@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{all_hold, cli, logs, wait_for, Node, TempDir};
+use common::{all_hold, cli, formed, logs, wait_for, Node, TempDir};
 use serde_json::Value;
 
 const CONVERGE: Duration = Duration::from_secs(20);
@@ -30,12 +30,7 @@ fn a_config_applied_through_one_node_is_in_every_census() {
     let b = Node::start("b", &dir, &[a.gossip], &["--service", "web.prod"]);
     let mut c = Node::start("c", &dir, &[a.gossip], &[]);
     let nodes = [&a, &b, &c];
-    let ids: Vec<String> = nodes
-        .iter()
-        .map(|n| wait_for(CONVERGE, || n.member_id()).unwrap_or_else(|| panic!("{}", logs(&[n]))))
-        .collect();
-    let formed = wait_for(CONVERGE, || all_hold(&nodes, &ids, "Alive").then_some(()));
-    assert!(formed.is_some(), "ring did not form\n{}", logs(&nodes));
+    let ids = formed(&nodes, CONVERGE);
 
     // Config through a (the CLI), file through c.
     let cfg = dir.join("web.toml");

@@ -374,3 +374,15 @@ pub fn metric(node: &Node, name: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// Waits until every node has a member id and all hold each other Alive; the ids, in order.
+/// Panics with the nodes' logs if that takes longer than `within`.
+pub fn formed(nodes: &[&Node], within: Duration) -> Vec<String> {
+    let ids: Vec<String> = nodes
+        .iter()
+        .map(|n| wait_for(within, || n.member_id()).unwrap_or_else(|| panic!("{}", logs(&[n]))))
+        .collect();
+    let alive = wait_for(within, || all_hold(nodes, &ids, "Alive").then_some(()));
+    assert!(alive.is_some(), "ring did not form\n{}", logs(nodes));
+    ids
+}
