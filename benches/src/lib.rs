@@ -44,6 +44,7 @@ pub fn datagram_member(i: u128) -> Member {
 pub fn ping(from: &Member, entries: impl IntoIterator<Item = Member>) -> Swim {
     Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: entries
             .into_iter()
             .map(|member| {

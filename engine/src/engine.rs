@@ -126,6 +126,10 @@ pub struct Engine<C: Clock, N: Network> {
     pub(crate) departed_by_operator: bool,
     /// Ring encryption: the keyring, if any, and the generator of nonces.
     pub(crate) ring_seal: crate::crypto::WireSeal,
+    /// With a ring key: the datagrams we authored (numbering the next), and the numbers seen
+    /// from each author (see `replay.rs`).
+    pub(crate) authored: u64,
+    pub(crate) replays: crate::replay::Replays,
     pub(crate) events: VecDeque<Event>,
     pub(crate) metrics: Metrics,
 }
@@ -170,6 +174,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             elections: elections::Elections::default(),
             departed_by_operator: false,
             ring_seal: crate::crypto::WireSeal::new(seed),
+            authored: 0,
+            replays: crate::replay::Replays::default(),
             events: VecDeque::new(),
             metrics: Metrics::default(),
         };

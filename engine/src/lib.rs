@@ -31,6 +31,7 @@ pub mod wire;
 mod broadcast;
 mod membership;
 mod probe;
+mod replay;
 mod timer;
 
 pub use census::{Census, CensusGroup, CensusMember};

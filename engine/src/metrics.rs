@@ -50,11 +50,13 @@ pub enum DropReason {
     /// `Config::max_incarnation_step` allows, or past `MAX_INCARNATION`: a claim no honest
     /// member makes, and one that would lock a member out if taken.
     Implausible = 9,
+    /// A sealed datagram whose sequence number its author already used: a replay.
+    Replayed = 10,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         DropReason::Oversized,
         DropReason::Malformed,
         DropReason::Invalid,
@@ -65,6 +67,7 @@ impl DropReason {
         DropReason::SelfDeparted,
         DropReason::PayloadTooLarge,
         DropReason::Implausible,
+        DropReason::Replayed,
     ];
 
     /// A short snake_case name (for metrics labels).
@@ -80,6 +83,7 @@ impl DropReason {
             DropReason::SelfDeparted => "self_departed",
             DropReason::PayloadTooLarge => "payload_too_large",
             DropReason::Implausible => "implausible",
+            DropReason::Replayed => "replayed",
         }
     }
 }

@@ -186,6 +186,12 @@ pub struct Swim {
     /// The payload.
     #[prost(oneof = "SwimPayload", tags = "2, 3, 4, 6, 7")]
     pub payload: Option<SwimPayload>,
+    /// Extension: the author's sequence number, on sealed datagrams only (so it is
+    /// authenticated): its incarnation in the high 32 bits and a counter in the low ones, so it
+    /// only grows, across restarts too. Receivers drop a datagram whose number they have seen
+    /// (a replay). A relayed Ack carries its author's number.
+    #[prost(uint64, optional, tag = "16")]
+    pub seq: Option<u64>,
 }
 
 /// `Swim.payload`.
@@ -683,6 +689,7 @@ mod tests {
         let m = sample_member();
         let swim = Swim {
             r#type: SwimType::Ping as i32,
+            seq: None,
             membership: vec![Membership::from(&member::Membership {
                 member: m,
                 health: Health::Suspect,
@@ -719,6 +726,7 @@ mod tests {
         // Swim.membership is field 5, Rumor.from_id field 3.
         let s = Swim {
             r#type: SwimType::Ack as i32,
+            seq: None,
             membership: vec![Membership::default()],
             payload: None,
         };
@@ -772,6 +780,7 @@ mod tests {
         let m = sample_member();
         let good = seal_plain(&Swim {
             r#type: SwimType::Ping as i32,
+            seq: None,
             membership: vec![],
             payload: Some(SwimPayload::Ping(Ping {
                 from: Some(Member::from(&m)),

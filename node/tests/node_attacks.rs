@@ -209,6 +209,7 @@ fn forged_ping(named: SocketAddr, record_ip: &str) -> Vec<u8> {
     record.address = Some(record_ip.to_owned());
     let swim = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![wire::Membership {
             member: Some(record),
             ..Default::default()
@@ -273,6 +274,7 @@ fn gossip_datagram(record: engine::Membership) -> Vec<u8> {
     );
     let swim = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![wire::Membership::from(&record)],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&stranger)),

@@ -123,6 +123,7 @@ mod tests {
     fn ping() -> Swim {
         Swim {
             r#type: SwimType::Ping as i32,
+            seq: None,
             membership: vec![],
             payload: Some(SwimPayload::Ping(wire::Ping::default())),
         }

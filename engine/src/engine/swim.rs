@@ -39,12 +39,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Ok(s) => s,
             Err(reason) => return self.drop_input(reason),
         };
+        if let Err(reason) = self.check_replay(&swim) {
+            return self.drop_input(reason);
+        }
         let result = match &swim.payload {
             Some(SwimPayload::Ping(p)) => {
                 let corrections = self.corrections(&swim.membership);
                 self.on_ping(from, p, &corrections)
             }
-            Some(SwimPayload::Ack(a)) => self.on_ack(from, a),
+            Some(SwimPayload::Ack(a)) => self.on_ack(from, a, swim.seq),
             Some(SwimPayload::Pingreq(r)) => self.on_pingreq(from, r),
             Some(SwimPayload::ProbePing(p)) => self.on_probe_ping(from, p),
             Some(SwimPayload::Nack(n)) => self.on_nack(from, n),
@@ -225,7 +228,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
         Ok(())
     }
 
-    fn on_ack(&mut self, src: SocketAddr, ack: &wire::Ack) -> Result<(), DropReason> {
+    fn on_ack(
+        &mut self,
+        src: SocketAddr,
+        ack: &wire::Ack,
+        seq: Option<u64>,
+    ) -> Result<(), DropReason> {
         let from = self.sender(src, ack.from.as_ref())?;
         if let Some(fwd) = &ack.forward_to {
             let fwd = Member::try_from(fwd)?;
@@ -239,7 +247,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     ..Default::default()
                 });
                 let target = self.view.members.get(fwd.id);
-                self.send_swim(fwd.addr, SwimType::Ack, payload, target);
+                // The relayed Ack keeps its author's number, so the asker's replay window
+                // sees one sequence from the target whichever way its datagrams come.
+                self.send_swim_numbered(fwd.addr, SwimType::Ack, payload, target, &[], seq);
                 return Ok(());
             }
         }
@@ -383,8 +393,56 @@ impl<C: Clock, N: Network> Engine<C, N> {
         target: Option<Membership>,
         corrections: &[Membership],
     ) {
+        let seq = self.next_seq();
+        self.send_swim_numbered(to, kind, payload, target, corrections, seq);
+    }
+
+    /// The number of the next datagram we author, with a ring key (see `replay.rs`).
+    pub(crate) fn next_seq(&mut self) -> Option<u64> {
+        self.ring_seal.keyring()?;
+        let seq = crate::replay::seq(self.me.incarnation, self.authored);
+        self.authored += 1;
+        Some(seq)
+    }
+
+    /// With a ring key, drops a datagram whose author already used its number (a replay).
+    /// Datagrams without a number (from peers that predate it) pass.
+    fn check_replay(&mut self, swim: &Swim) -> Result<(), DropReason> {
+        let (Some(seq), Some(_)) = (swim.seq, self.ring_seal.keyring()) else {
+            return Ok(());
+        };
+        let from = match &swim.payload {
+            Some(SwimPayload::Ping(p)) => p.from.as_ref(),
+            Some(SwimPayload::Ack(a)) => a.from.as_ref(),
+            Some(SwimPayload::Pingreq(r)) => r.from.as_ref(),
+            Some(SwimPayload::Nack(n)) => n.from.as_ref(),
+            Some(SwimPayload::ProbePing(p)) => p.from.as_ref(),
+            None => None,
+        };
+        let author: MemberId = from
+            .and_then(|m| m.id.as_deref())
+            .and_then(|id| id.parse().ok())
+            .ok_or(DropReason::Invalid)?;
+        if self.replays.admit(author, seq, self.config.max_members) {
+            Ok(())
+        } else {
+            Err(DropReason::Replayed)
+        }
+    }
+
+    /// Sends a datagram numbered `seq` (ours, or the author's when relaying its Ack).
+    fn send_swim_numbered(
+        &mut self,
+        to: SocketAddr,
+        kind: SwimType,
+        payload: SwimPayload,
+        target: Option<Membership>,
+        corrections: &[Membership],
+        seq: Option<u64>,
+    ) {
         let mut swim = Swim {
             r#type: kind as i32,
+            seq,
             membership: Vec::new(),
             payload: Some(payload),
         };

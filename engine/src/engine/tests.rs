@@ -301,6 +301,7 @@ fn false_suspicion_is_refuted_with_a_higher_incarnation() {
     };
     let ping = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![wire::Membership::from(&claim)],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(0))),
@@ -359,6 +360,7 @@ fn suspicion_expires_into_confirmed_but_refutation_in_time_cancels_it() {
     };
     let ack = Swim {
         r#type: SwimType::Ack as i32,
+        seq: None,
         membership: vec![wire::Membership::from(&claim)],
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
@@ -387,6 +389,7 @@ fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
     };
     let gossip = |c: Membership| Swim {
         r#type: SwimType::Ack as i32,
+        seq: None,
         membership: vec![wire::Membership::from(&c)],
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
@@ -536,6 +539,7 @@ fn garbage_input_is_dropped_and_counted() {
     bad.id = Some("nope".into());
     let ping = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(bad),
@@ -547,6 +551,7 @@ fn garbage_input_is_dropped_and_counted() {
     // A Ping claiming to come from ourselves.
     let ping = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(0))),
@@ -1037,6 +1042,7 @@ fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
     };
     let ping = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![wire::Membership::from(&stale)],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(1))),

@@ -168,8 +168,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn send_probe_ping(&mut self, claim: Membership) {
         self.metrics.probe_pings_sent += 1;
+        let seq = self.next_seq();
         let swim = Swim {
             r#type: SwimType::ProbePing as i32,
+            seq,
             membership: vec![wire::Membership::from(&claim)],
             payload: Some(SwimPayload::ProbePing(wire::ProbePing {
                 from: Some(wire::Member::from(&self.me)),

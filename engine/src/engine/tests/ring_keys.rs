@@ -218,6 +218,7 @@ fn tampered_truncated_plaintext_and_foreign_input_is_unauthenticated() {
         .expect("a farewell frame");
     let ping = wire::Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(1))),

@@ -443,6 +443,7 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
     // A direct Ping from the restarted member is refused outright.
     let ping = Swim {
         r#type: SwimType::Ping as i32,
+        seq: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&me)),
@@ -473,6 +474,7 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
     };
     let ack = Swim {
         r#type: SwimType::Ack as i32,
+        seq: None,
         membership: vec![wire::Membership::from(&alive)],
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
