@@ -35,9 +35,10 @@ total() { # total of one datagram counter over the ring
   done
   echo "$sum"
 }
+keyed=no; [ -n "${RING_KEY:-}" ] && keyed=yes
 b0=$(total swallowtail_bytes_total); d0=$(total swallowtail_messages_total)
 sleep "$steady"
 b1=$(total swallowtail_bytes_total); d1=$(total swallowtail_messages_total)
 python3 -c "
 b = ($b1 - $b0) / $steady / $n; d = ($d1 - $d0) / $steady / $n
-print(f'{$n} members, ring key: ${RING_KEY:+yes}${RING_KEY:-no}: payload {b:.1f} B/s, {d:.2f} datagrams/s, on the wire {b + 28 * d:.1f} B/s per member')"
+print(f'{$n} members, ring key: $keyed: payload {b:.1f} B/s, {d:.2f} datagrams/s, on the wire {b + 28 * d:.1f} B/s per member')"
