@@ -198,28 +198,34 @@ fn one_host_cannot_fill_the_gossip_port_and_silent_connections_are_closed() {
     );
 }
 
-/// A Ping from `src` whose `from` names `named` (another address) and carries a piggybacked
-/// record about a member at `record_ip`.
-fn forged_ping(named: SocketAddr, record_ip: &str) -> Vec<u8> {
+/// A plain Ping from `from` carrying `membership`, as a stranger would send it.
+fn ping_datagram(from: engine::Member, membership: Vec<engine::wire::Membership>) -> Vec<u8> {
     use engine::wire::{self, Swim, SwimPayload, SwimType};
-    let member = |id: u128, addr: SocketAddr| {
-        wire::Member::from(&engine::Member::new(engine::MemberId::from_u128(id), addr))
-    };
-    let mut record = member(0x77, "127.0.0.1:9".parse().expect("addr"));
-    record.address = Some(record_ip.to_owned());
     let swim = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
-        membership: vec![wire::Membership {
-            member: Some(record),
-            ..Default::default()
-        }],
+        membership,
         payload: Some(SwimPayload::Ping(wire::Ping {
-            from: Some(member(0x66, named)),
+            from: Some(wire::Member::from(&from)),
             ..Default::default()
         })),
     };
     wire::seal_plain(&swim)
+}
+
+/// A Ping whose `from` names `named` (another address than the sender's) and carries a
+/// record about a member at `record_ip`.
+fn forged_ping(named: SocketAddr, record_ip: &str) -> Vec<u8> {
+    let member =
+        |id: u128, addr: SocketAddr| engine::Member::new(engine::MemberId::from_u128(id), addr);
+    let mut record =
+        engine::wire::Member::from(&member(0x77, "127.0.0.1:9".parse().expect("addr")));
+    record.address = Some(record_ip.to_owned());
+    let entry = engine::wire::Membership {
+        member: Some(record),
+        ..Default::default()
+    };
+    ping_datagram(member(0x66, named), vec![entry])
 }
 
 #[test]
@@ -267,21 +273,11 @@ fn an_ack_goes_to_the_datagram_source_and_broadcast_members_are_refused() {
 
 /// A datagram from a stranger carrying `record` about another member.
 fn gossip_datagram(record: engine::Membership) -> Vec<u8> {
-    use engine::wire::{self, Swim, SwimPayload, SwimType};
     let stranger = engine::Member::new(
         engine::MemberId::from_u128(0x5157),
         "127.0.0.4:9".parse().expect("addr"),
     );
-    let swim = Swim {
-        r#type: SwimType::Ping as i32,
-        seq: None,
-        membership: vec![wire::Membership::from(&record)],
-        payload: Some(SwimPayload::Ping(wire::Ping {
-            from: Some(wire::Member::from(&stranger)),
-            ..Default::default()
-        })),
-    };
-    wire::seal_plain(&swim)
+    ping_datagram(stranger, vec![engine::wire::Membership::from(&record)])
 }
 
 #[test]
