@@ -235,7 +235,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// [`admit`](Self::admit) for a command: the refusal is the command's error.
     fn admit_local(&self, rumor: &Rumor) -> Result<(), RumorError> {
-        match self.admit(rumor) {
+        match self.admit(rumor, &rumor.key()) {
             Ok(()) => Ok(()),
             Err(RumorRejectReason::Implausible) => Err(RumorError::VersionTooFar {
                 offered: rumor.incarnation().0,
@@ -340,9 +340,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// config or file a version no further past the one in force than `max_version_step` (the
     /// first at most 2^53), so that no message can fill the store or push a version out of an
     /// operator's reach. Replacing a rumor with one as large takes no more room.
-    fn admit(&self, rumor: &Rumor) -> Result<(), RumorRejectReason> {
+    fn admit(&self, rumor: &Rumor, key: &RumorKey) -> Result<(), RumorRejectReason> {
         let kind = rumor.kind();
-        let held = self.rumors.get(&rumor.key());
+        let held = self.rumors.get(key);
         if let Rumor::ServiceConfig(_) | Rumor::ServiceFile(_) = rumor {
             let limit = held.map_or(crate::membership::MAX_INCARNATION, |h| {
                 h.incarnation()
@@ -366,18 +366,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Merges `rumor` into the store and reacts: event, dissemination, departure, refutation.
     /// A rumor the store does not [`admit`](Self::admit) is refused, counted and reported.
     pub(super) fn apply_rumor(&mut self, rumor: Rumor, origin: Origin) -> StoreOutcome {
-        if let Err(reason) = self.admit(&rumor) {
+        let key = rumor.key();
+        if let Err(reason) = self.admit(&rumor, &key) {
             match reason {
                 RumorRejectReason::Implausible => self.drop_input(DropReason::Implausible),
                 _ => self.metrics.rumors_refused_full += 1,
             }
             self.emit(Event::RumorRejected {
-                key: Some(rumor.key()),
+                key: Some(key),
                 reason,
             });
             return StoreOutcome::Older;
         }
-        let key = rumor.key();
         let incarnation = rumor.incarnation();
         let supersede = origin == Origin::Remote && self.contradicts_our_service(&rumor);
         let gate = self.elections_before_apply(&rumor, origin);

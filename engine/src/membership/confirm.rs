@@ -70,8 +70,11 @@ impl Claims {
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Second-hand news that must be checked with the member before it is believed (see the
     /// module doc); `None` when `update` is not such news.
-    pub(super) fn check_before_believing(&mut self, update: Membership) -> Option<Change> {
-        let held = self.view.members.get(update.member.id)?;
+    pub(super) fn check_before_believing(
+        &mut self,
+        update: Membership,
+        held: Membership,
+    ) -> Option<Change> {
         if update.health == Health::Confirmed
             && matches!(held.health, Health::Alive | Health::Suspect)
             && update.member.incarnation >= held.member.incarnation

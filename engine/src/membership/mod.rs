@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use crate::broadcast::Broadcasts;
 use crate::engine::Engine;
 use crate::event::{Event, MemberEvent, MemberEventKind};
-use crate::id::MemberId;
+use crate::id::{Incarnation, MemberId};
 use crate::member::{Health, Membership};
 use crate::member_list::{MemberList, MergeOutcome};
 use crate::metrics::DropReason;
@@ -181,10 +181,16 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 .get(member.id)
                 .map(|m| m.member.incarnation)
         };
+        self.within_step(member.incarnation, held)
+    }
+
+    /// Whether `incarnation` passes `held` (none: a member never heard of) by no more than
+    /// `Config::max_incarnation_step`, or [`MAX_INCARNATION`] for an unknown member.
+    fn within_step(&self, incarnation: Incarnation, held: Option<Incarnation>) -> bool {
         let limit = held.map_or(MAX_INCARNATION, |h| {
             h.0.saturating_add(self.config.max_incarnation_step)
         });
-        member.incarnation.0 <= limit
+        incarnation.0 <= limit
     }
 
     /// Applies `record` for `cause`: the one way the membership view changes.
@@ -216,17 +222,32 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Confirmed claim about a member we hold live is checked first, an accusation of a member
     /// we already suspect corroborates our suspicion; anything else merges by the rule.
     fn apply_hearsay(&mut self, update: Membership, accuser: Option<MemberId>) -> Change {
-        if !self.plausible(&update.member, None) {
+        // One lookup serves the plausibility check and both checks below.
+        let about_us = update.member.id == self.me.id;
+        let held = if about_us {
+            None
+        } else {
+            self.view.members.get(update.member.id)
+        };
+        let held_incarnation = if about_us {
+            Some(self.me.incarnation)
+        } else {
+            held.map(|h| h.member.incarnation)
+        };
+        if !self.within_step(update.member.incarnation, held_incarnation) {
             self.drop_input(DropReason::Implausible);
             return Change::Unchanged;
         }
-        if update.member.id == self.me.id {
+        if about_us {
             return self.consider_refuting(update);
         }
-        if let Some(change) = self.check_before_believing(update) {
+        let Some(held) = held else {
+            return self.merge(update, accuser);
+        };
+        if let Some(change) = self.check_before_believing(update, held) {
             return change;
         }
-        if let Some(change) = self.corroborate_if_suspected(update, accuser) {
+        if let Some(change) = self.corroborate_if_suspected(update, held, accuser) {
             return change;
         }
         self.merge(update, accuser)

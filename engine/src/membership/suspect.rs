@@ -157,13 +157,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn corroborate_if_suspected(
         &mut self,
         update: Membership,
+        held: Membership,
         accuser: Option<MemberId>,
     ) -> Option<Change> {
         if update.health != Health::Suspect {
             return None;
         }
         let accuser = accuser?;
-        let held = self.view.members.get(update.member.id)?;
         if held.health == Health::Suspect && held.member.incarnation == update.member.incarnation {
             return Some(self.corroborate(update.member.id, accuser));
         }
