@@ -125,12 +125,13 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         services: services.iter().map(ToString::to_string).collect(),
         service_keys: Arc::new(service_keys),
     };
-    let mut inbound = InboundConfig::new(max_frame, 0);
+    let shares = fds::raise_and_share();
+    let mut inbound = InboundConfig::new(max_frame, shares.inbound);
     inbound.max_per_source = args.max_connections_per_source.max(1);
     if let Some(budget) = args.inbound_frame_budget {
         inbound.frame_budget = budget;
     }
-    serve(engine, (udp, tcp, http), inbound, secret, setup)
+    serve(engine, (udp, tcp, http), inbound, shares, secret, setup)
 }
 
 /// Maps an I/O error to a [`StartError::Io`] saying what failed.
@@ -252,17 +253,16 @@ fn announce(engine: &mut NodeEngine, services: &[ServiceGroup], args: &RunArgs) 
 fn serve(
     engine: NodeEngine,
     (udp, tcp, http): (UdpSocket, TcpListener, TcpListener),
-    mut inbound_config: InboundConfig,
+    inbound_config: InboundConfig,
+    shares: fds::Shares,
     secret: Secret,
     setup: Setup,
 ) -> Result<Stopped, StartError> {
-    let shares = fds::raise_and_share();
     let stats = Arc::new(TransportStats::default());
     let (input_tx, input_rx) = smol::channel::bounded(INPUT_QUEUE);
     let udp = Arc::new(Async::new(udp).map_err(io_err("udp".into()))?);
     let tcp = smol::net::TcpListener::try_from(tcp).map_err(io_err("tcp".into()))?;
     let http = smol::net::TcpListener::try_from(http).map_err(io_err("http".into()))?;
-    inbound_config.max_connections = shares.inbound;
     let budget = FrameBudget::new(inbound_config.frame_budget);
     tracing::info!(
         fd_limit = shares.limit,
