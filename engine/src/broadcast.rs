@@ -102,9 +102,16 @@ impl<K> Default for Broadcasts<K> {
 impl<K: Hash + Eq + Clone> Broadcasts<K> {
     /// Queues (or re-queues, with a fresh count) an update about `id`.
     pub(crate) fn enqueue(&mut self, id: K) {
+        self.enqueue_spent(id, 0);
+    }
+
+    /// Queues an update about `id` as if it had been sent `spent` times already: it goes out
+    /// after every less-sent update, and only until the limit (pull-first dissemination's
+    /// short push of second-hand news).
+    pub(crate) fn enqueue_spent(&mut self, id: K, spent: u32) {
         self.seq += 1;
         self.current.insert(id.clone(), self.seq & SEQ_MASK);
-        self.heap.push(Queued::new(0, self.seq, id));
+        self.heap.push(Queued::new(spent, self.seq, id));
         if self.heap.len() > self.current.len() + self.current.len() / 4 + 64 {
             let current = &self.current;
             self.heap.retain(|q| current.get(&q.id) == Some(&q.seq()));
@@ -225,6 +232,17 @@ mod tests {
         assert_eq!(b.len(), 1, "id 2 was sent twice and retired");
         assert_eq!(b.select(5, 2, None, |_| true), vec![id(1)]);
         assert_eq!(b.len(), 0);
+    }
+
+    #[test]
+    fn an_update_queued_as_spent_goes_last_and_leaves_at_the_limit() {
+        let mut b = Broadcasts::default();
+        b.enqueue_spent(id(1), 3);
+        b.enqueue(id(2));
+        assert_eq!(b.select(1, 4, None, |_| true), vec![id(2)], "fresh first");
+        assert_eq!(b.select(5, 4, None, |_| true), vec![id(2), id(1)]);
+        assert_eq!(b.len(), 1, "id 1 reached the limit after one send");
+        assert_eq!(b.select(5, 4, None, |_| true), vec![id(2)]);
     }
 
     #[test]

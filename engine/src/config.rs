@@ -61,6 +61,16 @@ pub struct Config {
     /// [`Dissemination`].
     #[serde(default)]
     pub dissemination: Dissemination,
+    /// Pull-first membership dissemination (with `dissemination = "bounded"` only; ignored
+    /// with `"habitat"`, which keeps Butterfly's behaviour). While many updates are queued (a
+    /// join storm, a healed partition, a rack of crashes), an update heard second-hand is
+    /// pushed on only a few more times and one pulled in a digest exchange not at all; the
+    /// bulk moves by digest exchanges, started when a peer's push or a probe's check shows
+    /// that our views differ. A lone update (a crash, a suspicion, a refutation) is pushed as
+    /// before. `false` pushes every update `retransmit_mult · ⌈log10(n + 1)⌉` times from
+    /// every member that learns it (push-only, for comparison). See docs/protocol.md.
+    #[serde(default = "default_member_pull")]
+    pub member_pull: bool,
     /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.
     #[serde(with = "humantime_serde", default = "default_gossip_interval")]
     pub gossip_interval: Duration,
@@ -146,6 +156,10 @@ pub enum Dissemination {
     Bounded,
 }
 
+fn default_member_pull() -> bool {
+    true
+}
+
 fn default_gossip_interval() -> Duration {
     Duration::from_secs(1)
 }
@@ -184,6 +198,7 @@ impl Config {
             max_members: 100_000,
             max_rumor_payload: 64 * 1024,
             dissemination: Dissemination::Bounded,
+            member_pull: true,
             gossip_interval: Duration::from_secs(1),
             gossip_fanout: 5,
             anti_entropy_interval: Duration::from_secs(10),
@@ -237,6 +252,12 @@ impl Config {
             lifeguard: true,
             ..Config::habitat()
         }
+    }
+
+    /// Whether pull-first membership dissemination is in force (`member_pull` with the
+    /// `bounded` strategy).
+    pub fn pull_first(&self) -> bool {
+        self.member_pull && self.dissemination == Dissemination::Bounded
     }
 
     /// Whether local health awareness is in force.
@@ -427,6 +448,7 @@ mod tests {
             .filter(|l| {
                 ![
                     "dissemination",
+                    "member_pull",
                     "gossip_interval",
                     "gossip_fanout",
                     "anti_entropy_interval",
@@ -438,6 +460,12 @@ mod tests {
             .collect();
         let c: Config = toml::from_str(&old).expect("parse without the new fields");
         assert_eq!(c.dissemination, Dissemination::Bounded);
+        assert!(c.member_pull && c.pull_first());
+        let c = Config {
+            dissemination: Dissemination::Habitat,
+            ..Config::lan()
+        };
+        assert!(!c.pull_first(), "Butterfly's strategy never pulls first");
         let mut c = Config::lan();
         c.gossip_fanout = 0;
         assert!(c

@@ -144,6 +144,18 @@ pub struct Metrics {
     pub rumor_pushes: u64,
     /// Rumor anti-entropy exchanges started.
     pub anti_entropy_syncs: u64,
+    /// Membership records sent in membership pushes (Member rumors and their batches).
+    pub member_records_pushed: u64,
+    /// Membership records sent in membership digest exchanges (pull).
+    pub member_records_exchanged: u64,
+    /// Membership records piggybacked on SWIM datagrams (the target's own entry included).
+    pub member_records_piggybacked: u64,
+    /// Second-hand membership records that changed our view: records we lacked. Summed over
+    /// a ring, the least number of record copies any dissemination could have sent.
+    pub member_records_learned: u64,
+    /// Membership digest exchanges started because a peer's push showed us news (pull-first
+    /// dissemination; counted in `push_pulls` too).
+    pub member_pulls_triggered: u64,
 }
 
 impl Metrics {

@@ -181,6 +181,9 @@ pub struct Summary {
     pub traffic: crate::traffic::TrafficSummary,
     /// Rumor copies sent per copy needed (1.0 is the least possible).
     pub redundancy: crate::traffic::Redundancy,
+    /// Membership records sent (pushed, exchanged, piggybacked) against the records each
+    /// member lacked (see [`crate::traffic::RecordCopies`]).
+    pub record_copies: crate::traffic::RecordCopies,
     /// Rumors received but not applied (stale, oversized, invalid).
     pub rumors_rejected: u64,
     /// Operator commands and refused commands, in order.

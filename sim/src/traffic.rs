@@ -4,7 +4,8 @@
 //! are classified by peeking at their protobuf envelope (no allocation, no full decode): a
 //! plaintext `Wire` whose payload is a `Rumor` with `type` (a [`RumorType`]) —
 //!
-//! - `membership`: `Member` and `MemberSync`, the membership push/pull;
+//! - `membership`: `Member` and `MemberSync`, the membership push/pull, and a `Batch` of
+//!   `Member` rumors (the membership push);
 //! - `rumors`: a service, config, file, election or departure rumor, or a `Batch` of them;
 //!   each rumor inside counts as one *copy*;
 //! - `rumor_sync`: `RumorSync`, the anti-entropy digests;
@@ -192,6 +193,40 @@ impl Redundancy {
     }
 }
 
+/// `summary.json`'s `record_copies`: the membership records the engines sent, by how, against
+/// the least any dissemination could send: `lower_bound` is the records each member lacked,
+/// summed (every second-hand record that changed a member's view).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct RecordCopies {
+    /// Every membership record sent: `pushed + exchanged + piggybacked`.
+    pub total: u64,
+    /// In membership pushes on streams (Member rumors and their batches).
+    pub pushed: u64,
+    /// In membership digest exchanges on streams (pull).
+    pub exchanged: u64,
+    /// Piggybacked on SWIM datagrams (each message's target entry included).
+    pub piggybacked: u64,
+    /// Records each member lacked, summed: second-hand records that changed a member's view.
+    pub lower_bound: u64,
+    /// `total ÷ lower_bound` (1.0 is the least possible), or null when nothing was lacked.
+    pub ratio: Option<f64>,
+    /// Digest exchanges started because a push showed news (pull-first dissemination).
+    pub pulls_triggered: u64,
+}
+
+impl RecordCopies {
+    /// Adds one engine's counters (when its process stops, and at the end of the run).
+    pub fn add(&mut self, m: &engine::Metrics) {
+        self.pushed += m.member_records_pushed;
+        self.exchanged += m.member_records_exchanged;
+        self.piggybacked += m.member_records_piggybacked;
+        self.lower_bound += m.member_records_learned;
+        self.pulls_triggered += m.member_pulls_triggered;
+        self.total = self.pushed + self.exchanged + self.piggybacked;
+        self.ratio = (self.lower_bound > 0).then(|| self.total as f64 / self.lower_bound as f64);
+    }
+}
+
 /// `Wire.encrypted`: a varint, set when the payload is sealed.
 const WIRE_ENCRYPTED: u64 = 1;
 /// `Wire.payload`: the (plaintext) `Rumor` bytes.
@@ -226,9 +261,15 @@ pub fn classify(frame: &[u8]) -> Content {
             | RumorType::ElectionUpdate
             | RumorType::Departure,
         ) => Content::Rumors(1),
-        Some(RumorType::Batch) => Content::Rumors(
-            field(payload, RUMOR_BATCH).map_or(0, |batch| count(batch, BATCH_RUMORS)),
-        ),
+        Some(RumorType::Batch) => {
+            // The membership push batches Member rumors; the rumor push batches the others.
+            let (members, rumors) = field(payload, RUMOR_BATCH).map_or((0, 0), batch_kinds);
+            if members > 0 && rumors == 0 {
+                Content::Membership
+            } else {
+                Content::Rumors(rumors)
+            }
+        }
         Some(RumorType::RumorSync) => Content::RumorSync,
         Some(RumorType::Zone) | None => Content::Other,
     }
@@ -324,16 +365,26 @@ fn field_varint(b: &[u8], number: u64) -> Option<u64> {
     out
 }
 
-/// How many times field `number` occurs at the top level of a message.
-fn count(b: &[u8], number: u64) -> u32 {
-    let mut c = 0;
-    walk(b, |n, _| {
-        if n == number {
-            c += 1;
+/// The rumors of a `RumorBatch`: how many are Member rumors, and how many are others.
+fn batch_kinds(batch: &[u8]) -> (u32, u32) {
+    let (mut members, mut others) = (0, 0);
+    walk(batch, |n, v| {
+        if n == BATCH_RUMORS {
+            let is_member = match v {
+                Value::Bytes(inner) => {
+                    field_varint(inner, RUMOR_TYPE).is_some_and(|t| t == RumorType::Member as u64)
+                }
+                _ => false,
+            };
+            if is_member {
+                members += 1;
+            } else {
+                others += 1;
+            }
         }
         true
     });
-    c
+    (members, others)
 }
 
 #[cfg(test)]
@@ -375,6 +426,22 @@ mod tests {
             payload: Some(RumorPayload::MemberSync(wire::MemberSync::default())),
         };
         assert_eq!(classify(&frame(&sync)), Content::Membership);
+        // The membership push: a batch of Member rumors is membership, not rumor copies.
+        let member = || wire::Rumor {
+            r#type: RumorType::Member as i32,
+            tag: Vec::new(),
+            from_id: None,
+            payload: Some(RumorPayload::Member(wire::Membership::default())),
+        };
+        let push = wire::Rumor {
+            r#type: RumorType::Batch as i32,
+            tag: Vec::new(),
+            from_id: Some(format!("{:032x}", 9)),
+            payload: Some(RumorPayload::Batch(wire::RumorBatch {
+                rumors: vec![member(), member()],
+            })),
+        };
+        assert_eq!(classify(&frame(&push)), Content::Membership);
         assert_eq!(classify(b"\xff\xff\xff"), Content::Other);
         assert_eq!(classify(&[]), Content::Other);
         let mut t = Traffic::default();

@@ -131,7 +131,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return Ok(());
         }
         let own = self.own_record(); // a refutation above may have bumped it
-        let members: Vec<wire::Membership> = self
+        let mut members: Vec<wire::Membership> = self
             .view
             .members
             .in_view_buckets(&own, &wanted, count)
@@ -139,6 +139,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
             .map(wire::Membership::from)
             .collect();
+        if self.config.pull_first() {
+            // The answer showed every record it holds in these buckets: send only those it
+            // lacks or holds older (after the merge above, ours is at least as new as each).
+            let answered: std::collections::HashMap<MemberId, Membership> = sync
+                .members
+                .iter()
+                .filter_map(|m| Membership::try_from(m).ok())
+                .map(|m| (m.member.id, m))
+                .collect();
+            members.retain(|entry| {
+                let Ok(ours) = Membership::try_from(entry) else {
+                    return false;
+                };
+                answered
+                    .get(&ours.member.id)
+                    .is_none_or(|theirs| supersedes(&ours, theirs))
+            });
+        }
         if !members.is_empty() {
             let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
             self.send_member_digest(
@@ -178,7 +196,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                         // The sender spoke to us: it is alive, whatever we held.
                         self.note_direct_contact(&m.member, Cause::DirectContact)?;
                     }
-                    self.apply_membership(m, Cause::Gossip);
+                    self.apply_membership(m, Cause::Pulled);
                 }
                 Err(reason) => self.drop_input(reason),
             }
@@ -205,6 +223,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     pub(super) fn send_member_digest(&mut self, to: SocketAddr, sync: wire::MemberSync) {
+        self.metrics.member_records_exchanged += sync.members.len() as u64;
         self.send_frame(to, RumorType::MemberSync, RumorPayload::MemberSync(sync));
     }
 
@@ -240,6 +259,36 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.anti_entropy.view_check = true;
     }
 
+    /// A push from `to` brought records we lacked: its sender was just told what we miss, so
+    /// pull the rest from it with a digest exchange (pull-first; at most one per protocol
+    /// period, and only while the view changes en masse).
+    pub(super) fn pull_from_pusher(&mut self, to: SocketAddr) {
+        if !self.mass_change() {
+            return;
+        }
+        let now = self.now();
+        if self
+            .anti_entropy
+            .pulled_at
+            .is_some_and(|at| now < at + self.config.protocol_period)
+        {
+            return;
+        }
+        self.anti_entropy.pulled_at = Some(now);
+        self.metrics.member_pulls_triggered += 1;
+        self.start_member_digest(to);
+    }
+
+    /// Pull-first: while our view changes (any change this protocol period or the last) each
+    /// probe carries the view check, so members whose views differ meet while the view
+    /// changes and just after, not only every `push_pull_interval`: the few members a short
+    /// push missed are found by the probes of those who have the news.
+    pub(super) fn check_if_changing(&mut self) {
+        if self.config.pull_first() && self.view.recent_changes() > 0 {
+            self.anti_entropy.view_check = true;
+        }
+    }
+
     /// The hash of our whole membership view, our own record included (two members that
     /// agree on everyone have the same).
     pub(super) fn view_hash(&self) -> u64 {
@@ -254,6 +303,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Sends one membership record as a Member rumor over a stream.
     pub(crate) fn send_member_rumor(&mut self, to: SocketAddr, record: &Membership) {
+        self.metrics.member_records_pushed += 1;
         let payload = RumorPayload::Member(wire::Membership::from(record));
         self.send_frame(to, RumorType::Member, payload);
     }
@@ -279,6 +329,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             if records.is_empty() {
                 break;
             }
+            self.metrics.member_records_pushed += records.len() as u64;
             let rumors = records
                 .into_iter()
                 .map(|entry| wire::Rumor {
@@ -293,4 +344,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.send_frame(m.member.gossip_addr(), RumorType::Batch, batch);
         }
     }
+}
+
+/// Whether `ours` would replace `theirs` by the merge rule (a newer incarnation, or the same
+/// and a worse health).
+fn supersedes(ours: &Membership, theirs: &Membership) -> bool {
+    ours.member.incarnation > theirs.member.incarnation
+        || (ours.member.incarnation == theirs.member.incarnation && ours.health > theirs.health)
 }

@@ -91,6 +91,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.probe.incarnation = target.member.incarnation;
         self.metrics.probes += 1;
         // Anti-entropy checks due ride on the probe of a member we hold Alive.
+        self.check_if_changing();
         let alive = target.health == Health::Alive;
         self.probe.view_asked = self.anti_entropy.view_check && alive;
         self.probe.rumors_asked = self.anti_entropy.rumor_check && alive;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use crate::engine::Engine;
 use crate::id::MemberId;
+use crate::membership::PULL_TRIGGER;
 use crate::metrics::{Channel, DropReason};
 use crate::network::Network;
 use crate::time::{Clock, Instant};
@@ -30,6 +31,9 @@ pub(crate) struct AntiEntropy {
     pub(super) changes_seen: u64,
     /// A rumor check is due.
     pub(super) rumor_check: bool,
+    /// The last digest exchange a push triggered (pull-first: at most one per protocol
+    /// period).
+    pub(super) pulled_at: Option<Instant>,
     /// The last extra rumor pull made while an election was in progress.
     pub(super) election_pull_at: Option<Instant>,
 }
@@ -53,6 +57,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if sender == Some(self.me.id) {
             return self.drop_input(DropReason::NotForUs);
         }
+        let learned = self.metrics.member_records_learned;
         match &rumor.payload {
             Some(RumorPayload::Member(m)) => self.apply_wire_record(m),
             Some(RumorPayload::MemberSync(sync)) => {
@@ -83,6 +88,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
             Some(_) => self.receive_rumor(&rumor),
             None => self.drop_input(DropReason::Invalid),
+        }
+        if matches!(
+            rumor.payload,
+            Some(RumorPayload::Member(_) | RumorPayload::Batch(_))
+        ) && self.metrics.member_records_learned - learned >= PULL_TRIGGER
+        {
+            self.pull_from_pusher(self.reply_address(sender, from));
         }
     }
 

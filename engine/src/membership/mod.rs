@@ -18,6 +18,7 @@
 //! | `confirm.rs`   | when a Suspect becomes Confirmed; Confirmed claims checked by ProbePing |
 //! | `depart.rs`    | departures: our own, an operator's, and Confirmed grown old            |
 //! | `piggyback.rs` | which membership records ride on each message                          |
+//! | `spread.rs`    | how far an update is pushed; the rest is pulled (pull-first)           |
 //!
 //! The merge rule itself (newer incarnation, or same incarnation and worse health) is
 //! [`MemberList::merge`].
@@ -27,6 +28,7 @@ mod contact;
 mod depart;
 mod piggyback;
 mod refute;
+mod spread;
 mod suspect;
 
 use std::net::SocketAddr;
@@ -43,6 +45,7 @@ use crate::time::{Clock, Instant};
 use crate::wire;
 
 pub(crate) use confirm::Claims;
+pub(crate) use spread::PULL_TRIGGER;
 pub use suspect::Suspicion;
 pub(crate) use suspect::Suspicions;
 
@@ -57,6 +60,9 @@ pub(crate) struct View {
     pub(crate) claims: Claims,
     /// Updates waiting to be piggybacked (and pushed on the gossip channel).
     pub(crate) broadcasts: Broadcasts,
+    /// Changes to the view in this protocol period and the one before (how fast the view is
+    /// changing, for pull-first dissemination).
+    pub(crate) churn: [u32; 2],
 }
 
 impl View {
@@ -74,6 +80,16 @@ impl View {
         self.members.merge_all(records, max_members, now_s);
     }
 
+    /// A protocol period begins: the churn count moves on.
+    pub(crate) fn new_period(&mut self) {
+        self.churn = [0, self.churn[0]];
+    }
+
+    /// Changes to the view over the current and the last protocol period.
+    pub(crate) fn recent_changes(&self) -> u32 {
+        self.churn[0].saturating_add(self.churn[1])
+    }
+
     /// Forgets everything but the member list (we departed: nothing is due any more).
     pub(crate) fn quiesce(&mut self) {
         self.suspicions.clear();
@@ -86,8 +102,10 @@ impl View {
 /// peer passed it on, when the member itself spoke, or when our own timer ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cause {
-    /// Heard second-hand: piggybacked, pushed on a stream, or in a membership exchange.
+    /// Heard second-hand: piggybacked or pushed on a stream.
     Gossip,
+    /// Heard second-hand in a membership digest exchange (pulled).
+    Pulled,
     /// Heard second-hand: a Suspect record that names the member suspecting it (Lifeguard
     /// counts independent accusers).
     Accused {
@@ -127,6 +145,18 @@ impl Cause {
         };
         Ok((record, cause))
     }
+}
+
+/// How a record that changed the view reached us: it decides how far we push it on
+/// (see [`Engine::queue_update`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Our own decision or a member speaking for itself: news we are the source of.
+    Local,
+    /// Second-hand, piggybacked or pushed.
+    Pushed,
+    /// Second-hand, from a membership digest exchange.
+    Pulled,
 }
 
 /// What applying a record did to the view.
@@ -196,8 +226,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Applies `record` for `cause`: the one way the membership view changes.
     pub(crate) fn apply_membership(&mut self, record: Membership, cause: Cause) -> Change {
         match cause {
-            Cause::Gossip => self.apply_hearsay(record, None),
-            Cause::Accused { by } => self.apply_hearsay(record, Some(by)),
+            Cause::Gossip => self.apply_hearsay(record, None, Route::Pushed),
+            Cause::Pulled => self.apply_hearsay(record, None, Route::Pulled),
+            Cause::Accused { by } => self.apply_hearsay(record, Some(by), Route::Pushed),
             Cause::DirectContact => self.on_direct_contact(record.member),
             Cause::Answered => self.on_answer(record.member),
             Cause::ProbeFailed => self.on_probe_failed(record),
@@ -221,7 +252,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Second-hand news, which is not always taken at its word: a claim about us is refuted, a
     /// Confirmed claim about a member we hold live is checked first, an accusation of a member
     /// we already suspect corroborates our suspicion; anything else merges by the rule.
-    fn apply_hearsay(&mut self, update: Membership, accuser: Option<MemberId>) -> Change {
+    fn apply_hearsay(
+        &mut self,
+        update: Membership,
+        accuser: Option<MemberId>,
+        route: Route,
+    ) -> Change {
         // One lookup serves the plausibility check and both checks below.
         let about_us = update.member.id == self.me.id;
         let held = if about_us {
@@ -242,7 +278,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return self.consider_refuting(update);
         }
         let Some(held) = held else {
-            return self.merge(update, accuser);
+            return self.merge_from(update, accuser, route);
         };
         if let Some(change) = self.check_before_believing(update, held) {
             return change;
@@ -250,12 +286,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if let Some(change) = self.corroborate_if_suspected(update, held, accuser) {
             return change;
         }
-        self.merge(update, accuser)
+        self.merge_from(update, accuser, route)
     }
 
     /// Merges `update` by the member-list rule and reacts to the outcome; `accuser` is who
     /// suspects the member when `update` is Suspect.
     fn merge(&mut self, update: Membership, accuser: Option<MemberId>) -> Change {
+        self.merge_from(update, accuser, Route::Local)
+    }
+
+    /// [`Self::merge`] of a record that reached us by `route`; second-hand records that change
+    /// the view are counted as records we lacked.
+    fn merge_from(
+        &mut self,
+        update: Membership,
+        accuser: Option<MemberId>,
+        route: Route,
+    ) -> Change {
         // A member an operator departed stays Departed, whatever it claims.
         let update = self.departure_guard(update);
         let now_s = self.now_s();
@@ -269,8 +316,20 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.drop_input(DropReason::TooManyMembers);
                 Change::Full
             }
-            MergeOutcome::Inserted => self.after_change(update, None, accuser),
-            MergeOutcome::Updated { from } => self.after_change(update, Some(from), accuser),
+            MergeOutcome::Inserted => {
+                self.count_learned(route);
+                self.after_change(update, None, accuser, route)
+            }
+            MergeOutcome::Updated { from } => {
+                self.count_learned(route);
+                self.after_change(update, Some(from), accuser, route)
+            }
+        }
+    }
+
+    fn count_learned(&mut self, route: Route) {
+        if route != Route::Local {
+            self.metrics.member_records_learned += 1;
         }
     }
 
@@ -287,7 +346,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Some(record) = self.view.members.get(id) else {
             return Change::Unchanged;
         };
-        self.after_change(record, Some(from), accuser)
+        self.after_change(record, Some(from), accuser, Route::Local)
     }
 
     /// Events, broadcast and timers after our view of `update.member` changed.
@@ -296,8 +355,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
         update: Membership,
         from: Option<Health>,
         accuser: Option<MemberId>,
+        route: Route,
     ) -> Change {
-        self.view.broadcasts.enqueue(update.member.id);
+        self.view.churn[0] = self.view.churn[0].saturating_add(1);
+        // A suspicion our own probe raised is news only we have.
+        let witnessed = update.health == Health::Suspect && accuser == Some(self.me.id);
+        self.queue_update(&update, route, witnessed);
         if from != Some(update.health) {
             self.emit_member_event(update.member.id, from, update.health, update);
             self.elections_on_member_change(update.member.id, from, update.health);

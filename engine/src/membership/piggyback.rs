@@ -65,6 +65,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let max = self.config.piggyback_max;
         let extra = self.take_broadcasts_within(max, target_id, budget, size);
         out.extend(extra);
+        self.metrics.member_records_piggybacked += out.len() as u64;
         out
     }
 

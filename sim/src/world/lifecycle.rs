@@ -126,6 +126,7 @@ impl World<'_> {
                 return false;
             }
         };
+        self.record_copies.add(engine.metrics());
         slot.incarnation = engine.incarnation().0;
         slot.rumors = (!engine.rumors().is_empty()).then(|| engine.rumors().export());
         slot.timer_token = slot.timer_token.wrapping_add(1);

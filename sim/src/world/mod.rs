@@ -124,6 +124,7 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
         dropped_inputs,
         commands,
         ids_by_index,
+        record_copies,
         ..
     } = world;
     recorder.finish().map_err(io_err(out_dir))?;
@@ -167,6 +168,7 @@ pub fn run(plan: &Plan, out_dir: &Path, progress: bool) -> Result<Report, RunErr
         traffic: TrafficSummary::of(&metrics.traffic, metrics.member_seconds()),
         redundancy: crate::traffic::Redundancy::of(&metrics.traffic, metrics.rumor_copies_needed),
         rumors_rejected: metrics.rumors_rejected,
+        record_copies,
         elections: metrics.elections.records(),
         commands,
     };
@@ -266,6 +268,8 @@ struct World<'p> {
     /// Members that learned an operator departed them, to stop after the drain.
     pending_stop: Vec<u32>,
     commands: Vec<CommandRecord>,
+    /// Membership record copies of the engines that stopped, and at the end of all of them.
+    record_copies: crate::traffic::RecordCopies,
 }
 
 impl<'p> World<'p> {
@@ -325,6 +329,7 @@ impl<'p> World<'p> {
             local_command: false,
             pending_stop: Vec::new(),
             commands: Vec::new(),
+            record_copies: Default::default(),
         }
     }
 
@@ -439,6 +444,11 @@ impl<'p> World<'p> {
         self.now = end;
         self.metrics.advance(end);
         self.judge.check(end, &self.metrics);
+        for slot in &self.slots {
+            if let Process::Running(engine) | Process::Paused(engine, _) = &slot.process {
+                self.record_copies.add(engine.metrics());
+            }
+        }
         Ok(())
     }
 
