@@ -364,7 +364,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 let next = self.now() + self.scaled(self.config.protocol_period);
                 self.timers.schedule(next, Timer::ProbeTick);
                 self.view.claims.new_period();
-                self.view.new_period();
+                let mass = self.mass_change();
+                self.view.new_period(mass);
                 self.start_probe();
             }
             Timer::PingTimeout { probe } => self.on_ping_timeout(probe),

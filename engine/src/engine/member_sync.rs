@@ -139,7 +139,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
             .map(wire::Membership::from)
             .collect();
-        if self.config.pull_first() {
+        if self.pulling() {
             // The answer showed every record it holds in these buckets: send only those it
             // lacks or holds older (after the merge above, ours is at least as new as each).
             let answered: std::collections::HashMap<MemberId, Membership> = sync
@@ -279,12 +279,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.start_member_digest(to);
     }
 
-    /// Pull-first: while our view changes (any change this protocol period or the last) each
-    /// probe carries the view check, so members whose views differ meet while the view
-    /// changes and just after, not only every `push_pull_interval`: the few members a short
-    /// push missed are found by the probes of those who have the news.
+    /// Pull-first: during a mass change and a few protocol periods after it each probe carries
+    /// the view check, so members whose views differ meet while the view changes and just
+    /// after, not only every `push_pull_interval`: the few members a short push missed are
+    /// found by the probes of those who have the news.
     pub(super) fn check_if_changing(&mut self) {
-        if self.config.pull_first() && self.view.recent_changes() > 0 {
+        if self.pulling() {
             self.anti_entropy.view_check = true;
         }
     }

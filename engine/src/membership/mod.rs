@@ -63,13 +63,18 @@ pub(crate) struct View {
     /// Changes to the view in this protocol period and the one before (how fast the view is
     /// changing, for pull-first dissemination).
     pub(crate) churn: [u32; 2],
+    /// Protocol periods since one that ended in a mass change.
+    mass_periods_ago: u32,
 }
 
 impl View {
     /// The view of a new member, `me`: nobody known yet, and our own record queued, since it is
     /// news to everyone.
     pub(crate) fn new(me: MemberId) -> Self {
-        let mut view = View::default();
+        let mut view = View {
+            mass_periods_ago: u32::MAX,
+            ..View::default()
+        };
         view.broadcasts.enqueue(me);
         view
     }
@@ -81,8 +86,18 @@ impl View {
     }
 
     /// A protocol period begins: the churn count moves on.
-    pub(crate) fn new_period(&mut self) {
+    pub(crate) fn new_period(&mut self, mass: bool) {
+        self.mass_periods_ago = if mass {
+            0
+        } else {
+            self.mass_periods_ago.saturating_add(1)
+        };
         self.churn = [0, self.churn[0]];
+    }
+
+    /// Protocol periods since one that ended in a mass change (`u32::MAX`: never).
+    pub(crate) fn mass_periods_ago(&self) -> u32 {
+        self.mass_periods_ago
     }
 
     /// Changes to the view over the current and the last protocol period.

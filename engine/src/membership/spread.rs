@@ -20,8 +20,9 @@
 //!   it starts, carry it further;
 //! - the digest exchanges run while the view changes: a push that brings
 //!   [`PULL_TRIGGER`] or more records we lacked starts one with its sender (the member most
-//!   likely to hold what we lack: it was just told), and a probe after such news carries the
-//!   view check (see `engine/member_sync.rs`).
+//!   likely to hold what we lack: it was just told), and during a mass change and
+//!   [`MASS_TAIL`] protocol periods after it every probe carries the view check (see
+//!   `engine/member_sync.rs`).
 
 use crate::broadcast::retransmit_limit;
 use crate::engine::Engine;
@@ -33,6 +34,10 @@ use crate::time::Clock;
 /// Changes to our view over two protocol periods from which the view is changing en masse
 /// (a lone crash changes it twice: Suspect, then Confirmed).
 pub(crate) const MASS_CHANGE: u32 = 16;
+
+/// Protocol periods after the last mass change during which probes keep carrying the view
+/// check: the members a short push missed are found by the probes of those who have the news.
+pub(crate) const MASS_TAIL: u32 = 5;
 
 /// How many more times a second-hand update is pushed during a mass change.
 pub(crate) const PUSH_HOPS: u32 = 3;
@@ -84,5 +89,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// changes over this protocol period and the last.
     pub(crate) fn mass_change(&self) -> bool {
         self.config.pull_first() && self.view.recent_changes() >= MASS_CHANGE
+    }
+
+    /// Whether the view changed en masse within the last [`MASS_TAIL`] protocol periods
+    /// (pull-first only): while so, probes carry the view check and digest exchanges send only
+    /// what the other side lacks. A lone change in a ring at rest leaves everything as with
+    /// push only.
+    pub(crate) fn pulling(&self) -> bool {
+        self.config.pull_first() && self.view.mass_periods_ago() < MASS_TAIL
     }
 }
