@@ -947,6 +947,9 @@ mod elections;
 /// Ring encryption: keyed rings, outsiders, key rotation, unauthenticated input.
 mod ring_keys;
 
+/// Pull-first membership dissemination against push only.
+mod pull_first;
+
 #[test]
 fn a_refutation_heard_during_a_probe_prevents_a_false_suspicion() {
     let mut ring = Ring::new(3, local(), &[]);
