@@ -44,6 +44,10 @@ pub struct Outcome {
     pub passed: bool,
     /// What was seen, for a person.
     pub detail: String,
+    /// For an expectation that held at an instant (`converged`, `detected`, a rumor
+    /// everywhere, …): seconds from the start of its window (`after`) to that instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub met_after_s: Option<f64>,
 }
 
 /// Tracks every expectation of a run.
@@ -472,10 +476,15 @@ impl Item {
                 ),
             },
         };
+        let met_after_s = self
+            .met_at_ns
+            .filter(|_| passed && e.kind != ExpectKind::Departed)
+            .map(|at| at.saturating_sub(e.after_ns) as f64 / 1e9);
         Outcome {
             kind: e.kind.as_str(),
             passed,
             detail,
+            met_after_s,
         }
     }
 }

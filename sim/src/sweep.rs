@@ -378,6 +378,15 @@ fn run_one(
             source,
         })?;
     let probes = live * seconds / period_s;
+    // The heal: how long after the last `converged` window opened every view was whole.
+    let heal_s = s
+        .expectations
+        .iter()
+        .rev()
+        .find(|o| o.kind == "converged")
+        .and_then(|o| o.met_after_s)
+        .unwrap_or(f64::NAN);
+    let n = f64::from(plan.members);
     let k = u32::try_from(plan.config.pingreq_fanout).unwrap_or(u32::MAX);
     let derived = [
         (
@@ -389,6 +398,11 @@ fn run_one(
             s.bytes_sent as f64 / live / seconds,
         ),
         ("false_suspicion_episodes", episodes as f64),
+        ("heal_s", heal_s),
+        // Growth references for the cost of a mass change, drawn through the largest
+        // measured ring: push-only's n² log n and the lower bound's n².
+        ("reference_n2logn", n * n * n.log10()),
+        ("reference_n2", n * n),
         ("probes_estimate", probes),
         (
             "false_suspicions_per_probe",

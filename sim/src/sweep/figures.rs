@@ -79,6 +79,29 @@ const FIGURES: &[(&str, &str, Overlays)] = &[
     ("bytes_per_member_per_s", "Bytes per member per second", &[]),
     ("final.convergence", "View convergence at the end", &[]),
     ("wall_seconds", "Wall-clock seconds per run", &[]),
+    (
+        "heal_s",
+        "Every view whole, seconds after the heal window opens",
+        &[],
+    ),
+    ("bytes_sent", "Bytes sent by all members", GROWTH),
+    (
+        "record_copies.total",
+        "Member record copies sent (all channels)",
+        GROWTH,
+    ),
+    (
+        "record_copies.lower_bound",
+        "Member records lacked, summed (the least possible copies)",
+        GROWTH,
+    ),
+];
+
+/// Growth references, each scaled to pass through the largest ring's point of one series
+/// (the first through the first series, the second through the last): see [`anchor`].
+const GROWTH: Overlays = &[
+    ("reference_n2logn", "∝ n² log n (through the first series)"),
+    ("reference_n2", "∝ n² (through the last series)"),
 ];
 
 /// One figure of a sweep.
@@ -183,6 +206,16 @@ pub fn write(
                     (!v.is_empty()).then(|| (x_of(xi), v.iter().sum::<f64>() / v.len() as f64))
                 })
                 .collect();
+            let pts = if col.starts_with("reference_") {
+                let through = if plot.overlays.is_empty() {
+                    plot.series.first()
+                } else {
+                    plot.series.last()
+                };
+                anchor(pts, through.map(|(_, p)| p.as_slice()).unwrap_or(&[]))
+            } else {
+                pts
+            };
             if !pts.is_empty() {
                 plot.overlays.push(((*label).to_string(), pts));
             }
@@ -199,6 +232,19 @@ pub fn write(
         figures: &written,
     };
     std::fs::write(dir.join("index.html"), page.render())
+}
+
+/// A growth reference (`reference`'s shape) scaled to pass through `series`' point at the
+/// largest x that both have; empty when they share none.
+fn anchor(reference: Vec<(f64, f64)>, series: &[Point]) -> Vec<(f64, f64)> {
+    let shared = series
+        .iter()
+        .rev()
+        .find_map(|p| reference.iter().find(|r| r.0 == p.0).map(|r| (r.1, p.1)));
+    match shared {
+        Some((r, y)) if r > 0.0 => reference.into_iter().map(|(x, v)| (x, v * y / r)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `index.html` of a sweep: what was swept, the figures against the parameter (with the
