@@ -373,9 +373,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         route: Route,
     ) -> Change {
         self.view.churn[0] = self.view.churn[0].saturating_add(1);
-        // A suspicion our own probe raised is news only we have.
-        let witnessed = update.health == Health::Suspect && accuser == Some(self.me.id);
-        self.queue_update(&update, route, witnessed);
+        // A suspicion our own probe raised is news only we have; a refutation of a suspicion
+        // races the suspicion's deadline everywhere.
+        let urgent = (update.health == Health::Suspect && accuser == Some(self.me.id))
+            || (update.health == Health::Alive && from == Some(Health::Suspect));
+        self.queue_update(&update, route, urgent);
         if from != Some(update.health) {
             self.emit_member_event(update.member.id, from, update.health, update);
             self.elections_on_member_change(update.member.id, from, update.health);

@@ -9,9 +9,10 @@
 //! cost that follows the differences. Here:
 //!
 //! - news only we can be the source of — our own record (a join, a refutation), a suspicion
-//!   raised by our own failed probe — and departures are always pushed in full, and so is
-//!   any update while few are queued: a lone crash, suspicion or refutation spreads exactly as
-//!   fast as with push only;
+//!   raised by our own failed probe —, a refutation of a member we held Suspect (it races the
+//!   suspicion's deadline at every member) and departures are always pushed in full, and so
+//!   is any update outside a mass change: a lone crash, suspicion or refutation spreads
+//!   exactly as fast as with push only;
 //! - while the view changes en masse ([`MASS_CHANGE`] changes or more over this protocol
 //!   period and the last), any other update — heard second-hand,
 //!   or a verdict every member reaches on its own (a suspicion's deadline, a member back after
@@ -60,9 +61,9 @@ enum Budget {
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Queues the update about `id` that reached us by `route`, for as many pushes as the
     /// dissemination calls for (see the module documentation).
-    pub(crate) fn queue_update(&mut self, update: &Membership, route: Route, witnessed: bool) {
+    pub(crate) fn queue_update(&mut self, update: &Membership, route: Route, urgent: bool) {
         let id = update.member.id;
-        match self.push_budget(update.health, route, witnessed) {
+        match self.push_budget(update.health, route, urgent) {
             Budget::Full => self.view.broadcasts.enqueue(id),
             Budget::Hops(hops) => {
                 let limit =
@@ -75,8 +76,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 
-    fn push_budget(&self, health: Health, route: Route, witnessed: bool) -> Budget {
-        if !self.mass_change() || witnessed || health == Health::Departed {
+    fn push_budget(&self, health: Health, route: Route, urgent: bool) -> Budget {
+        if !self.mass_change() || urgent || health == Health::Departed {
             return Budget::Full;
         }
         match route {
