@@ -265,7 +265,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 
     /// A push from `to` brought records we lacked: its sender was just told what we miss, so
-    /// pull the rest from it with a digest exchange (pull-first; at most one per protocol
+    /// pull the rest from it with a digest exchange (and a rumor exchange) (pull-first; at most one per protocol
     /// period, and only while the view changes en masse).
     pub(super) fn pull_from_pusher(&mut self, to: SocketAddr) {
         if !self.mass_change() {
@@ -281,7 +281,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         self.anti_entropy.pulled_at = Some(now);
         self.metrics.member_pulls_triggered += 1;
-        self.start_member_digest(to);
+        // The rumors too: a member that lags in membership lags in rumors (a join storm).
+        self.push_pull_with(to);
     }
 
     /// Pull-first: during a mass change and a few protocol periods after it each probe carries
