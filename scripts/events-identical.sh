@@ -7,6 +7,8 @@
 #   scripts/events-identical.sh            # working tree against HEAD~1
 #   scripts/events-identical.sh main~5     # against any revision
 #   SEED=7 scripts/events-identical.sh     # another fixed seed (default 1)
+#   SETS="protocol.dissemination=habitat" scripts/events-identical.sh main
+#                                          # every run with these --set overrides (space-separated)
 #
 # Every top-level scenario runs as written, except scale_10k, which runs at SCALE_MEMBERS
 # (default 500: the 10,000-member run takes an hour and its rules are the same at 500), plus the
@@ -19,6 +21,8 @@ root=$(pwd)
 base_rev=${1:-HEAD~1}
 seed=${SEED:-1}
 scale_members=${SCALE_MEMBERS:-500}
+sets=()
+for kv in ${SETS:-}; do sets+=(--set "$kv"); done
 base=$(git rev-parse --verify -q "$base_rev^{commit}") || { echo "no such revision: $base_rev" >&2; exit 2; }
 # Kept beside the main checkout's target/ (shared by its git worktrees, so a base is built once).
 common=$(cd "$(git rev-parse --git-common-dir)" && pwd)
@@ -36,8 +40,8 @@ run_all() {
   mkdir -p "$out"
   for f in "${scenarios[@]}"; do
     name=$(basename "$f" .toml)
-    extra=()
-    [ "$name" = scale_10k ] && extra=(--set "members=$scale_members")
+    extra=("${sets[@]}")
+    [ "$name" = scale_10k ] && extra+=(--set "members=$scale_members")
     # The exit status says whether expectations held; both sides must say the same, which the
     # recorded status below checks. A run that fails to start leaves no events.csv.
     local status=0
@@ -47,6 +51,7 @@ run_all() {
 }
 
 stamp="seed$seed-scale$scale_members"
+[ -n "${SETS:-}" ] && stamp="$stamp-$(printf %s "$SETS" | cksum | cut -d' ' -f1)"
 base_out="$work/$base/$stamp"
 if [ ! -f "$base_out/.done" ]; then
   echo "== building sim at $(git log -1 --format='%h %s' "$base" | cut -c1-80)"
