@@ -128,6 +128,25 @@ pub struct Config {
     /// Independent confirmations after which a suspicion lasts only `suspicion_timeout`
     /// (memberlist: suspicion multiplier − 2 = 2). At least 1.
     pub suspicion_confirmations: u32,
+    /// Wire compatibility with other implementations: `"none"` (the default) or `"habitat"`,
+    /// to share a ring with Chef Habitat Supervisors (Butterfly). See [`Compat`].
+    #[serde(default)]
+    pub compat: Compat,
+}
+
+/// Which peers besides swallowtail members the engine must be able to talk to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compat {
+    /// swallowtail members only: every extension is used with every peer.
+    #[default]
+    None,
+    /// Butterfly members too (`engine/src/compat.rs`): datagrams of at most 1,024 bytes and
+    /// IPv4 only, a `from.address` left out is taken from the datagram's source, rumors go one
+    /// per message to peers not known to speak swallowtail's extensions, `Rumor.from_id`
+    /// names the rumor's originator, and nothing that would make Butterfly panic or
+    /// mis-handle a rumor is sent to such a peer.
+    Habitat,
 }
 
 /// How rumors (other than membership) spread through the ring.
@@ -199,6 +218,7 @@ impl Config {
             awareness_max_multiplier: 8,
             suspicion_max_multiplier: 6,
             suspicion_confirmations: 2,
+            compat: Compat::None,
         }
     }
 
@@ -294,6 +314,12 @@ impl Config {
         }
         if self.retransmit_mult == 0 {
             return Err(ConfigError("retransmit_mult must not be zero".into()));
+        }
+        if self.compat == Compat::Habitat && self.max_datagram_size > 1024 {
+            return Err(ConfigError(format!(
+                "max_datagram_size ({}) must be at most 1024 with compat = \"habitat\" (Butterfly's receive buffer)",
+                self.max_datagram_size
+            )));
         }
         if !(512..=65_507).contains(&self.max_datagram_size) {
             return Err(ConfigError(format!(

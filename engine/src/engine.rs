@@ -1,5 +1,6 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
+mod compat;
 mod elections;
 mod gossip;
 mod member_sync;
@@ -28,6 +29,7 @@ use crate::probe::{Probe, RoundRobin};
 use crate::time::{Clock, Instant};
 use crate::timer::{Timer, TimerQueue};
 
+pub use compat::{for_butterfly, BUTTERFLY_CLIENT};
 pub use rumors::ImportReport;
 
 /// One member of a ring: SWIM failure detection, membership and rumor dissemination, and
@@ -130,6 +132,8 @@ pub struct Engine<C: Clock, N: Network> {
     /// from each author (see `replay.rs`).
     pub(crate) authored: u64,
     pub(crate) replays: crate::replay::Replays,
+    /// Compat mode: the peers known to speak swallowtail's extensions (`compat.rs`).
+    pub(crate) extension_peers: compat::ExtensionPeers,
     pub(crate) events: VecDeque<Event>,
     pub(crate) metrics: Metrics,
 }
@@ -176,6 +180,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             ring_seal: crate::crypto::WireSeal::new(seed),
             authored: 0,
             replays: crate::replay::Replays::default(),
+            extension_peers: compat::ExtensionPeers::default(),
             events: VecDeque::new(),
             metrics: Metrics::default(),
         };

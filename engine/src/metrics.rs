@@ -144,6 +144,9 @@ pub struct Metrics {
     pub rumor_pushes: u64,
     /// Rumor anti-entropy exchanges started.
     pub anti_entropy_syncs: u64,
+    /// Compat mode: rumors and exchanges not sent to a Butterfly peer because it would refuse,
+    /// mis-handle or panic on them (batches are unpacked, not counted).
+    pub compat_withheld: u64,
 }
 
 impl Metrics {

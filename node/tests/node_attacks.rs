@@ -204,6 +204,7 @@ fn ping_datagram(from: engine::Member, membership: Vec<engine::wire::Membership>
     let swim = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership,
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&from)),

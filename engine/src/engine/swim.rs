@@ -35,6 +35,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.departed {
             return self.drop_input(DropReason::SelfDeparted);
         }
+        if self.compat() && from.is_ipv6() {
+            return self.drop_input(DropReason::Invalid);
+        }
         let swim: Swim = match self.open_wire(bytes) {
             Ok(s) => s,
             Err(reason) => return self.drop_input(reason),
@@ -56,6 +59,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if let Err(reason) = result {
             return self.drop_input(reason);
         }
+        self.learn_peer_kind(from, &swim);
         for entry in &swim.membership {
             self.apply_wire_record(entry);
         }
@@ -136,6 +140,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             let Some(helper) = self.view.members.at(i) else {
                 continue;
             };
+            // Butterfly never answers with a Nack: ask only members that speak Lifeguard.
+            let want_nack = want_nack && !self.legacy_peer(helper.member.addr);
             let payload = SwimPayload::Pingreq(wire::PingReq {
                 from: Some(wire::Member::from(&self.me)),
                 target: Some(wire::Member::from(&target.member)),
@@ -241,8 +247,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 // We are the helper of an indirect probe: relay the target's Ack.
                 self.heard_from(&from)?;
                 self.relays.remove(&(from.id, fwd.id));
+                // A Butterfly target leaves its address out; like Butterfly, name the address
+                // its Ack came from, so the asker learns where it is.
+                let author = ack.from.as_ref().map(|m| self.with_source_address(m, src));
                 let payload = SwimPayload::Ack(wire::Ack {
-                    from: ack.from.clone(),
+                    from: author.map(std::borrow::Cow::into_owned),
                     forward_to: ack.forward_to.clone(),
                     ..Default::default()
                 });
@@ -343,7 +352,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// The sending member of a message from `src`; never ourselves, and never with an
     /// implausible incarnation (see [`Engine::plausible`]).
     fn sender(&self, src: SocketAddr, m: Option<&wire::Member>) -> Result<Member, DropReason> {
-        let m = Member::try_from(m.ok_or(DropReason::Invalid)?)?;
+        let m = m.ok_or(DropReason::Invalid)?;
+        let m = Member::try_from(self.with_source_address(m, src).as_ref())?;
         if m.id == self.me.id {
             return Err(DropReason::NotForUs);
         }
@@ -443,6 +453,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let mut swim = Swim {
             r#type: kind as i32,
             seq,
+            extensions: self.compat().then_some(true),
             membership: Vec::new(),
             payload: Some(payload),
         };
@@ -452,3 +463,4 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.send_datagram(to, bytes);
     }
 }
+

@@ -175,6 +175,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let swim = Swim {
             r#type: SwimType::ProbePing as i32,
             seq,
+            extensions: None,
             membership: vec![wire::Membership::from(&claim)],
             payload: Some(SwimPayload::ProbePing(wire::ProbePing {
                 from: Some(wire::Member::from(&self.me)),
