@@ -29,7 +29,13 @@ fn run_cli(node: &Node, args: &[&str]) -> (i32, String, String) {
 fn ring_key(dir: &TempDir) -> PathBuf {
     let out = dir.join("keys");
     let (code, o, e) = cli(
-        &["key", "generate", "habitat", "--out", &out.to_string_lossy()],
+        &[
+            "key",
+            "generate",
+            "habitat",
+            "--out",
+            &out.to_string_lossy(),
+        ],
         &[],
     );
     assert_eq!(code, 0, "{o}{e}");
@@ -83,7 +89,11 @@ fn interoperate(with_key: bool) {
             .all(|n| n.health_of(&bf).is_some_and(|(h, _)| h == "Alive"))
             .then_some(())
     });
-    assert!(alive.is_some(), "Butterfly member not Alive\n{}", logs(&nodes));
+    assert!(
+        alive.is_some(),
+        "Butterfly member not Alive\n{}",
+        logs(&nodes)
+    );
     for id in &ids {
         let seen = peer.wait_event(CONVERGE, |e| {
             e["ev"] == "member" && e["id"] == id.as_str() && e["health"] == "alive"
@@ -108,9 +118,11 @@ fn interoperate(with_key: bool) {
                 let Some(g) = census_group(n, "redis.default") else {
                     return false;
                 };
-                let departed = n
-                    .get_json("/census")
-                    .is_some_and(|c| c["departures"].as_array().is_some_and(|d| d.iter().any(|x| x == gone)));
+                let departed = n.get_json("/census").is_some_and(|c| {
+                    c["departures"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|x| x == gone))
+                });
                 g["config"]["content"] == "port = 6379"
                     && g["config"]["version"] == 2
                     && g["files"]["motd.txt"]["content"] == "hello"
@@ -134,9 +146,15 @@ fn interoperate(with_key: bool) {
     // Ours reach it, decoded as Butterfly decodes them.
     let cfg = dir.join("web.toml");
     std::fs::write(&cfg, "port = 8080\n").expect("write");
-    let (code, o, e) = run_cli(&a, &["config", "apply", "web.prod", "3", &cfg.to_string_lossy()]);
+    let (code, o, e) = run_cli(
+        &a,
+        &["config", "apply", "web.prod", "3", &cfg.to_string_lossy()],
+    );
     assert_eq!(code, 0, "{o}{e}");
-    let (code, o, e) = run_cli(&a, &["file", "upload", "web.prod", "1", &cfg.to_string_lossy()]);
+    let (code, o, e) = run_cli(
+        &a,
+        &["file", "upload", "web.prod", "1", &cfg.to_string_lossy()],
+    );
     assert_eq!(code, 0, "{o}{e}");
     let other = "dddddddddddddddddddddddddddddddd";
     let (code, o, e) = run_cli(&b, &["depart", other]);
@@ -149,11 +167,15 @@ fn interoperate(with_key: bool) {
     });
     assert!(service.is_some(), "b's service: {:?}", peer.events());
     let config = rumor(&peer, "ServiceConfig", |_, p| {
-        p["service_group"] == "web.prod" && p["incarnation"] == "3" && p["config"] == "port = 8080\n"
+        p["service_group"] == "web.prod"
+            && p["incarnation"] == "3"
+            && p["config"] == "port = 8080\n"
     });
     assert!(config.is_some(), "a's config: {:?}", peer.events());
     let file = rumor(&peer, "ServiceFile", |_, p| {
-        p["service_group"] == "web.prod" && p["filename"] == "web.toml" && p["body"] == "port = 8080\n"
+        p["service_group"] == "web.prod"
+            && p["filename"] == "web.toml"
+            && p["body"] == "port = 8080\n"
     });
     assert!(file.is_some(), "a's file: {:?}", peer.events());
     let departure = rumor(&peer, "Departure", |from, p| {

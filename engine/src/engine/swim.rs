@@ -463,4 +463,3 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.send_datagram(to, bytes);
     }
 }
-

@@ -371,10 +371,8 @@ impl Reader {
             };
             if header.more {
                 // Butterfly sends one part per message; multi-part is not ours to reassemble.
-                let e = std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "multi-part ZMTP message",
-                );
+                let e =
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "multi-part ZMTP message");
                 return self.bad_framing(from, &e);
             }
             let Some(permit) = self.budget.take(len) else {

@@ -347,7 +347,9 @@ mod tests {
             let server = smol::spawn(async move { accept_pull(&mut b, &[]).await });
             a.write_all(&greeting(false)).await.expect("greeting");
             a.write_all(&ready("PULL")).await.expect("ready");
-            let r = timeout(Duration::from_secs(5), server).await.expect("in time");
+            let r = timeout(Duration::from_secs(5), server)
+                .await
+                .expect("in time");
             assert!(r.is_err());
             // A greeting that never ends: the caller's timeout ends it.
             let (mut a, mut b) = smol_pair().await;

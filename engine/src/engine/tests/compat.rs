@@ -150,7 +150,8 @@ fn a_butterfly_peer_only_gets_single_rumors_it_accepts() {
     let mut e = engine(compat());
     e.handle_datagram(butterfly_swim(), &butterfly_ping());
     e.announce_service(group(), spec()).expect("announce");
-    e.apply_config(group(), 3, b"a = 1".to_vec()).expect("config");
+    e.apply_config(group(), 3, b"a = 1".to_vec())
+        .expect("config");
     e.depart_member(MemberId::from_u128(0x77)).expect("depart");
     let mut frames = Vec::new();
     let mut datagrams = Vec::new();
@@ -192,7 +193,11 @@ fn a_butterfly_peer_only_gets_single_rumors_it_accepts() {
             (r.r#type, from)
         })
         .collect();
-    for kind in [RumorType::Service, RumorType::ServiceConfig, RumorType::Departure] {
+    for kind in [
+        RumorType::Service,
+        RumorType::ServiceConfig,
+        RumorType::Departure,
+    ] {
         assert!(
             kinds.iter().any(|(t, _)| *t == kind as i32),
             "{kind:?} reached the Butterfly peer: {kinds:?}"
@@ -205,7 +210,10 @@ fn a_butterfly_peer_only_gets_single_rumors_it_accepts() {
             assert!(s.r#type <= SwimType::ProbePing as i32, "{s:?}");
         }
     }
-    assert!(e.metrics().compat_withheld > 0, "the tombstone was withheld");
+    assert!(
+        e.metrics().compat_withheld > 0,
+        "the tombstone was withheld"
+    );
 }
 
 #[test]
