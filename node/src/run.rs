@@ -97,6 +97,11 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     let http = TcpListener::bind(args.http)
         .map_err(io_err(format!("cannot serve HTTP on {}", args.http)))?;
     let ip = advertise_ip(args.listen.ip(), args.advertise, &peers);
+    if compat && !ip.is_ipv4() {
+        return Err(StartError::Config(format!(
+            "--compat habitat needs an IPv4 address to announce, not {ip} (Butterfly parses IPv4 only)"
+        )));
+    }
     let me = Member {
         id: member_id,
         incarnation,

@@ -133,6 +133,15 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 }
 
+/// Whether Butterfly can turn the record's `address:port` into a socket address (an IPv4
+/// address): it panics on one it cannot.
+pub(crate) fn butterfly_can_address(m: &wire::Membership) -> bool {
+    m.member
+        .as_ref()
+        .and_then(|m| m.address.as_deref())
+        .is_some_and(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+}
+
 /// `r` as Butterfly must receive it, or `None` when Butterfly would refuse it, mis-handle it
 /// or panic on it. `me` is the sender's id (the `from_id` of a Member rumor, and of a config or
 /// file, whose author the store does not keep).
@@ -140,12 +149,7 @@ pub fn for_butterfly(mut r: wire::Rumor, me: &str) -> Option<wire::Rumor> {
     let kind = RumorType::try_from(r.r#type).ok()?;
     let from_id = match (kind, r.payload.as_mut()?) {
         (RumorType::Member, RumorPayload::Member(m)) => {
-            let member = m.member.as_ref()?;
-            let ipv4 = member
-                .address
-                .as_deref()
-                .is_some_and(|a| a.parse::<std::net::Ipv4Addr>().is_ok());
-            if !ipv4 {
+            if !butterfly_can_address(m) {
                 return None;
             }
             m.accuser = None;

@@ -459,6 +459,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         };
         let size = prost::Message::encoded_len(&swim);
         swim.membership = self.piggyback(target, corrections, size);
+        if self.legacy_peer(to) {
+            // Butterfly panics on a record whose `address:port` it cannot parse.
+            swim.membership
+                .retain(crate::engine::compat::butterfly_can_address);
+        }
         let bytes = wire::seal_plain(&swim);
         self.send_datagram(to, bytes);
     }
