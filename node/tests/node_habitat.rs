@@ -208,3 +208,94 @@ fn a_butterfly_member_shares_a_ring_without_a_ring_key() {
 fn a_butterfly_member_shares_a_ring_with_a_ring_key() {
     interoperate(true);
 }
+
+/// Two groups, each with both kinds of member voting: in `low.default` the Butterfly member has
+/// the lowest id (a swallowtail member must win and finish), in `high.default` the highest (the
+/// Butterfly member must win and finish, and swallowtail adopt it). Each group elects one
+/// leader, the same at every member.
+#[test]
+fn an_election_mixing_butterfly_and_swallowtail_members_elects_one_leader() {
+    let dir = TempDir::new("habitat-election");
+    let Some(pb) = habitat::tools(&dir) else {
+        return;
+    };
+    let mut flags: Vec<&str> = COMPAT.to_vec();
+    flags.extend([
+        "--service",
+        "low.default,high.default",
+        "--topology",
+        "leader",
+    ]);
+    let a = Node::start("a", &dir, &[], &flags);
+    let b = Node::start("b", &dir, &[a.gossip], &flags);
+    let nodes = [&a, &b];
+    let ids = formed(&nodes, CONVERGE);
+    assert_eq!(ids.len(), 2, "{}", logs(&nodes));
+    let low_id = "00000000000000000000000000000001";
+    let high_id = "ffffffffffffffffffffffffffffffff";
+    let mut low = ButterflyPeer::start_as(&pb, free_addr(), &[a.gossip], None, Some(low_id));
+    let mut high = ButterflyPeer::start_as(&pb, free_addr(), &[b.gossip], None, Some(high_id));
+    low.send("service low.default 1");
+    high.send("service high.default 1");
+    // The Butterfly members' services must be known before they vote, as in a real ring.
+    let known = wait_for(CONVERGE, || {
+        nodes
+            .iter()
+            .all(|n| {
+                let has = |g: &str, id: &str| {
+                    census_group(n, g).is_some_and(|g| {
+                        g["members"]
+                            .as_array()
+                            .is_some_and(|m| m.iter().any(|r| r["member_id"] == id))
+                    })
+                };
+                has("low.default", low_id) && has("high.default", high_id)
+            })
+            .then_some(())
+    });
+    assert!(
+        known.is_some(),
+        "Butterfly services unknown\n{}",
+        logs(&nodes)
+    );
+    low.send("elect low.default");
+    high.send("elect high.default");
+
+    let swallowtail_winner = ids.iter().max().cloned().unwrap_or_default();
+    for (group, peer, winner) in [
+        ("low.default", &low, swallowtail_winner.as_str()),
+        ("high.default", &high, high_id),
+    ] {
+        let agreed = wait_for(CONVERGE, || {
+            nodes
+                .iter()
+                .all(|n| {
+                    census_group(n, group).is_some_and(|g| {
+                        g["leader"] == winner && g["election_status"] == "Finished"
+                    })
+                })
+                .then_some(())
+        });
+        assert!(
+            agreed.is_some(),
+            "{group}: {:?} / {:?}\n{}",
+            census_group(&a, group),
+            census_group(&b, group),
+            logs(&nodes)
+        );
+        let finished = peer.wait_event(CONVERGE, |e| {
+            e["ev"] == "election" && e["group"] == group && e["status"] == 3
+        });
+        let finished = finished.unwrap_or_else(|| panic!("{group}: {:?}", peer.events()));
+        assert_eq!(finished["leader"], winner, "{group}: {finished}");
+        // Every Finished election the Butterfly member saw names the same leader.
+        let leaders: std::collections::BTreeSet<String> = peer
+            .events()
+            .iter()
+            .filter(|e| e["ev"] == "election" && e["group"] == group && e["status"] == 3)
+            .filter_map(|e| e["leader"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(leaders.len(), 1, "{group}: {leaders:?}");
+        assert!(peer.complaints().is_empty(), "{:?}", peer.complaints());
+    }
+}

@@ -104,7 +104,7 @@ class Seal:
 class Peer:
     def __init__(self, args):
         self.args = args
-        self.id = "%032x" % random.getrandbits(128)
+        self.id = args.id or "%032x" % random.getrandbits(128)
         self.incarnation = 0
         self.seal = Seal(args.ring_key)
         host, port = args.listen.rsplit(":", 1)
@@ -629,6 +629,7 @@ def main():
     ap.add_argument("--peer", action="append", default=[])
     ap.add_argument("--ring-key")
     ap.add_argument("--period", type=float, default=0.5)
+    ap.add_argument("--id", help="member id (32 hex digits; default random)")
     Peer(ap.parse_args()).run()
 
 

@@ -159,6 +159,17 @@ impl ButterflyPeer {
         peers: &[SocketAddr],
         ring_key: Option<&Path>,
     ) -> ButterflyPeer {
+        Self::start_as(pb, listen, peers, ring_key, None)
+    }
+
+    /// [`start`](Self::start) with the member id `id`.
+    pub fn start_as(
+        pb: &Path,
+        listen: SocketAddr,
+        peers: &[SocketAddr],
+        ring_key: Option<&Path>,
+        id: Option<&str>,
+    ) -> ButterflyPeer {
         let mut cmd = Command::new("python3");
         cmd.arg(here().join("butterfly_peer.py"))
             .arg("--listen")
@@ -173,6 +184,9 @@ impl ButterflyPeer {
         }
         if let Some(k) = ring_key {
             cmd.arg("--ring-key").arg(k);
+        }
+        if let Some(id) = id {
+            cmd.arg("--id").arg(id);
         }
         let mut child = cmd.spawn().expect("start butterfly_peer.py");
         let stdout = child.stdout.take().expect("stdout");
