@@ -98,7 +98,7 @@ pub const UPTIME: Metric = Metric::gauge(
 pub type Read = fn(&Metrics) -> u64;
 
 /// The engine's own counters, each with the field of [`Metrics`] it reads.
-pub const ENGINE_COUNTERS: [(Metric, Read); 9] = [
+pub const ENGINE_COUNTERS: [(Metric, Read); 10] = [
     (
         Metric::counter("swallowtail_probes_total", "Probes started."),
         |m| m.probes,
@@ -149,6 +149,13 @@ pub const ENGINE_COUNTERS: [(Metric, Read); 9] = [
             "Rumors refused because the store was full for their kind.",
         ),
         |m| m.rumors_refused_full,
+    ),
+    (
+        Metric::counter(
+            "swallowtail_compat_withheld_total",
+            "Rumors and exchanges not sent to a Habitat Supervisor (--compat habitat) because it would refuse, mis-handle or panic on them.",
+        ),
+        |m| m.compat_withheld,
     ),
 ];
 
