@@ -351,12 +351,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     fn on_probe_ping(&mut self, src: SocketAddr, pp: &wire::ProbePing) -> Result<(), DropReason> {
         let from = self.sender(src, pp.from.as_ref())?;
         let prior = self.heard_from(src, &from)?;
-        let _ = src;
         let payload = SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&self.me)),
             ..Default::default()
         });
-        self.send_swim(from.addr, SwimType::Ack, payload, prior);
+        // To the datagram's source, like every Ack: never to an address named inside.
+        self.send_swim(src, SwimType::Ack, payload, prior);
         Ok(())
     }
 
