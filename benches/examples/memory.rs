@@ -231,6 +231,7 @@ fn rumor(kind: RumorKind, i: usize) -> Rumor {
         }
         RumorKind::Departure => Rumor::Departure(Departure {
             member_id: member_id(i),
+            signature: None,
         }),
     }
 }

@@ -102,6 +102,14 @@ pub struct Config {
     /// `max_rumor_payload`.
     #[serde(default = "default_max_rumor_bytes_per_kind")]
     pub max_rumor_bytes_per_kind: usize,
+    /// Members we never heard from directly cannot crowd out the ones we have: after a probe
+    /// of a member we never heard from fails, the next probe goes to a member that has
+    /// answered us, and PingReq helpers are taken from such members when there are any. A
+    /// stranger who invents hundreds of members so slows only the probing of the invented
+    /// ones. Until such a probe fails the order is SWIM's round-robin; `false` keeps it
+    /// always (Butterfly).
+    #[serde(default = "default_true")]
+    pub fair_probing: bool,
     /// Lifeguard (Dadgar, Phillips, Currey 2018): the master switch for the three mechanisms
     /// below, each of which also has its own switch. Off in the `habitat` preset (Butterfly has
     /// none of them), on in `lan` and `local`.
@@ -211,6 +219,7 @@ impl Config {
             max_version_step: default_max_version_step(),
             max_rumors_per_kind: default_max_rumors_per_kind(),
             max_rumor_bytes_per_kind: default_max_rumor_bytes_per_kind(),
+            fair_probing: true,
             lifeguard: false,
             lifeguard_awareness: true,
             lifeguard_dynamic_suspicion: true,
@@ -382,6 +391,10 @@ fn default_max_rumors_per_kind() -> usize {
 
 fn default_max_rumor_bytes_per_kind() -> usize {
     32 * 1024 * 1024
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for Config {

@@ -128,6 +128,9 @@ pub struct Engine<C: Clock, N: Network> {
     pub(crate) departed_by_operator: bool,
     /// Ring encryption: the keyring, if any, and the generator of nonces.
     pub(crate) ring_seal: crate::crypto::WireSeal,
+    /// Whose departures we accept: `None`, anyone's (Butterfly); otherwise only those signed
+    /// by one of these operator keys.
+    pub(crate) operator_keys: Option<Vec<crate::crypto::OperatorPublicKey>>,
     /// With a ring key: the datagrams we authored (numbering the next), and the numbers seen
     /// from each author (see `replay.rs`).
     pub(crate) authored: u64,
@@ -178,6 +181,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             elections: elections::Elections::default(),
             departed_by_operator: false,
             ring_seal: crate::crypto::WireSeal::new(seed),
+            operator_keys: None,
             authored: 0,
             replays: crate::replay::Replays::default(),
             extension_peers: compat::ExtensionPeers::default(),
@@ -361,6 +365,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.ring_seal.keyring()
     }
 
+    /// Whose operator departures to accept. `None` (the default, and Butterfly's behaviour):
+    /// anyone's, signed or not. `Some(keys)`: only departures signed by one of `keys`
+    /// ([`OperatorSecretKey::sign_departure`](crate::crypto::OperatorSecretKey::sign_departure));
+    /// any other Departure from a peer is dropped and counted as [`DropReason::Unsigned`], and
+    /// [`depart_member`](Self::depart_member) is refused. An empty list refuses every departure.
+    /// A ring key does not replace this: every member holds the ring key, only operators hold
+    /// operator keys.
+    pub fn set_operator_keys(&mut self, keys: Option<Vec<crate::crypto::OperatorPublicKey>>) {
+        self.operator_keys = keys;
+    }
+
+    /// The operator keys whose departures are accepted, if departures must be signed.
+    pub fn operator_keys(&self) -> Option<&[crate::crypto::OperatorPublicKey]> {
+        self.operator_keys.as_deref()
+    }
+
     // ----- timers --------------------------------------------------------------------------
 
     fn on_timer(&mut self, timer: Timer) {
@@ -494,7 +514,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         &mut self,
         k: usize,
         exclude: Option<MemberId>,
-        want: impl Fn(Health, bool) -> bool,
+        want: impl Fn(Health, bool, bool) -> bool,
     ) -> Vec<usize> {
         let n = self.view.members.len();
         let mut out = Vec::with_capacity(k);
@@ -502,11 +522,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return out;
         }
         let ok = |this: &Self, i: usize| {
-            this.view
-                .members
-                .health_at(i)
-                .is_some_and(|h| want(h, this.view.members.persistent_at(i)))
-                && this.view.members.id_at(i) != exclude
+            this.view.members.health_at(i).is_some_and(|h| {
+                want(
+                    h,
+                    this.view.members.persistent_at(i),
+                    this.view.members.heard_at(i),
+                )
+            }) && this.view.members.id_at(i) != exclude
         };
         for _ in 0..(3 * k) {
             let i = self.rng.gen_range(0..n);

@@ -92,6 +92,9 @@ pub enum RumorRejectReason {
     /// `Config::max_version_step`, or a first version past 2^53 (also counted as
     /// [`DropReason::Implausible`]).
     Implausible,
+    /// An operator's Departure that no trusted operator key signed (also counted as
+    /// [`DropReason::Unsigned`]).
+    Unsigned,
 }
 
 /// A change in one member's health as seen by the engine that reports it.

@@ -11,6 +11,8 @@ use crate::member::{Health, Member, Membership};
 const PERSISTENT: u8 = 1;
 const DEPARTED: u8 = 2;
 const IPV6: u8 = 4;
+/// We have heard from the member directly, at the address this entry holds.
+const HEARD: u8 = 8;
 
 /// One member, compactly: the id split in two words so the entry needs 8-byte alignment only.
 #[derive(Clone, Copy, Debug)]
@@ -97,6 +99,22 @@ impl MemberList {
         self.entries
             .get(i)
             .is_some_and(|e| e.flags & PERSISTENT != 0)
+    }
+
+    /// Whether we have heard from the member at position `i` directly, at the address we hold
+    /// for it (a datagram it sent from there, or its answer to our probe).
+    pub fn heard_at(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|e| e.flags & HEARD != 0)
+    }
+
+    /// Marks `id` as heard from directly, if we hold it at `addr` (its SWIM address).
+    pub fn mark_heard(&mut self, id: MemberId, addr: SocketAddr) {
+        let Some(i) = self.position(id) else {
+            return;
+        };
+        if self.expand(&self.entries[i]).member.addr == addr {
+            self.entries[i].flags |= HEARD;
+        }
     }
 
     /// The id of the member at position `i`.
@@ -305,8 +323,15 @@ impl MemberList {
         let old = self.entries[i].health;
         self.counts[old.index()] -= 1;
         self.counts[update.health.index()] += 1;
-        // Reuse the v6 slot if the old entry had one and the new address is v6 too.
-        let e = self.compact(update);
+        let before = self.entries[i];
+        let mut e = self.compact(update);
+        // Heard directly stays true while the address does.
+        let same_addr = e.ip == before.ip
+            && e.swim_port == before.swim_port
+            && (e.flags & IPV6) == (before.flags & IPV6);
+        if same_addr {
+            e.flags |= before.flags & HEARD;
+        }
         self.entries[i] = e;
     }
 

@@ -52,11 +52,14 @@ pub enum DropReason {
     Implausible = 9,
     /// A sealed datagram whose sequence number its author already used: a replay.
     Replayed = 10,
+    /// An operator's Departure that no trusted operator key signed
+    /// (see [`Engine::set_operator_keys`](crate::Engine::set_operator_keys)).
+    Unsigned = 11,
 }
 
 impl DropReason {
     /// Every reason, in order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::Oversized,
         DropReason::Malformed,
         DropReason::Invalid,
@@ -68,6 +71,7 @@ impl DropReason {
         DropReason::PayloadTooLarge,
         DropReason::Implausible,
         DropReason::Replayed,
+        DropReason::Unsigned,
     ];
 
     /// A short snake_case name (for metrics labels).
@@ -84,6 +88,7 @@ impl DropReason {
             DropReason::PayloadTooLarge => "payload_too_large",
             DropReason::Implausible => "implausible",
             DropReason::Replayed => "replayed",
+            DropReason::Unsigned => "unsigned",
         }
     }
 }
@@ -124,6 +129,9 @@ pub struct Metrics {
     pub refutations: u64,
     /// ProbePings sent to check a Confirmed rumor.
     pub probe_pings_sent: u64,
+    /// With a ring key: second-hand Alive records raising a member's incarnation (refutations,
+    /// restarts) checked with the member before being believed.
+    pub refutations_checked: u64,
     /// Membership anti-entropy exchanges started (digest exchanges over a stream).
     pub push_pulls: u64,
     /// Anti-entropy checks sent on a Ping (our view hash, our rumor store hash); only those

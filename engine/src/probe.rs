@@ -91,6 +91,9 @@ pub(crate) struct Probe {
     /// the target answers in its Ack).
     pub(crate) view_asked: bool,
     pub(crate) rumors_asked: bool,
+    /// The last probe was of a member we never heard from directly, and it failed: the next
+    /// one goes to a member we have heard from (`Config::fair_probing`).
+    pub(crate) unheard_failed: bool,
 }
 
 #[cfg(test)]

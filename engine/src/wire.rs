@@ -442,6 +442,10 @@ pub struct Departure {
     /// The departed member.
     #[prost(string, optional, tag = "1")]
     pub member_id: Option<String>,
+    /// Extension: an operator key's Ed25519 signature of the departure (64 bytes; see
+    /// `crypto::operator_key`). Butterfly skips the field.
+    #[prost(bytes = "vec", optional, tag = "16")]
+    pub signature: Option<Vec<u8>>,
 }
 
 /// A full membership exchange: the initiator sends its view with `reply = false`, the receiver

@@ -222,8 +222,10 @@ proptest! {
     }
 
     #[test]
-    fn key_texts_parse_or_are_refused(text in "(SYM-SEC-1|BOX-SEC-1|BOX-PUB-1|BOX-1)?\\PC{0,200}") {
+    fn key_texts_parse_or_are_refused(text in "(SYM-SEC-1|BOX-SEC-1|BOX-PUB-1|BOX-1|SIG-PUB-1|SIG-SEC-1)?\\PC{0,200}") {
         let _ = RingKey::parse(&text);
+        let _ = engine::crypto::OperatorPublicKey::parse(&text);
+        let _ = engine::crypto::OperatorSecretKey::parse(&text);
         let _ = BoxPublicKey::parse(&text);
         let _ = BoxSecretKey::parse(&text);
         let _ = SealedBox::parse(text.as_bytes());

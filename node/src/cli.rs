@@ -39,6 +39,11 @@ pub enum CliCommand {
     Depart {
         /// The member's id (32 hex digits).
         member_id: String,
+        /// The operator's secret key (SIG-SEC-1, from `key generate-operator`) that signs the
+        /// departure. Nodes started with --operator-key accept only departures signed by one
+        /// of their keys.
+        #[arg(long, env = "SWALLOWTAIL_OPERATOR_SECRET")]
+        operator_secret: Option<PathBuf>,
         /// Which node to ask.
         #[command(flatten)]
         client: ClientArgs,
@@ -74,6 +79,16 @@ pub enum KeyCommand {
     GenerateService {
         /// `service.group`.
         group: String,
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Write an operator's key pair: `NAME-<rev>.pub` (SIG-PUB-1, for the nodes:
+    /// `--operator-key`) and `NAME-<rev>.sig.key` (SIG-SEC-1, mode 0600, for
+    /// `depart --operator-secret`). Habitat origin keys have the same formats.
+    GenerateOperator {
+        /// The operator's name.
+        name: String,
         /// Where to write them.
         #[arg(long, default_value = ".")]
         out: PathBuf,
@@ -322,6 +337,23 @@ pub struct RunArgs {
     /// newest (or --ring-key-primary). The environment variable takes a comma-separated list.
     #[arg(long = "ring-key", env = "SWALLOWTAIL_RING_KEY", value_delimiter = ',')]
     pub ring_keys: Vec<PathBuf>,
+    /// An operator's public key (SIG-PUB-1, from `key generate-operator`): departures it
+    /// signed are accepted. Repeatable; the environment variable takes a comma-separated list.
+    /// Without one, every departure is refused unless --trust-unsigned-departures is given.
+    #[arg(
+        long = "operator-key",
+        env = "SWALLOWTAIL_OPERATOR_KEY",
+        value_delimiter = ','
+    )]
+    pub operator_keys: Vec<PathBuf>,
+    /// Accept departures from anyone who can reach the gossip port, signed or not (Butterfly's
+    /// behaviour: `hab sup depart` signs nothing). Not with --operator-key.
+    #[arg(
+        long,
+        env = "SWALLOWTAIL_TRUST_UNSIGNED_DEPARTURES",
+        conflicts_with = "operator_keys"
+    )]
+    pub trust_unsigned_departures: bool,
     /// The ring key that seals, `NAME-REVISION` (default: the newest).
     #[arg(long, env = "SWALLOWTAIL_RING_KEY_PRIMARY", requires = "ring_keys")]
     pub ring_key_primary: Option<String>,

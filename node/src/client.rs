@@ -20,8 +20,9 @@ use super::cli::{
 use super::secret::{self, Secret};
 use super::transport::pool::timeout;
 use crate::key_files::{
-    generate_box_key_files, generate_ring_key_file, read_box_public_key, read_box_secret_key,
-    read_ring_key, KeyFileError,
+    generate_box_key_files, generate_operator_key_files, generate_ring_key_file,
+    read_box_public_key, read_box_secret_key, read_operator_secret_key, read_ring_key,
+    KeyFileError,
 };
 use engine::crypto::{Revision, SealedBox};
 use engine::rumor::ServiceGroup;
@@ -69,10 +70,30 @@ pub async fn execute(command: CliCommand) -> Result<String, ClientError> {
                 .map_err(|e| ClientError::Local(format!("the gateway sent invalid JSON: {e}")))?;
             Ok(members_table(&v))
         }
-        CliCommand::Depart { member_id, client } => {
+        CliCommand::Depart {
+            member_id,
+            operator_secret,
+            client,
+        } => {
             let token = token(&client)?;
+            // The signature (base64) is the body; none asks for an unsigned departure, which
+            // only nodes with --trust-unsigned-departures take.
+            let body = match &operator_secret {
+                None => Vec::new(),
+                Some(path) => {
+                    let member: engine::MemberId = member_id.parse().map_err(|_| {
+                        ClientError::Local("the member id must be 32 hex digits".into())
+                    })?;
+                    let key = read_operator_secret_key(path)
+                        .map_err(|e| ClientError::Local(e.to_string()))?;
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .encode(key.sign_departure(member))
+                        .into_bytes()
+                }
+            };
             let path = format!("/depart/{member_id}");
-            request(&client, Method::POST, &path, Some(&token), Vec::new()).await?;
+            request(&client, Method::POST, &path, Some(&token), body).await?;
             Ok(format!("departed {member_id}"))
         }
         CliCommand::Config(ConfigCommand::Apply(args)) => {
@@ -160,6 +181,16 @@ async fn key_command(command: KeyCommand) -> Result<String, ClientError> {
                     .map_err(local)?;
             Ok(format!(
                 "wrote {} (public: for --encrypt-to) and {} (secret, mode 0600: for the group's nodes, --service-key)",
+                public.display(),
+                secret.display()
+            ))
+        }
+        KeyCommand::GenerateOperator { name, out } => {
+            let (public, secret) =
+                generate_operator_key_files(&out, &name, wall_clock_revision(), &mut os_rng()?)
+                    .map_err(local)?;
+            Ok(format!(
+                "wrote {} (public: for the nodes, --operator-key) and {} (secret, mode 0600: for depart --operator-secret)",
                 public.display(),
                 secret.display()
             ))

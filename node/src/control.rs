@@ -24,6 +24,8 @@ pub enum Command {
     Depart {
         /// The member to depart.
         member: MemberId,
+        /// An operator key's signature of the departure, if the operator signed it.
+        signature: Option<[u8; 64]>,
         /// The outcome.
         reply: Sender<Result<(), ControlError>>,
     },
@@ -133,6 +135,9 @@ pub enum ControlError {
     /// The request cannot be carried out as asked (HTTP 409). Nothing changed.
     #[error("{0}")]
     Rejected(String),
+    /// The request lacks a signature this node trusts (HTTP 403). Nothing changed.
+    #[error("{0}")]
+    Forbidden(String),
     /// The node is shutting down (HTTP 503). Nothing changed.
     #[error("the node is shutting down")]
     ShuttingDown,

@@ -304,9 +304,17 @@ impl Driver {
                 let _ = reply.try_send(self.snapshot());
                 None
             }
-            Command::Depart { member, reply } => {
+            Command::Depart {
+                member,
+                signature,
+                reply,
+            } => {
                 let me = member == self.engine.id();
-                let mut outcome = self.engine.depart_member(member).map_err(control_error);
+                let outcome = match signature {
+                    Some(s) => self.engine.depart_member_signed(member, s),
+                    None => self.engine.depart_member(member),
+                };
+                let mut outcome = outcome.map_err(control_error);
                 if outcome.is_ok() {
                     tracing::warn!(%member, this_member = me, "departed by an operator");
                     outcome = self.save_acknowledged(me);
@@ -700,6 +708,11 @@ fn control_error(e: RumorError) -> ControlError {
     match e {
         RumorError::PayloadTooLarge { .. } => ControlError::TooLarge(e.to_string()),
         RumorError::Departed => ControlError::ShuttingDown,
+        RumorError::Unsigned => ControlError::Forbidden(format!(
+            "{e}: this node takes departures signed by one of its --operator-key keys \
+             (engine-node depart --operator-secret FILE), or unsigned ones only with \
+             --trust-unsigned-departures"
+        )),
         other => ControlError::Rejected(other.to_string()),
     }
 }

@@ -12,6 +12,7 @@ use engine::crypto::key_text::{KeyName, KeyParseError, NameError, Revision};
 use engine::crypto::keyring::{Keyring, KeyringError};
 use engine::crypto::ring_key::RingKey;
 use engine::crypto::sealed_box::{BoxPublicKey, BoxSecretKey};
+use engine::crypto::{OperatorPublicKey, OperatorSecretKey};
 
 /// Why key files could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +102,32 @@ pub fn generate_box_key_files(
     let public_path = write_key_file(dir, &public.file_name(), &public.to_text(), false)?;
     let secret_path = write_key_file(dir, &secret.file_name(), &secret.to_text(), true)?;
     Ok((public_path, secret_path, secret))
+}
+
+/// Generates an operator's Ed25519 key pair and writes `dir/<name>-<revision>.pub` (0644,
+/// SIG-PUB-1) and `dir/<name>-<revision>.sig.key` (0600, SIG-SEC-1). Returns the paths of the
+/// public and the secret file.
+pub fn generate_operator_key_files(
+    dir: &Path,
+    name: &str,
+    revision: Revision,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(PathBuf, PathBuf), KeyFileError> {
+    let secret = OperatorSecretKey::generate(KeyName::new(name, revision)?, rng);
+    let public = secret.public_key();
+    let public_path = write_key_file(dir, &public.file_name(), &public.to_text(), false)?;
+    let secret_path = write_key_file(dir, &secret.file_name(), &secret.to_text(), true)?;
+    Ok((public_path, secret_path))
+}
+
+/// Reads an operator's public key (SIG-PUB-1).
+pub fn read_operator_public_key(path: &Path) -> Result<OperatorPublicKey, KeyFileError> {
+    parsed(path, OperatorPublicKey::parse(&read(path)?))
+}
+
+/// Reads an operator's secret key (SIG-SEC-1).
+pub fn read_operator_secret_key(path: &Path) -> Result<OperatorSecretKey, KeyFileError> {
+    parsed(path, OperatorSecretKey::parse(&read(path)?))
 }
 
 fn read(path: &Path) -> Result<String, KeyFileError> {

@@ -22,9 +22,9 @@ use super::secret::Secret;
 use super::transport::inbound::{self, FrameBudget, InboundConfig, InboundView};
 use super::transport::pool::{PoolConfig, StreamPool};
 use super::transport::{QueuedNetwork, TransportStats};
-use crate::key_files::load_keyring;
+use crate::key_files::{load_keyring, read_operator_public_key};
 use engine::config::Config;
-use engine::crypto::{KeyName, Keyring};
+use engine::crypto::{KeyName, Keyring, OperatorPublicKey};
 use engine::engine::Engine;
 use engine::id::{Incarnation, MemberId};
 use engine::member::Member;
@@ -123,6 +123,7 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         tracing::info!(keys = ?names, primary = %ring.primary().name(), "ring encryption on");
     }
     engine.set_ring_keys(keyring);
+    engine.set_operator_keys(operator_keys(&args)?);
     restore_rumors(&mut engine, loaded.rumors.as_deref(), &data, incarnation)?;
     engine.insert_members(std::mem::take(&mut loaded.members));
     engine.join(&peers);
@@ -323,6 +324,32 @@ fn serve(
     };
     let driver = Driver::new(engine, udp, input_rx, pool, stats, setup, inbound);
     Ok(smol::block_on(driver.run()))
+}
+
+/// Whose departures the node takes: with `--trust-unsigned-departures` anyone's; otherwise
+/// only those signed by an `--operator-key` (none given: no departure at all).
+fn operator_keys(args: &RunArgs) -> Result<Option<Vec<OperatorPublicKey>>, StartError> {
+    if args.trust_unsigned_departures {
+        tracing::warn!(
+            "departures are taken from anyone who can reach the gossip port \
+             (--trust-unsigned-departures)"
+        );
+        return Ok(None);
+    }
+    let keys = args
+        .operator_keys
+        .iter()
+        .map(|p| read_operator_public_key(p).map_err(|e| StartError::BadKeys(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        tracing::info!(
+            "no --operator-key: departures are refused (give operators' keys to depart members)"
+        );
+    } else {
+        let names: Vec<String> = keys.iter().map(|k| k.name().to_string()).collect();
+        tracing::info!(keys = ?names, "departures must be signed by one of these operator keys");
+    }
+    Ok(Some(keys))
 }
 
 /// The keyring from `--ring-key` (files or directories), with `--ring-key-primary` sealing.

@@ -80,6 +80,8 @@ proptest! {
             let _ = read_ring_key(&path);
             let _ = read_box_public_key(&path);
             let _ = read_box_secret_key(&path);
+            let _ = node::key_files::read_operator_public_key(&path);
+            let _ = node::key_files::read_operator_secret_key(&path);
             let _ = load_keyring(&[&path]);
         }
         let _ = load_keyring(&[&dir.0]);

@@ -333,6 +333,92 @@ fn a_claim_at_an_unreachable_incarnation_cannot_lock_a_member_out() {
     );
 }
 
+/// Datagrams from a stranger at 127.0.0.5 that together claim `count` members nobody ever
+/// heard from, at loopback addresses where nothing answers: twenty records to a datagram.
+fn invented_members(count: usize) -> Vec<Vec<u8>> {
+    let stranger = engine::Member::new(
+        engine::MemberId::from_u128(0x5157_0000),
+        "127.0.0.5:9".parse().expect("addr"),
+    );
+    let records: Vec<engine::wire::Membership> = (0..count)
+        .map(|k| {
+            let ip = std::net::Ipv4Addr::new(127, 1, (k / 250) as u8, (k % 250) as u8 + 1);
+            let member = engine::Member::new(
+                engine::MemberId::from_u128(0x1_0000_0000 + k as u128),
+                SocketAddr::new(ip.into(), 9),
+            );
+            engine::wire::Membership::from(&engine::Membership {
+                member,
+                health: engine::Health::Alive,
+            })
+        })
+        .collect();
+    records
+        .chunks(20)
+        .map(|chunk| ping_datagram(stranger, chunk.to_vec()))
+        .collect()
+}
+
+#[test]
+fn invented_members_do_not_stop_failure_detection() {
+    let dir = TempDir::new("invented");
+    let a = Node::start("a", &dir, &[], &[]);
+    let b = Node::start("b", &dir, &[a.gossip], &[]);
+    let mut c = Node::start("c", &dir, &[a.gossip], &[]);
+    let ids = formed(&[&a, &b, &c], CONVERGE);
+    // 500 invented members in 25 datagrams to each node.
+    let attacker = std::net::UdpSocket::bind("127.0.0.5:0").expect("bind attacker");
+    for datagram in invented_members(500) {
+        for node in [&a, &b, &c] {
+            attacker.send_to(&datagram, node.gossip).expect("send");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let held = |n: &Node| {
+        n.butterfly()
+            .map_or(0, |b| b["membership"].as_object().map_or(0, |m| m.len()))
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), || (held(&a) >= 500).then_some(())).is_some(),
+        "the attack took: a holds {} members",
+        held(&a)
+    );
+    // A real crash is still confirmed promptly by both survivors (the attack held it up for
+    // 110 s and more before members never heard from lost their equal share of probes).
+    c.kill();
+    let confirmed = wait_for(Duration::from_secs(45), || {
+        let ok = [&a, &b].iter().all(|n| {
+            n.health_of(&ids[2])
+                .is_some_and(|(h, _)| h == "Confirmed" || h == "Departed")
+        });
+        ok.then_some(())
+    });
+    assert!(
+        confirmed.is_some(),
+        "the crash of c was not confirmed: a {:?}, b {:?}\n{}",
+        a.health_of(&ids[2]),
+        b.health_of(&ids[2]),
+        logs(&[&a, &b])
+    );
+    assert_eq!(
+        a.health_of(&ids[1]).map(|(h, _)| h).as_deref(),
+        Some("Alive")
+    );
+    assert_eq!(
+        b.health_of(&ids[0]).map(|(h, _)| h).as_deref(),
+        Some("Alive")
+    );
+    // Members that never answer are suspected like any other.
+    let bf = a.butterfly().expect("butterfly");
+    let doubted = bf["membership"]
+        .as_object()
+        .map_or(0, |m| m.values().filter(|v| v["health"] != "Alive").count());
+    assert!(
+        doubted >= 2,
+        "invented members are probed and suspected: {doubted}"
+    );
+}
+
 /// One stream frame carrying `rumor`, as a stranger would push it.
 fn rumor_frame(rumor: &engine::Rumor) -> Vec<u8> {
     let wire = engine::rumor::encode_rumor(rumor);
@@ -408,4 +494,139 @@ fn a_flood_of_rumors_fills_the_store_only_to_its_bound_and_versions_stay_reachab
     assert_eq!(config_version(&a, "web.prod"), Some(7));
     let on_disk = std::fs::metadata(a.data_dir.join("rumors.pb")).map_or(0, |m| m.len());
     assert!(on_disk < 40 << 20, "rumors.pb is {on_disk} bytes");
+}
+
+/// A Departure of `member`, signed (by a key made here, which no node trusts) or not.
+fn departure_rumor(member: &str, signed: bool) -> engine::Rumor {
+    use rand::SeedableRng;
+    let member_id: engine::MemberId = member.parse().expect("id");
+    let signature = signed.then(|| {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let name = engine::crypto::KeyName::new(
+            "mallory",
+            engine::crypto::Revision::from_unix_seconds(1_700_000_000),
+        )
+        .expect("name");
+        engine::crypto::OperatorSecretKey::generate(name, &mut rng).sign_departure(member_id)
+    });
+    engine::Rumor::Departure(engine::rumor::Departure {
+        member_id,
+        signature,
+    })
+}
+
+#[test]
+fn a_stranger_cannot_depart_a_member() {
+    let dir = TempDir::new("depart");
+    let a = Node::start("a", &dir, &[], &[]);
+    let mut b = Node::start("b", &dir, &[a.gossip], &[]);
+    let ids = formed(&[&a, &b], CONVERGE);
+    // The Departure of b, unsigned and signed by a key nobody trusts, to both nodes.
+    for node in [&a, &b] {
+        let mut s = connect_from(6, node.gossip).expect("connect");
+        for signed in [false, true] {
+            s.write_all(&rumor_frame(&departure_rumor(&ids[1], signed)))
+                .expect("send");
+        }
+    }
+    let refused = wait_for(CONVERGE, || {
+        let n = metric(&a, "swallowtail_dropped_input_total{reason=\"unsigned\"}")?;
+        (n >= 2.0).then_some(n)
+    });
+    assert!(refused.is_some(), "a refused both\n{}", a.log_tail());
+    // b keeps running with its id and stays Alive everywhere; nobody lists a departure.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        b.wait_exit(Duration::from_millis(10)).is_none(),
+        "b stopped"
+    );
+    assert_eq!(b.member_id().as_deref(), Some(ids[1].as_str()));
+    assert_eq!(
+        a.health_of(&ids[1]).map(|(h, _)| h).as_deref(),
+        Some("Alive")
+    );
+    let bf = a.butterfly().expect("butterfly");
+    assert_eq!(bf["departures"].as_array().map(Vec::len), Some(0), "{bf}");
+}
+
+/// A Ping sealed with `key` by an insider (a member id of its own, at 127.0.0.7), numbered
+/// `seq`, carrying `records`.
+fn insider_ping(
+    key: &engine::crypto::RingKey,
+    seq: u64,
+    records: &[engine::Membership],
+) -> Vec<u8> {
+    use engine::wire::{self, Swim, SwimPayload, SwimType};
+    use prost::Message as _;
+    let insider = engine::Member::new(
+        engine::MemberId::from_u128(0x1d51_de00),
+        "127.0.0.7:9".parse().expect("addr"),
+    );
+    let swim = Swim {
+        r#type: SwimType::Ping as i32,
+        seq: Some(seq),
+        extensions: None,
+        membership: records.iter().map(wire::Membership::from).collect(),
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&insider)),
+            ..Default::default()
+        })),
+    };
+    let mut nonce = [0u8; 24];
+    nonce[..8].copy_from_slice(&seq.to_be_bytes());
+    nonce[8] = 0x1d;
+    engine::crypto::seal_wire(
+        &engine::crypto::Keyring::single(key.clone()),
+        &swim.encode_to_vec(),
+        nonce,
+    )
+}
+
+#[test]
+fn an_insider_with_the_ring_key_cannot_keep_a_dead_member_alive() {
+    let dir = TempDir::new("insider");
+    let key_path = ring_key(&dir);
+    let key_arg = key_path.to_string_lossy().into_owned();
+    let flags = ["--ring-key", key_arg.as_str()];
+    let a = Node::start("a", &dir, &[], &flags);
+    let b = Node::start("b", &dir, &[a.gossip], &flags);
+    let mut c = Node::start("c", &dir, &[a.gossip], &flags);
+    let ids = formed(&[&a, &b, &c], CONVERGE);
+    let key =
+        engine::crypto::RingKey::parse(&std::fs::read_to_string(&key_path).expect("the key file"))
+            .expect("a ring key");
+    let c_id: engine::MemberId = ids[2].parse().expect("id");
+    let held = a.health_of(&ids[2]).map_or(0, |(_, inc)| inc);
+    c.kill();
+    // For 30 s, every 250 ms, a forged refutation for c at a rising incarnation.
+    let insider = std::net::UdpSocket::bind("127.0.0.7:0").expect("bind insider");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seq = 0u64;
+    while std::time::Instant::now() < deadline {
+        seq += 1;
+        let claim = engine::Membership {
+            member: engine::Member {
+                incarnation: engine::Incarnation(held + seq),
+                ..engine::Member::new(c_id, c.gossip)
+            },
+            health: engine::Health::Alive,
+        };
+        for node in [&a, &b] {
+            let _ = insider.send_to(&insider_ping(&key, seq, &[claim]), node.gossip);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for node in [&a, &b] {
+        let health = node.health_of(&ids[2]).map(|(h, _)| h);
+        assert_eq!(
+            health.as_deref(),
+            Some("Confirmed"),
+            "{} about the dead c\n{}",
+            node.name,
+            logs(&[&a, &b])
+        );
+    }
+    let checked = metric(&a, "swallowtail_refutations_checked_total").unwrap_or(0.0)
+        + metric(&b, "swallowtail_refutations_checked_total").unwrap_or(0.0);
+    assert!(checked >= 1.0, "the forgeries were checked with c");
 }

@@ -67,7 +67,10 @@ fn interoperate(with_key: bool) {
     };
     let key = with_key.then(|| ring_key(&dir));
     let key_s = key.as_ref().map(|k| k.to_string_lossy().into_owned());
+    // Butterfly has no operator keys: its departures are unsigned, and applied only by members
+    // that trust unsigned departures.
     let mut flags: Vec<&str> = COMPAT.to_vec();
+    flags.push("--trust-unsigned-departures");
     if let Some(k) = &key_s {
         flags.extend(["--ring-key", k.as_str()]);
     }

@@ -226,7 +226,10 @@ fn every_rumor_kind_decodes_with_butterflys_schema_and_butterflys_decode_here() 
             member.to_string(),
         ),
         (
-            Rumor::Departure(Departure { member_id: member }),
+            Rumor::Departure(Departure {
+                member_id: member,
+                signature: None,
+            }),
             "Departure",
             "butterflyclient".to_string(),
         ),

@@ -26,9 +26,16 @@ fn run_cli(node: &Node, args: &[&str]) -> (i32, String, String) {
 #[test]
 fn a_config_applied_through_one_node_is_in_every_census() {
     let dir = TempDir::new("census");
-    let a = Node::start("a", &dir, &[], &[]);
-    let b = Node::start("b", &dir, &[a.gossip], &["--service", "web.prod"]);
-    let mut c = Node::start("c", &dir, &[a.gossip], &[]);
+    let (public, secret) = operator_keys(&dir);
+    let trust = ["--operator-key", public.as_str()];
+    let a = Node::start("a", &dir, &[], &trust);
+    let b = Node::start(
+        "b",
+        &dir,
+        &[a.gossip],
+        &["--service", "web.prod", "--operator-key", public.as_str()],
+    );
+    let mut c = Node::start("c", &dir, &[a.gossip], &trust);
     let nodes = [&a, &b, &c];
     let ids = formed(&nodes, CONVERGE);
 
@@ -96,7 +103,33 @@ fn a_config_applied_through_one_node_is_in_every_census() {
 
     withdrawn_services_leave_every_census(&nodes, &b);
     the_rumor_store_survives_a_restart(&a, &b, &mut c, &ids);
-    an_operator_departure_stops_the_member_for_good(&a, &b, &mut c, &ids);
+    an_operator_departure_stops_the_member_for_good(&a, &b, &mut c, &ids, &secret);
+}
+
+/// An operator key pair made by `engine-node key generate-operator`: the public and the
+/// secret file.
+fn operator_keys(dir: &TempDir) -> (String, String) {
+    let out = dir.join("operator");
+    let (code, stdout, err) = common::cli(
+        &[
+            "key",
+            "generate-operator",
+            "ops",
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    let find = |suffix: &str| {
+        std::fs::read_dir(&out)
+            .expect("the key folder")
+            .filter_map(Result::ok)
+            .map(|e| e.path().to_string_lossy().into_owned())
+            .find(|p| p.ends_with(suffix) && !(suffix == ".pub" && p.ends_with(".sig.key")))
+            .unwrap_or_else(|| panic!("no {suffix} in {}", out.display()))
+    };
+    (find(".pub"), find(".sig.key"))
 }
 
 /// Withdraw b's service through the CLI: it leaves every census.
@@ -140,8 +173,19 @@ fn an_operator_departure_stops_the_member_for_good(
     b: &Node,
     c: &mut Node,
     ids: &[String],
+    operator_secret: &str,
 ) {
+    // Unsigned, the nodes refuse it (they hold an operator key).
     let (code, out, err) = run_cli(a, &["depart", &ids[2]]);
+    assert_ne!(code, 0, "an unsigned departure was taken: {out}{err}");
+    assert!(
+        err.contains("403") && err.contains("--operator-key"),
+        "{err}"
+    );
+    let (code, out, err) = run_cli(
+        a,
+        &["depart", &ids[2], "--operator-secret", operator_secret],
+    );
     assert_eq!(code, 0, "{out}{err}");
     let exited = c.wait_exit(CONVERGE);
     assert_eq!(

@@ -352,6 +352,7 @@ mod tests {
             from_id: Some(format!("{n:032x}")),
             payload: Some(RumorPayload::Departure(wire::Departure {
                 member_id: Some(format!("{n:032x}")),
+                signature: None,
             })),
         }
     }

@@ -218,7 +218,7 @@ pub enum KeyParseError {
     /// The key decodes to the wrong number of bytes.
     #[error("the key is {found} bytes long, expected {expected}")]
     WrongLength {
-        /// Always [`KEY_LEN`].
+        /// The length this kind of key has ([`KEY_LEN`] but for Ed25519 secret keys, 64).
         expected: usize,
         /// What the base64 decoded to.
         found: usize,
@@ -226,6 +226,10 @@ pub enum KeyParseError {
     /// Something follows the key line (beyond one newline).
     #[error("unexpected data after the key")]
     TrailingData,
+    /// The bytes are not a valid key of this kind (an Ed25519 public key that is no curve
+    /// point, or a secret key whose public half does not match it).
+    #[error("the bytes are not a valid key of this kind")]
+    BadKey,
 }
 
 /// Parses key text with the given header into its name and key bytes.
@@ -233,6 +237,14 @@ pub(crate) fn parse(
     text: &str,
     header: &'static str,
 ) -> Result<(KeyName, [u8; KEY_LEN]), KeyParseError> {
+    parse_sized(text, header)
+}
+
+/// Parses key text with the given header whose key is `N` bytes long.
+pub(crate) fn parse_sized<const N: usize>(
+    text: &str,
+    header: &'static str,
+) -> Result<(KeyName, [u8; N]), KeyParseError> {
     let text = text.strip_suffix('\n').unwrap_or(text);
     let mut lines = text.split('\n');
     let first = lines.next().unwrap_or("");
@@ -263,19 +275,18 @@ pub(crate) fn parse(
     let bytes = STANDARD
         .decode(key_line)
         .map_err(|_| KeyParseError::BadBase64)?;
-    let key: [u8; KEY_LEN] =
-        bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| KeyParseError::WrongLength {
-                expected: KEY_LEN,
-                found: bytes.len(),
-            })?;
+    let key: [u8; N] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| KeyParseError::WrongLength {
+            expected: N,
+            found: bytes.len(),
+        })?;
     Ok((name, key))
 }
 
 /// Formats key text (no trailing newline, as Habitat writes it).
-pub(crate) fn format(header: &str, name: &KeyName, key: &[u8; KEY_LEN]) -> String {
+pub(crate) fn format(header: &str, name: &KeyName, key: &[u8]) -> String {
     format!("{header}\n{name}\n\n{}", STANDARD.encode(key))
 }
 

@@ -10,6 +10,10 @@
 //! * [`BoxSecretKey`], [`BoxPublicKey`], [`SealedBox`] — Curve25519 key pairs for service groups
 //!   and users (`BOX-SEC-1`, `BOX-PUB-1`), and configs or files sealed with NaCl box from a
 //!   user to a service group (Habitat's `BOX-1` payload).
+//! * [`OperatorSecretKey`], [`OperatorPublicKey`] — Ed25519 key pairs (`SIG-SEC-1`,
+//!   `SIG-PUB-1`, Habitat's origin-key formats) that sign operator departures; an engine given
+//!   them through [`Engine::set_operator_keys`](crate::Engine::set_operator_keys) refuses
+//!   departures they did not sign.
 //!
 //! The primitives are RustCrypto's `crypto_secretbox` and `crypto_box`; known-answer tests
 //! use NaCl's published vectors and an integration test cross-checks with libsodium through
@@ -18,6 +22,7 @@
 
 pub mod key_text;
 pub mod keyring;
+pub mod operator_key;
 pub mod ring_key;
 pub mod sealed_box;
 pub mod wire_seal;
@@ -27,6 +32,9 @@ mod test_vectors;
 
 pub use key_text::{KeyName, KeyParseError, NameError, Revision, KEY_LEN};
 pub use keyring::{Keyring, KeyringError};
+pub use operator_key::{
+    OperatorPublicKey, OperatorSecretKey, SIGNATURE_LEN, SIG_PUBLIC_HEADER, SIG_SECRET_HEADER,
+};
 pub use ring_key::{OpenError, RingKey, NONCE_LEN, RING_KEY_HEADER, TAG_LEN};
 pub use sealed_box::{
     is_sealed_box, BoxError, BoxPublicKey, BoxSecretKey, SealedBox, BOX_PUBLIC_HEADER,

@@ -55,7 +55,7 @@ impl RingKey {
 
     /// The key file's text (it contains the secret: write it with mode 0600).
     pub fn to_text(&self) -> String {
-        key_text::format(RING_KEY_HEADER, &self.name, &self.key)
+        key_text::format(RING_KEY_HEADER, &self.name, self.key.as_slice())
     }
 
     /// The conventional file name, `<name>-<revision>.sym.key`.

@@ -124,7 +124,7 @@ impl BoxSecretKey {
 
     /// The `.box.key` file's text (it contains the secret: write it with mode 0600).
     pub fn to_text(&self) -> String {
-        key_text::format(BOX_SECRET_HEADER, &self.name, &self.key)
+        key_text::format(BOX_SECRET_HEADER, &self.name, self.key.as_slice())
     }
 
     /// The conventional file name, `<name>-<revision>.box.key`.

@@ -266,6 +266,7 @@ mod tests {
             from_id: None,
             payload: Some(RumorPayload::Departure(wire::Departure {
                 member_id: Some("x".into()),
+                signature: None,
             })),
         };
         let r = for_butterfly(departure, "me").expect("sent");

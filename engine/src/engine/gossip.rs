@@ -47,7 +47,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         } else {
             fanout.saturating_mul(3)
         };
-        let picked = self.random_members(candidates, None, |h, _| {
+        let picked = self.random_members(candidates, None, |h, _, _| {
             matches!(h, Health::Alive | Health::Suspect)
         });
         let mut sent = 0;

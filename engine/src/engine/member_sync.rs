@@ -269,8 +269,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.view.broadcasts.is_empty() || self.departed {
             return;
         }
-        let picked =
-            self.random_members(self.config.gossip_fanout, None, |h, _| h == Health::Alive);
+        let picked = self.random_members(self.config.gossip_fanout, None, |h, _, _| {
+            h == Health::Alive
+        });
         for i in picked {
             let Some(m) = self.view.members.at(i) else {
                 continue;

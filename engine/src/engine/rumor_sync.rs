@@ -57,7 +57,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Starts a rumor digest exchange with one random live member, if we know one.
     pub(super) fn rumor_sync_with_random_member(&mut self) {
-        let picked = self.random_members(1, None, |h, _| h == Health::Alive);
+        let picked = self.random_members(1, None, |h, _, _| h == Health::Alive);
         if let Some(m) = picked.first().and_then(|&i| self.view.members.at(i)) {
             self.start_rumor_sync(m.member.gossip_addr());
         }

@@ -252,11 +252,50 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// reports [`Event::DepartedByOperator`]. Departing ourselves is allowed and takes effect at
     /// once (the rumor is first sent to `departure_fanout` members). Departing a member twice
     /// is harmless.
+    ///
+    /// An engine given operator keys ([`set_operator_keys`](Self::set_operator_keys)) refuses
+    /// this unsigned form with [`RumorError::Unsigned`]: use
+    /// [`depart_member_signed`](Self::depart_member_signed).
     pub fn depart_member(&mut self, member: MemberId) -> Result<(), RumorError> {
+        self.operator_departure(Departure {
+            member_id: member,
+            signature: None,
+        })
+    }
+
+    /// Departs `member` with an operator key's signature of the departure, which travels with
+    /// the rumor so that members holding operator keys accept it. An engine with operator keys
+    /// checks it first and refuses it ([`RumorError::Unsigned`]) unless one of them verifies it.
+    pub fn depart_member_signed(
+        &mut self,
+        member: MemberId,
+        signature: [u8; crate::crypto::SIGNATURE_LEN],
+    ) -> Result<(), RumorError> {
+        self.operator_departure(Departure {
+            member_id: member,
+            signature: Some(signature),
+        })
+    }
+
+    fn operator_departure(&mut self, departure: Departure) -> Result<(), RumorError> {
         self.check_active()?;
-        let rumor = Rumor::Departure(Departure { member_id: member });
-        self.apply_rumor(rumor, Origin::Local);
+        if !self.departure_trusted(&departure) {
+            return Err(RumorError::Unsigned);
+        }
+        self.apply_rumor(Rumor::Departure(departure), Origin::Local);
         Ok(())
+    }
+
+    /// Whether `departure` is one we accept: anyone's without operator keys, else one a
+    /// trusted key signed.
+    fn departure_trusted(&self, departure: &Departure) -> bool {
+        let Some(keys) = &self.operator_keys else {
+            return true;
+        };
+        departure.signature.is_some_and(|signature| {
+            keys.iter()
+                .any(|k| k.verifies_departure(departure.member_id, &signature))
+        })
     }
 
     /// Merges every rumor of an exported store (see
@@ -368,6 +407,16 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// A rumor the store does not [`admit`](Self::admit) is refused, counted and reported.
     pub(super) fn apply_rumor(&mut self, rumor: Rumor, origin: Origin) -> StoreOutcome {
         let key = rumor.key();
+        if let (Origin::Remote, Rumor::Departure(d)) = (origin, &rumor) {
+            if !self.departure_trusted(d) {
+                self.drop_input(DropReason::Unsigned);
+                self.emit(Event::RumorRejected {
+                    key: Some(key),
+                    reason: RumorRejectReason::Unsigned,
+                });
+                return StoreOutcome::Older;
+            }
+        }
         if let Err(reason) = self.admit(&rumor, &key) {
             match reason {
                 RumorRejectReason::Implausible => self.drop_input(DropReason::Implausible),
@@ -482,7 +531,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.departed_by_operator = true;
         if !self.departed {
             let key = RumorKey::Departure { member: self.me.id };
-            let targets = self.random_members(self.config.departure_fanout, None, |h, _| {
+            let targets = self.random_members(self.config.departure_fanout, None, |h, _, _| {
                 h == Health::Alive
             });
             for i in targets {

@@ -76,13 +76,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let n = self.view.members.len();
         let members = &self.view.members;
-        let pick = self
-            .round
-            .next(n, &mut self.rng, |i| match members.health_at(i) {
-                Some(Health::Alive | Health::Suspect) => true,
-                Some(Health::Confirmed) => members.persistent_at(i),
-                _ => false,
-            });
+        let pingable = |i: usize| match members.health_at(i) {
+            Some(Health::Alive | Health::Suspect) => true,
+            Some(Health::Confirmed) => members.persistent_at(i),
+            _ => false,
+        };
+        // After a failed probe of a member never heard from, a member that has answered us
+        // comes next (if there is one): invented members cannot crowd out the real ones.
+        let heard_first =
+            self.config.fair_probing && std::mem::take(&mut self.probe.unheard_failed);
+        let mut pick = None;
+        if heard_first {
+            pick = self
+                .round
+                .next(n, &mut self.rng, |i| pingable(i) && members.heard_at(i));
+        }
+        if pick.is_none() {
+            pick = self.round.next(n, &mut self.rng, pingable);
+        }
         let Some(target) = pick.and_then(|i| self.view.members.at(i)) else {
             return;
         };
@@ -131,9 +142,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Some(target) = self.view.members.get(target_id) else {
             return;
         };
-        let helpers = self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _| {
-            h == Health::Alive
-        });
+        // Helpers we have heard from directly, if there are any (`Config::fair_probing`): a
+        // member never heard from may not exist, and its silence would count against us.
+        let mut helpers = Vec::new();
+        if self.config.fair_probing {
+            helpers = self.random_members(
+                self.config.pingreq_fanout,
+                Some(target_id),
+                |h, _, heard| h == Health::Alive && heard,
+            );
+        }
+        if helpers.is_empty() {
+            helpers =
+                self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _, _| {
+                    h == Health::Alive
+                });
+        }
         self.probe.pingreqs_sent = true;
         let want_nack = self.config.awareness_on();
         for i in helpers {
@@ -175,6 +199,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         // Report the failure for the member at the incarnation probed; the membership rules
         // decide what it means (`membership/suspect.rs`).
         if let Some(id) = self.probe.target.take() {
+            self.probe.unheard_failed = self
+                .view
+                .members
+                .position(id)
+                .is_some_and(|i| !self.view.members.heard_at(i));
             if let Some(held) = self.view.members.get(id) {
                 let probed = Membership {
                     member: Member {
@@ -197,7 +226,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         corrections: &[Membership],
     ) -> Result<(), DropReason> {
         let from = self.sender(src, ping.from.as_ref())?;
-        let prior = match self.heard_from(&from) {
+        let prior = match self.heard_from(src, &from) {
             Ok(prior) => prior,
             // A member we hold Departed on second-hand word (not an operator's departure)
             // pings us from its own address: it is not gone. It stays out of our view at that
@@ -245,7 +274,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             let fwd = Member::try_from(fwd)?;
             if fwd.id != self.me.id {
                 // We are the helper of an indirect probe: relay the target's Ack.
-                self.heard_from(&from)?;
+                self.heard_from(src, &from)?;
                 self.relays.remove(&(from.id, fwd.id));
                 // A Butterfly target leaves its address out; like Butterfly, name the address
                 // its Ack came from, so the asker learns where it is.
@@ -263,6 +292,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
         }
         self.note_direct_contact(&from, Cause::Answered)?;
+        self.view.members.mark_heard(from.id, src);
         if self.probe.target == Some(from.id) && !self.probe.acked {
             self.probe.acked = true;
             self.awareness.apply(-1);
@@ -275,7 +305,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn on_pingreq(&mut self, src: SocketAddr, req: &wire::PingReq) -> Result<(), DropReason> {
         let asker = self.sender(src, req.from.as_ref())?;
-        self.heard_from(&asker)?;
+        self.heard_from(src, &asker)?;
         // The relayed Ack (and a Nack) go back where the PingReq came from, like an Ack to a
         // Ping: never to an address the request names.
         let asker = Member { addr: src, ..asker };
@@ -319,7 +349,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn on_nack(&mut self, src: SocketAddr, nack: &wire::Nack) -> Result<(), DropReason> {
         let helper = self.sender(src, nack.from.as_ref())?;
-        self.heard_from(&helper)?;
+        self.heard_from(src, &helper)?;
         let target = Member::try_from(nack.target.as_ref().ok_or(DropReason::Invalid)?)?;
         if self.probe.target == Some(target.id) && !self.probe.acked {
             self.probe.nacks += 1;
@@ -329,20 +359,25 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     fn on_probe_ping(&mut self, src: SocketAddr, pp: &wire::ProbePing) -> Result<(), DropReason> {
         let from = self.sender(src, pp.from.as_ref())?;
-        let prior = self.heard_from(&from)?;
-        let _ = src;
+        let prior = self.heard_from(src, &from)?;
         let payload = SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&self.me)),
             ..Default::default()
         });
-        self.send_swim(from.addr, SwimType::Ack, payload, prior);
+        // To the datagram's source, like every Ack: never to an address named inside.
+        self.send_swim(src, SwimType::Ack, payload, prior);
         Ok(())
     }
 
     /// Direct contact from `member`; any message from the member we are probing answers the
     /// probe as well as an Ack would (it is alive and reaches us).
-    fn heard_from(&mut self, member: &Member) -> Result<Option<Membership>, DropReason> {
+    fn heard_from(
+        &mut self,
+        src: SocketAddr,
+        member: &Member,
+    ) -> Result<Option<Membership>, DropReason> {
         let prior = self.note_direct_contact(member, Cause::DirectContact)?;
+        self.view.members.mark_heard(member.id, src);
         if self.probe.target == Some(member.id) {
             self.probe.acked = true;
         }

@@ -29,7 +29,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             member: self.me,
             health: Health::Departed,
         };
-        let targets = self.random_members(self.config.departure_fanout, None, |h, _| {
+        let targets = self.random_members(self.config.departure_fanout, None, |h, _, _| {
             h == Health::Alive
         });
         for i in targets {

@@ -51,6 +51,7 @@ pub fn encode_rumor(rumor: &Rumor) -> wire::Rumor {
             RumorType::Departure,
             RumorPayload::Departure(wire::Departure {
                 member_id: Some(d.member_id.to_string()),
+                signature: d.signature.map(|s| s.to_vec()),
             }),
         ),
     };
@@ -91,6 +92,10 @@ pub fn decode_rumor(r: &wire::Rumor) -> Result<Option<Rumor>, DropReason> {
         (Some(RumorPayload::Election(e)), _) => Rumor::Election(election_from_wire(e)?),
         (Some(RumorPayload::Departure(d)), _) => Rumor::Departure(Departure {
             member_id: member_id(d.member_id.as_deref())?,
+            signature: match &d.signature {
+                None => None,
+                Some(s) => Some(s.as_slice().try_into().map_err(|_| DropReason::Invalid)?),
+            },
         }),
         _ => return Ok(None),
     };

@@ -116,6 +116,8 @@ pub struct ServiceFile {
 pub struct Departure {
     /// The departed member.
     pub member_id: MemberId,
+    /// An operator key's signature of the departure, if it was signed.
+    pub signature: Option<[u8; crate::crypto::SIGNATURE_LEN]>,
 }
 
 /// Butterfly's rule for services, configs and files: replace only on a strictly higher
@@ -150,8 +152,13 @@ impl ServiceFile {
 }
 
 impl Departure {
-    /// Merge rule: a departure never changes once set.
-    pub fn merge(_held: &Departure, _incoming: Departure) -> Verdict<Departure> {
-        Verdict::Same
+    /// Merge rule: a departure never changes once set, except that a signed copy replaces an
+    /// unsigned one (so the signature travels on to members that demand it).
+    pub fn merge(held: &Departure, incoming: Departure) -> Verdict<Departure> {
+        if held.signature.is_none() && incoming.signature.is_some() {
+            Verdict::Replace(incoming)
+        } else {
+            Verdict::Same
+        }
     }
 }

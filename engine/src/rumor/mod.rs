@@ -331,6 +331,11 @@ pub enum RumorError {
         /// `Config::max_version_step`.
         max_step: u64,
     },
+    /// The engine trusts only departures signed by an operator key
+    /// ([`Engine::set_operator_keys`](crate::Engine::set_operator_keys)), and this one is
+    /// unsigned or signed by no trusted key.
+    #[error("departures must be signed by a trusted operator key")]
+    Unsigned,
 }
 
 #[cfg(test)]

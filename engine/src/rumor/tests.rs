@@ -109,9 +109,22 @@ fn a_departure_never_changes_once_set() {
     let mut store = RumorStore::new();
     let d = Rumor::Departure(Departure {
         member_id: MemberId::from_u128(9),
+        signature: None,
     });
     assert_eq!(store.merge(d.clone()), StoreOutcome::Inserted);
     assert_eq!(store.merge(d), StoreOutcome::Same);
+    // A signed copy replaces the unsigned one (and travels on); nothing replaces it.
+    let signed = |byte| {
+        Rumor::Departure(Departure {
+            member_id: MemberId::from_u128(9),
+            signature: Some([byte; 64]),
+        })
+    };
+    assert!(matches!(
+        store.merge(signed(1)),
+        StoreOutcome::Replaced { .. }
+    ));
+    assert_eq!(store.merge(signed(2)), StoreOutcome::Same);
     assert!(store.is_departed(MemberId::from_u128(9)));
     assert!(!store.is_departed(MemberId::from_u128(8)));
     assert_eq!(
@@ -209,6 +222,11 @@ fn every_kind_round_trips_through_the_wire_messages() {
         election(true, 5, 3),
         Rumor::Departure(Departure {
             member_id: MemberId::from_u128(77),
+            signature: None,
+        }),
+        Rumor::Departure(Departure {
+            member_id: MemberId::from_u128(78),
+            signature: Some([7; 64]),
         }),
     ];
     for r in all {

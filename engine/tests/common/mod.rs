@@ -41,13 +41,18 @@ pub struct Net {
 
 impl Net {
     pub fn new(n: usize, seed: u8) -> Net {
+        Net::with_config(n, seed, Config::local())
+    }
+
+    /// `n` engines with `config`, all joining through the first.
+    pub fn with_config(n: usize, seed: u8, config: Config) -> Net {
         let clock = ManualClock::new(Instant::from_secs(1));
         let nodes = (0..n)
             .map(|i| {
                 let mut s = [seed; 32];
                 s[0] = i as u8;
                 Engine::new(
-                    Config::local(),
+                    config.clone(),
                     Member::new(id(i), addr(i)),
                     s,
                     clock.clone(),

@@ -164,8 +164,23 @@ async fn post(segments: &[&str], query: &str, body: Bytes, control: &Sender<Inpu
                     )
                 }
             };
+            // The body is empty (an unsigned departure) or an operator key's signature of it,
+            // in base64.
+            let signature = match departure_signature(&body) {
+                Ok(s) => s,
+                Err(why) => return error(StatusCode::BAD_REQUEST, why),
+            };
             let (reply, rx) = smol::channel::bounded(1);
-            return command(control, Command::Depart { member, reply }, rx).await;
+            return command(
+                control,
+                Command::Depart {
+                    member,
+                    signature,
+                    reply,
+                },
+                rx,
+            )
+            .await;
         }
         ["ring-keys"] => {
             let key = std::str::from_utf8(&body)
@@ -270,6 +285,7 @@ fn control_error(e: &ControlError) -> Reply {
         ControlError::TooLarge(why) => error(StatusCode::PAYLOAD_TOO_LARGE, why),
         ControlError::NotFound(why) => error(StatusCode::NOT_FOUND, why),
         ControlError::Rejected(why) => error(StatusCode::CONFLICT, why),
+        ControlError::Forbidden(why) => error(StatusCode::FORBIDDEN, why),
         ControlError::NotSaved { full: true, .. } => {
             error(StatusCode::INSUFFICIENT_STORAGE, &e.to_string())
         }
@@ -385,4 +401,23 @@ fn respond(status: StatusCode, content_type: &'static str, body: String) -> Repl
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
+}
+
+/// The signature of a departure request's body: none for an empty body, else 64 bytes in
+/// base64.
+fn departure_signature(body: &[u8]) -> Result<Option<[u8; 64]>, &'static str> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(body).map_err(|_| "the signature must be base64 text")?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| "the signature must be base64 text")?;
+    let signature: [u8; 64] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| "the signature must be 64 bytes (an Ed25519 signature)")?;
+    Ok(Some(signature))
 }
