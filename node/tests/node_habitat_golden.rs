@@ -2,7 +2,8 @@
 //! to a Butterfly peer decodes with Butterfly's schema (`protoc --decode`, the schema in
 //! `habitat/proto/`), with no field Butterfly does not know in a rumor; and samples encoded
 //! from Butterfly's schema (`protoc --encode`) decode in swallowtail, keeping Butterfly's own
-//! fields when re-encoded for relaying.
+//! fields when re-encoded for relaying. And hostile ZMTP on a real node's gossip port is
+//! closed at once.
 
 mod common;
 mod habitat;
@@ -284,4 +285,85 @@ departure { member_id: "00000000000000000000000000000002" }"#,
             assert!(again.contains("ctl_gateway_port: 9632"), "{again}");
         }
     }
+}
+
+/// A complete ZMTP 3.0 handshake as a PUSH peer sends it (greeting, then READY).
+fn zmtp_push_handshake() -> Vec<u8> {
+    let mut g = vec![0u8; 64];
+    g[0] = 0xFF;
+    g[8] = 1;
+    g[9] = 0x7F;
+    g[10] = 3;
+    g[12..16].copy_from_slice(b"NULL");
+    let mut body = vec![5];
+    body.extend_from_slice(b"READY");
+    body.push(11);
+    body.extend_from_slice(b"Socket-Type");
+    body.extend_from_slice(&4u32.to_be_bytes());
+    body.extend_from_slice(b"PUSH");
+    g.push(0x04);
+    g.push(body.len() as u8);
+    g.extend_from_slice(&body);
+    g
+}
+
+/// Hostile ZMTP on a real node's gossip port: a frame announcing 2^62 bytes, a multi-part
+/// message, reserved flags and a garbage message each close their connection at once, nothing
+/// is allocated for them, and the node keeps serving its ring.
+#[test]
+fn hostile_zmtp_on_the_gossip_port_is_closed_and_counted() {
+    use common::{formed, metric, raw_exchange, wait_for, Node, TempDir};
+    let dir = TempDir::new("habitat-zmtp");
+    let a = Node::start("a", &dir, &[], &["--compat", "habitat"]);
+    let b = Node::start("b", &dir, &[a.gossip], &["--compat", "habitat"]);
+    let nodes = [&a, &b];
+    assert_eq!(formed(&nodes, Duration::from_secs(30)).len(), 2);
+
+    let mut huge = zmtp_push_handshake();
+    huge.push(0x02);
+    huge.extend_from_slice(&(1u64 << 62).to_be_bytes());
+    let mut multi = zmtp_push_handshake();
+    multi.extend_from_slice(&[0x01, 3, 1, 2, 3]);
+    let mut reserved = zmtp_push_handshake();
+    reserved.extend_from_slice(&[0x80, 1, 0]);
+    let mut wrong_socket = zmtp_push_handshake();
+    let at = wrong_socket.len() - 4;
+    wrong_socket[at..].copy_from_slice(b"PULL");
+    for (what, bytes) in [
+        ("2^62-byte frame", &huge),
+        ("multi-part", &multi),
+        ("reserved flags", &reserved),
+        ("PULL peer", &wrong_socket),
+    ] {
+        let start = std::time::Instant::now();
+        let reply = raw_exchange(a.gossip, bytes).expect("connects");
+        // The node answered with its greeting (and READY) and closed: well before the
+        // 5-second read timeout of raw_exchange.
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{what}: kept open"
+        );
+        assert_eq!(reply.first(), Some(&0xFF), "{what}: a ZMTP greeting first");
+    }
+    let bad = wait_for(Duration::from_secs(5), || {
+        metric(&a, "swallowtail_transport_inbound_bad_framing").filter(|n| *n >= 4.0)
+    });
+    assert!(
+        bad.is_some(),
+        "not counted: {:?}",
+        metric(&a, "swallowtail_transport_inbound_bad_framing")
+    );
+
+    // A message the engine cannot open closes the connection too.
+    let mut garbage = zmtp_push_handshake();
+    garbage.extend_from_slice(&[0x00, 4, 0xde, 0xad, 0xbe, 0xef]);
+    let start = std::time::Instant::now();
+    raw_exchange(a.gossip, &garbage).expect("connects");
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "garbage: kept open"
+    );
+
+    // The ring is unharmed.
+    assert_eq!(formed(&nodes, Duration::from_secs(30)).len(), 2);
 }
