@@ -50,6 +50,8 @@ pub use rumors::ImportReport;
 ///   - elections: [`election`](Self::election), [`elections`](Self::elections),
 ///     [`leader`](Self::leader), [`update_leader`](Self::update_leader),
 ///     [`suitability`](Self::suitability);
+///   - compat mode: [`speaks_extensions`](Self::speaks_extensions) (whether a peer is known
+///     to be a swallowtail member rather than a Habitat Supervisor);
 ///   - plumbing: [`config`](Self::config), [`metrics`](Self::metrics),
 ///     [`ring_keys`](Self::ring_keys), [`clock`](Self::clock), [`network`](Self::network) and
 ///     [`network_mut`](Self::network_mut) (to drain an [`Outbox`](crate::Outbox)).
@@ -335,7 +337,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub fn insert_members(&mut self, members: impl IntoIterator<Item = Membership>) {
         let now_s = self.now_s();
         let me = self.me.id;
-        let records: Vec<Membership> = members.into_iter().filter(|m| m.member.id != me).collect();
+        // Compat mode keeps IPv6 out of the view (Butterfly cannot parse it), restored or not.
+        let ipv4_only = self.config.compat == crate::config::Compat::Habitat;
+        let records: Vec<Membership> = members
+            .into_iter()
+            .filter(|m| m.member.id != me && !(ipv4_only && m.member.addr.is_ipv6()))
+            .collect();
         self.view.preload(records, self.config.max_members, now_s);
     }
 

@@ -111,6 +111,16 @@ fn compat_mode_refuses_ipv6_sources_and_records() {
     e.handle_datagram(butterfly_swim(), &wire::seal_plain(&ping));
     assert!(e.members().get(butterfly_id()).is_some());
     assert!(e.members().get(MemberId::from_u128(0x66)).is_none());
+    // Nor does a restored view bring one in.
+    let v6 = Member::new(
+        MemberId::from_u128(0x67),
+        "[fe80::3]:1".parse().expect("addr"),
+    );
+    e.insert_members([Membership {
+        member: v6,
+        health: Health::Alive,
+    }]);
+    assert!(e.members().get(MemberId::from_u128(0x67)).is_none());
 }
 
 #[test]
