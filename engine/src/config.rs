@@ -104,7 +104,8 @@ pub struct Config {
     pub max_rumor_bytes_per_kind: usize,
     /// Members we never heard from directly cannot crowd out the ones we have: after a probe
     /// of a member we never heard from fails, the next probe goes to a member that has
-    /// answered us, and PingReq helpers are taken from such members when there are any. A
+    /// answered us, and PingReq helpers are taken from such members first (topped up with
+    /// others; only the heard ones' missing Nacks count against us under Lifeguard). A
     /// stranger who invents hundreds of members so slows only the probing of the invented
     /// ones. Until such a probe fails the order is SWIM's round-robin; `false` keeps it
     /// always (Butterfly).

@@ -142,21 +142,24 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Some(target) = self.view.members.get(target_id) else {
             return;
         };
-        // Helpers we have heard from directly, if there are any (`Config::fair_probing`): a
-        // member never heard from may not exist, and its silence would count against us.
+        // Helpers we have heard from directly first (`Config::fair_probing`), topped up with
+        // others: a member never heard from may not exist, so only the heard ones' silence
+        // counts against us (Lifeguard's missed Nacks).
+        let k = self.config.pingreq_fanout;
         let mut helpers = Vec::new();
         if self.config.fair_probing {
-            helpers = self.random_members(
-                self.config.pingreq_fanout,
-                Some(target_id),
-                |h, _, heard| h == Health::Alive && heard,
-            );
-        }
-        if helpers.is_empty() {
-            helpers =
-                self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _, _| {
-                    h == Health::Alive
-                });
+            helpers = self.random_members(k, Some(target_id), |h, _, heard| {
+                h == Health::Alive && heard
+            });
+            if helpers.len() < k {
+                let more =
+                    self.random_members(k - helpers.len(), Some(target_id), |h, _, heard| {
+                        h == Health::Alive && !heard
+                    });
+                helpers.extend(more);
+            }
+        } else {
+            helpers = self.random_members(k, Some(target_id), |h, _, _| h == Health::Alive);
         }
         self.probe.pingreqs_sent = true;
         let want_nack = self.config.awareness_on();
@@ -172,7 +175,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 nack: want_nack.then_some(true),
             });
             self.metrics.pingreqs_sent += 1;
-            if want_nack {
+            let counts = !self.config.fair_probing || self.view.members.heard_at(i);
+            if want_nack && counts {
                 self.probe.expected_nacks += 1;
             }
             self.send_swim(helper.member.addr, SwimType::Pingreq, payload, Some(helper));
