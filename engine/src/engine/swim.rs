@@ -146,9 +146,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         // others: a member never heard from may not exist, so only the heard ones' silence
         // counts against us (Lifeguard's missed Nacks).
         let k = self.config.pingreq_fanout;
-        let mut helpers = Vec::new();
-        if self.config.fair_probing {
-            helpers = self.random_members(k, Some(target_id), |h, _, heard| {
+        let helpers = if self.config.fair_probing {
+            let mut helpers = self.random_members(k, Some(target_id), |h, _, heard| {
                 h == Health::Alive && heard
             });
             if helpers.len() < k {
@@ -158,9 +157,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     });
                 helpers.extend(more);
             }
+            helpers
         } else {
-            helpers = self.random_members(k, Some(target_id), |h, _, _| h == Health::Alive);
-        }
+            self.random_members(k, Some(target_id), |h, _, _| h == Health::Alive)
+        };
         self.probe.pingreqs_sent = true;
         let want_nack = self.config.awareness_on();
         for i in helpers {
