@@ -87,7 +87,9 @@ for f in "${scenarios[@]}"; do
     if [ ! -f "$a" ] || [ ! -f "$b" ]; then
       verdict="MISSING   $file (base status $sa, new status $sb)"
     elif ! cmp -s "$a" "$b"; then
-      verdict="DIFFERENT $file ($(wc -l <"$a") vs $(wc -l <"$b") lines; $(cmp "$a" "$b" | head -1 | sed 's/.* differ: //'))"
+      # cmp exits 1 on a difference: under `set -e -o pipefail` that must not end the script.
+      where=$(cmp "$a" "$b" 2>&1 | head -1 | sed 's/.* differ: //' || true)
+      verdict="DIFFERENT $file ($(wc -l <"$a") vs $(wc -l <"$b") lines; $where)"
     else
       continue
     fi

@@ -69,6 +69,7 @@ fn handle_datagram(c: &mut Criterion) {
     let ping = wire::seal_plain(&Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: piggyback,
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&from)),

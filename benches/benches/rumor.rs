@@ -24,6 +24,7 @@ fn service(i: u32, incarnation: u64) -> Rumor {
         initialized: true,
         pkg: "core/redis/7.2.4/20240305120000".to_owned(),
         cfg: b"port = 6379\nmaxmemory = \"256mb\"\ntcp-keepalive = 300\n".to_vec(),
+        pkg_incarnation: 0,
         sys: Some(Box::new(SysInfo {
             ip: benches::addr(i).ip().to_string(),
             hostname: format!("redis-{i:05}"),
@@ -31,6 +32,8 @@ fn service(i: u32, incarnation: u64) -> Rumor {
             gossip_port: 9638,
             http_gateway_ip: "0.0.0.0".to_owned(),
             http_gateway_port: 9631,
+            ctl_gateway_ip: None,
+            ctl_gateway_port: None,
         })),
         withdrawn: false,
     })

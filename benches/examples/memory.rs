@@ -185,6 +185,7 @@ fn rumor(kind: RumorKind, i: usize) -> Rumor {
                 initialized: true,
                 pkg: "core/redis/7.2.4/20240305120000".to_owned(),
                 cfg: toml_payload(EXPORTED_CFG_BYTES, i),
+                pkg_incarnation: 0,
                 sys: Some(Box::new(SysInfo {
                     ip: exact(format!("10.0.{}.{n}", i / 250)),
                     hostname: exact(format!("redis-{i:05}")),
@@ -192,6 +193,8 @@ fn rumor(kind: RumorKind, i: usize) -> Rumor {
                     gossip_port: 9638,
                     http_gateway_ip: "0.0.0.0".to_owned(),
                     http_gateway_port: 9631,
+                    ctl_gateway_ip: None,
+                    ctl_gateway_port: None,
                 })),
                 withdrawn: false,
             })

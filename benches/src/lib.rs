@@ -45,6 +45,7 @@ pub fn ping(from: &Member, entries: impl IntoIterator<Item = Member>) -> Swim {
     Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: entries
             .into_iter()
             .map(|member| {

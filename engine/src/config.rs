@@ -114,7 +114,8 @@ pub struct Config {
     pub max_rumor_bytes_per_kind: usize,
     /// Members we never heard from directly cannot crowd out the ones we have: after a probe
     /// of a member we never heard from fails, the next probe goes to a member that has
-    /// answered us, and PingReq helpers are taken from such members when there are any. A
+    /// answered us, and PingReq helpers are taken from such members first (topped up with
+    /// others; only the heard ones' missing Nacks count against us under Lifeguard). A
     /// stranger who invents hundreds of members so slows only the probing of the invented
     /// ones. Until such a probe fails the order is SWIM's round-robin; `false` keeps it
     /// always (Butterfly).
@@ -146,6 +147,25 @@ pub struct Config {
     /// Independent confirmations after which a suspicion lasts only `suspicion_timeout`
     /// (memberlist: suspicion multiplier − 2 = 2). At least 1.
     pub suspicion_confirmations: u32,
+    /// Wire compatibility with other implementations: `"none"` (the default) or `"habitat"`,
+    /// to share a ring with Chef Habitat Supervisors (Butterfly). See [`Compat`].
+    #[serde(default)]
+    pub compat: Compat,
+}
+
+/// Which peers besides swallowtail members the engine must be able to talk to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compat {
+    /// swallowtail members only: every extension is used with every peer.
+    #[default]
+    None,
+    /// Butterfly members too (`engine/src/compat.rs`): datagrams of at most 1,024 bytes and
+    /// IPv4 only, a `from.address` left out is taken from the datagram's source, rumors go one
+    /// per message to peers not known to speak swallowtail's extensions, `Rumor.from_id`
+    /// names the rumor's originator, and nothing that would make Butterfly panic or
+    /// mis-handle a rumor is sent to such a peer.
+    Habitat,
 }
 
 /// How rumors (other than membership) spread through the ring.
@@ -223,6 +243,7 @@ impl Config {
             awareness_max_multiplier: 8,
             suspicion_max_multiplier: 6,
             suspicion_confirmations: 2,
+            compat: Compat::None,
         }
     }
 
@@ -324,6 +345,12 @@ impl Config {
         }
         if self.retransmit_mult == 0 {
             return Err(ConfigError("retransmit_mult must not be zero".into()));
+        }
+        if self.compat == Compat::Habitat && self.max_datagram_size > 1024 {
+            return Err(ConfigError(format!(
+                "max_datagram_size ({}) must be at most 1024 with compat = \"habitat\" (Butterfly's receive buffer)",
+                self.max_datagram_size
+            )));
         }
         if !(512..=65_507).contains(&self.max_datagram_size) {
             return Err(ConfigError(format!(

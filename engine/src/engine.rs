@@ -1,5 +1,6 @@
 //! [`Engine`]: one ring member's protocol state machine.
 
+mod compat;
 mod elections;
 mod gossip;
 mod member_sync;
@@ -28,6 +29,7 @@ use crate::probe::{Probe, RoundRobin};
 use crate::time::{Clock, Instant};
 use crate::timer::{Timer, TimerQueue};
 
+pub use compat::{for_butterfly, BUTTERFLY_CLIENT};
 pub use rumors::ImportReport;
 
 /// One member of a ring: SWIM failure detection, membership and rumor dissemination, and
@@ -48,6 +50,8 @@ pub use rumors::ImportReport;
 ///   - elections: [`election`](Self::election), [`elections`](Self::elections),
 ///     [`leader`](Self::leader), [`update_leader`](Self::update_leader),
 ///     [`suitability`](Self::suitability);
+///   - compat mode: [`speaks_extensions`](Self::speaks_extensions) (whether a peer is known
+///     to be a swallowtail member rather than a Habitat Supervisor);
 ///   - plumbing: [`config`](Self::config), [`metrics`](Self::metrics),
 ///     [`ring_keys`](Self::ring_keys), [`clock`](Self::clock), [`network`](Self::network) and
 ///     [`network_mut`](Self::network_mut) (to drain an [`Outbox`](crate::Outbox)).
@@ -133,6 +137,8 @@ pub struct Engine<C: Clock, N: Network> {
     /// from each author (see `replay.rs`).
     pub(crate) authored: u64,
     pub(crate) replays: crate::replay::Replays,
+    /// Compat mode: the peers known to speak swallowtail's extensions (`compat.rs`).
+    pub(crate) extension_peers: compat::ExtensionPeers,
     pub(crate) events: VecDeque<Event>,
     pub(crate) metrics: Metrics,
 }
@@ -180,6 +186,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             operator_keys: None,
             authored: 0,
             replays: crate::replay::Replays::default(),
+            extension_peers: compat::ExtensionPeers::default(),
             events: VecDeque::new(),
             metrics: Metrics::default(),
         };
@@ -330,7 +337,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub fn insert_members(&mut self, members: impl IntoIterator<Item = Membership>) {
         let now_s = self.now_s();
         let me = self.me.id;
-        let records: Vec<Membership> = members.into_iter().filter(|m| m.member.id != me).collect();
+        // Compat mode keeps IPv6 out of the view (Butterfly cannot parse it), restored or not.
+        let ipv4_only = self.config.compat == crate::config::Compat::Habitat;
+        let records: Vec<Membership> = members
+            .into_iter()
+            .filter(|m| m.member.id != me && !(ipv4_only && m.member.addr.is_ipv6()))
+            .collect();
         self.view.preload(records, self.config.max_members, now_s);
     }
 

@@ -36,7 +36,7 @@ mod timer;
 
 pub use census::{Census, CensusGroup, CensusMember};
 pub use config::{Config, ConfigError, Dissemination};
-pub use engine::{Engine, ImportReport};
+pub use engine::{for_butterfly, Engine, ImportReport, BUTTERFLY_CLIENT};
 pub use event::{Event, MemberEvent, MemberEventKind, RumorRejectReason};
 pub use id::{Incarnation, MemberId};
 pub use member::{Health, Member, Membership};

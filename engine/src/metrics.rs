@@ -129,6 +129,9 @@ pub struct Metrics {
     pub refutations: u64,
     /// ProbePings sent to check a Confirmed rumor.
     pub probe_pings_sent: u64,
+    /// With a ring key: second-hand Alive records raising a member's incarnation (refutations,
+    /// restarts) checked with the member before being believed.
+    pub refutations_checked: u64,
     /// Membership anti-entropy exchanges started (digest exchanges over a stream).
     pub push_pulls: u64,
     /// Anti-entropy checks sent on a Ping (our view hash, our rumor store hash); only those
@@ -161,6 +164,9 @@ pub struct Metrics {
     /// Membership digest exchanges started because a peer's push showed us news (pull-first
     /// dissemination; counted in `push_pulls` too).
     pub member_pulls_triggered: u64,
+    /// Compat mode: rumors and exchanges not sent to a Butterfly peer because it would refuse,
+    /// mis-handle or panic on them (batches are unpacked, not counted).
+    pub compat_withheld: u64,
 }
 
 impl Metrics {

@@ -15,6 +15,14 @@ pub trait Network {
     /// it) to the gossip listener at `to`. Reliable and ordered per connection in production;
     /// may be lost whole in simulation.
     fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>);
+
+    /// Sends one rumor to a Butterfly peer (`Config::compat = Habitat`): one encoded `Wire`,
+    /// a message of its own, to be carried the way Butterfly receives rumors (a ZeroMQ PUSH to
+    /// its PULL socket on the gossip port, in production). By default, like
+    /// [`send_stream`](Self::send_stream).
+    fn send_habitat_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        self.send_stream(to, bytes);
+    }
 }
 
 /// A [`Network`] that keeps everything sent, for tests and for callers that drain it.

@@ -7,7 +7,10 @@
 //! with `Swim.Type::ProbePing` (4), Lifeguard's `Swim.nack` (7) with `Swim.Type::Nack` (5),
 //! `PingReq.nack` (3) and `Membership.accuser` (3), and `Rumor.member_sync` (11) with `Rumor.Type::MemberSync`
 //! (11). Rumor extensions: `Rumor.batch` (12) with `Rumor.Type::Batch` (12), `Rumor.rumor_sync`
-//! (13) with `Rumor.Type::RumorSync` (13), and `Service.withdrawn` (14).
+//! (13) with `Rumor.Type::RumorSync` (13), and `Service.withdrawn` (14). `Swim.extensions` (17)
+//! marks a sender that speaks these extensions (sent in `compat = "habitat"` mode only; see
+//! `compat.rs`). Butterfly's own `Service.pkg_incarnation` (13) and `SysInfo.ctl_gateway_*`
+//! (7, 8) are kept so that relaying a Butterfly rumor loses nothing.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -192,6 +195,10 @@ pub struct Swim {
     /// (a replay). A relayed Ack carries its author's number.
     #[prost(uint64, optional, tag = "16")]
     pub seq: Option<u64>,
+    /// Extension: "I speak swallowtail's extensions", set by members in `compat = "habitat"`
+    /// mode so that their peers know they may use them (Butterfly ignores the field).
+    #[prost(bool, optional, tag = "17")]
+    pub extensions: Option<bool>,
 }
 
 /// `Swim.payload`.
@@ -313,14 +320,17 @@ pub struct Service {
     /// Package ident.
     #[prost(string, optional, tag = "9")]
     pub pkg: Option<String>,
+    /// Butterfly's package incarnation (kept when relaying).
+    #[prost(uint64, optional, tag = "13")]
+    pub pkg_incarnation: Option<u64>,
     /// Exported configuration (TOML).
     #[prost(bytes = "vec", optional, tag = "10")]
     pub cfg: Option<Vec<u8>>,
     /// Host information.
     #[prost(message, optional, tag = "12")]
     pub sys: Option<SysInfo>,
-    /// swallowtail extension: the member no longer runs the service (a tombstone). Field 13
-    /// is Habitat's `ports`, which swallowtail does not use.
+    /// swallowtail extension: the member no longer runs the service (a tombstone). Never
+    /// sent to a Butterfly peer.
     #[prost(bool, optional, tag = "14")]
     pub withdrawn: Option<bool>,
 }
@@ -346,6 +356,12 @@ pub struct SysInfo {
     /// HTTP gateway port.
     #[prost(uint32, optional, tag = "6")]
     pub http_gateway_port: Option<u32>,
+    /// Butterfly's control gateway IP (kept when relaying).
+    #[prost(string, optional, tag = "7")]
+    pub ctl_gateway_ip: Option<String>,
+    /// Butterfly's control gateway port (kept when relaying).
+    #[prost(uint32, optional, tag = "8")]
+    pub ctl_gateway_port: Option<u32>,
 }
 
 /// A service group's configuration.
@@ -694,6 +710,7 @@ mod tests {
         let swim = Swim {
             r#type: SwimType::Ping as i32,
             seq: None,
+            extensions: None,
             membership: vec![Membership::from(&member::Membership {
                 member: m,
                 health: Health::Suspect,
@@ -731,6 +748,7 @@ mod tests {
         let s = Swim {
             r#type: SwimType::Ack as i32,
             seq: None,
+            extensions: None,
             membership: vec![Membership::default()],
             payload: None,
         };
@@ -785,6 +803,7 @@ mod tests {
         let good = seal_plain(&Swim {
             r#type: SwimType::Ping as i32,
             seq: None,
+            extensions: None,
             membership: vec![],
             payload: Some(SwimPayload::Ping(Ping {
                 from: Some(Member::from(&m)),

@@ -1,6 +1,7 @@
-//! Replayed sealed datagrams (attack #6): with a ring key, an attacker who recorded a member's
-//! datagrams and replays them after the member died must not keep it Alive. The engines run
-//! in the in-test network, driven only through the public API.
+//! Attacks on a ring with a key, in the in-test network (engines driven only through the public
+//! API): replayed sealed datagrams (attack #6) — an attacker who recorded a member's datagrams
+//! and replays them after the member died must not keep it Alive — and an insider holding the
+//! key who forges refutations for a dead member, which must not keep it Alive either.
 
 mod common;
 
@@ -75,4 +76,131 @@ fn a_keyed_ring_with_numbered_datagrams_still_forms_and_detects() {
             "no false replays"
         );
     }
+}
+
+/// A datagram an insider holding the ring key seals: a Ping from a member of its own (at
+/// 10.66.0.3) numbered `seq`, carrying `records`.
+fn insider_datagram(key: &RingKey, seq: u64, records: Vec<engine::Membership>) -> Vec<u8> {
+    use engine::wire::{self, Swim, SwimPayload, SwimType};
+    use prost::Message as _;
+    let insider = engine::Member::new(
+        engine::MemberId::from_u128(0x1d51_de00),
+        "10.66.0.3:9638".parse().expect("addr"),
+    );
+    let swim = Swim {
+        r#type: SwimType::Ping as i32,
+        seq: Some(seq),
+        extensions: None,
+        membership: records.iter().map(wire::Membership::from).collect(),
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&insider)),
+            ..Default::default()
+        })),
+    };
+    let mut nonce = [0u8; 24];
+    nonce[..8].copy_from_slice(&seq.to_be_bytes());
+    engine::crypto::seal_wire(&Keyring::single(key.clone()), &swim.encode_to_vec(), nonce)
+}
+
+fn ring_key() -> RingKey {
+    RingKey::from_bytes("ring-20260101000000".parse().expect("name"), [9; 32])
+}
+
+/// Member 3 of four crashes; for 40 s an attacker sends the others, every 500 ms, a record
+/// claiming 3 Alive at an incarnation one higher each time (a forged refutation). The health
+/// each live member holds 3 in at the end.
+fn forged_refutations_of_a_dead_member(keyed: bool) -> Vec<Option<Health>> {
+    let mut net = if keyed {
+        keyed_ring(4, 13)
+    } else {
+        Net::new(4, 13)
+    };
+    net.run_for(Duration::from_secs(20));
+    net.crashed.insert(3);
+    let dead = engine::Member::new(common::id(3), addr(3));
+    let stranger: std::net::SocketAddr = "10.66.0.3:9638".parse().expect("addr");
+    for k in 1..=80u64 {
+        let claim = engine::Membership {
+            member: engine::Member {
+                incarnation: engine::Incarnation(k),
+                ..dead
+            },
+            health: Health::Alive,
+        };
+        let bytes = if keyed {
+            insider_datagram(&ring_key(), k, vec![claim])
+        } else {
+            engine::wire::seal_plain(&engine::wire::Swim {
+                r#type: engine::wire::SwimType::Ping as i32,
+                seq: None,
+                extensions: None,
+                membership: vec![engine::wire::Membership::from(&claim)],
+                payload: Some(engine::wire::SwimPayload::Ping(engine::wire::Ping {
+                    from: Some(engine::wire::Member::from(&engine::Member::new(
+                        engine::MemberId::from_u128(0x1d51_de00),
+                        stranger,
+                    ))),
+                    ..Default::default()
+                })),
+            })
+        };
+        for i in 0..3 {
+            net.nodes[i].handle_datagram(stranger, &bytes);
+            net.flush(i);
+        }
+        net.run_for(Duration::from_millis(500));
+    }
+    (0..3).map(|i| net.health(i, 3)).collect()
+}
+
+#[test]
+fn with_a_ring_key_a_member_cannot_refute_for_a_dead_one() {
+    let keyed = forged_refutations_of_a_dead_member(true);
+    assert!(
+        keyed.iter().all(|h| *h == Some(Health::Confirmed)),
+        "the dead member is confirmed despite the forged refutations: {keyed:?}"
+    );
+    // Without a ring key anyone speaks for anyone: the same forgeries keep it from being
+    // confirmed everywhere (what the check above prevents).
+    let open = forged_refutations_of_a_dead_member(false);
+    assert!(
+        open.iter().any(|h| *h != Some(Health::Confirmed)),
+        "unkeyed: {open:?}"
+    );
+}
+
+#[test]
+fn with_a_ring_key_a_real_refutation_is_still_believed() {
+    let mut net = keyed_ring(4, 14);
+    net.run_for(Duration::from_secs(15));
+    // An insider accuses member 2 (Suspect at its incarnation) to members 0 and 1.
+    let held = net.nodes[0]
+        .members()
+        .get(common::id(2))
+        .expect("2 is known");
+    let stranger: std::net::SocketAddr = "10.66.0.3:9638".parse().expect("addr");
+    let accusation = engine::Membership {
+        health: Health::Suspect,
+        ..held
+    };
+    let bytes = insider_datagram(&ring_key(), 1, vec![accusation]);
+    for i in 0..2 {
+        net.nodes[i].handle_datagram(stranger, &bytes);
+        net.flush(i);
+    }
+    net.run_for(Duration::from_secs(30));
+    for i in (0..4).filter(|&i| i != 2) {
+        assert_eq!(net.health(i, 2), Some(Health::Alive), "{i} about 2");
+    }
+    assert!(
+        net.nodes[2].metrics().refutations >= 1,
+        "2 refuted the accusation"
+    );
+    let checked: u64 = (0..4)
+        .map(|i| net.nodes[i].metrics().refutations_checked)
+        .sum();
+    assert!(
+        checked >= 1,
+        "second-hand news of the refutation was checked with 2"
+    );
 }

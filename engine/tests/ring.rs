@@ -169,6 +169,7 @@ fn invented_members(count: usize) -> Vec<Vec<u8>> {
             wire::seal_plain(&Swim {
                 r#type: SwimType::Ping as i32,
                 seq: None,
+                extensions: None,
                 membership: chunk.to_vec(),
                 payload: Some(SwimPayload::Ping(wire::Ping {
                     from: Some(wire::Member::from(&stranger)),

@@ -265,9 +265,21 @@ impl Preset {
     }
 }
 
+/// Wire compatibility with other implementations (`--compat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompatArg {
+    /// Share the ring with Chef Habitat Supervisors (Butterfly): see docs/habitat.md.
+    Habitat,
+}
+
 /// `engine-node run`.
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
+    /// Talk to a Habitat ring too: Butterfly's datagrams (at most 1,024 bytes, IPv4), rumors
+    /// to Supervisors over ZeroMQ (ZMTP) on their gossip port, Butterfly's meaning of
+    /// `from_id`, and no extension a Supervisor would mis-handle. Without it nothing changes.
+    #[arg(long, env = "SWALLOWTAIL_COMPAT", value_enum)]
+    pub compat: Option<CompatArg>,
     /// UDP and TCP gossip address (one port for both, as Butterfly). Port 0 picks a free one.
     #[arg(long, env = "SWALLOWTAIL_LISTEN", default_value = "0.0.0.0:9638")]
     pub listen: SocketAddr,

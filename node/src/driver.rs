@@ -82,6 +82,59 @@ pub struct Setup {
     pub services: Vec<String>,
     /// Keys that open configs and files sealed to this node's services.
     pub service_keys: Arc<ServiceKeys>,
+    /// What this node's Service rumors carry besides their group.
+    pub service_defaults: ServiceDefaults,
+}
+
+/// What this node's Service rumors carry besides their group: nothing more, or, with
+/// `--compat habitat`, the package ident and host information Butterfly requires (it refuses
+/// a Service rumor without `pkg` or `sys.ip`/`sys.hostname`).
+#[derive(Clone, Debug, Default)]
+pub struct ServiceDefaults {
+    pkg: String,
+    sys: Option<engine::rumor::SysInfo>,
+}
+
+impl ServiceDefaults {
+    /// The defaults of a node gossiping from `gossip`, serving HTTP on `http`.
+    pub fn new(compat: bool, gossip: std::net::SocketAddr, http: std::net::SocketAddr) -> Self {
+        if !compat {
+            return ServiceDefaults::default();
+        }
+        let ip = gossip.ip().to_string();
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty() && h.len() <= 253)
+            .unwrap_or_else(|| ip.clone());
+        ServiceDefaults {
+            pkg: format!(
+                "swallowtail/engine-node/{}/19700101000000",
+                env!("CARGO_PKG_VERSION")
+            ),
+            sys: Some(engine::rumor::SysInfo {
+                ip: ip.clone(),
+                hostname,
+                gossip_ip: ip,
+                gossip_port: gossip.port(),
+                http_gateway_ip: http.ip().to_string(),
+                http_gateway_port: http.port(),
+                ctl_gateway_ip: None,
+                ctl_gateway_port: None,
+            }),
+        }
+    }
+
+    /// The spec of a service this node runs.
+    pub fn spec(&self, topology: engine::rumor::Topology) -> ServiceSpec {
+        ServiceSpec {
+            pkg: self.pkg.clone(),
+            sys: self.sys.clone(),
+            initialized: true,
+            topology,
+            ..ServiceSpec::default()
+        }
+    }
 }
 
 /// The engine and everything it is fed by and writes to.
@@ -97,6 +150,7 @@ pub struct Driver {
     preset: String,
     services: std::collections::BTreeSet<String>,
     service_keys: Arc<ServiceKeys>,
+    service_defaults: ServiceDefaults,
     started: std::time::Instant,
     state_dirty: bool,
     members_dirty: bool,
@@ -137,6 +191,7 @@ impl Driver {
             preset: setup.preset,
             services: setup.services.into_iter().collect(),
             service_keys: setup.service_keys,
+            service_defaults: setup.service_defaults,
             started: now,
             state_dirty: true,
             members_dirty: true,
@@ -327,11 +382,7 @@ impl Driver {
             }
             RumorAction::AnnounceService { group: g, topology } => {
                 let parsed = group(&g)?;
-                let spec = ServiceSpec {
-                    initialized: true,
-                    topology,
-                    ..ServiceSpec::default()
-                };
+                let spec = self.service_defaults.spec(topology);
                 let inc = e.announce_service(parsed, spec).map_err(control_error)?;
                 tracing::info!(group = %g, incarnation = %inc, "service announced");
                 self.services.insert(g);
@@ -389,6 +440,9 @@ impl Driver {
         }
         while let Some((to, bytes)) = net.streams.pop_front() {
             self.pool.send(to, &bytes);
+        }
+        while let Some((to, bytes)) = net.habitat_streams.pop_front() {
+            self.pool.send_zmtp(to, &bytes);
         }
     }
 

@@ -98,7 +98,7 @@ pub const UPTIME: Metric = Metric::gauge(
 pub type Read = fn(&Metrics) -> u64;
 
 /// The engine's own counters, each with the field of [`Metrics`] it reads.
-pub const ENGINE_COUNTERS: [(Metric, Read); 9] = [
+pub const ENGINE_COUNTERS: [(Metric, Read); 11] = [
     (
         Metric::counter("swallowtail_probes_total", "Probes started."),
         |m| m.probes,
@@ -114,6 +114,13 @@ pub const ENGINE_COUNTERS: [(Metric, Read); 9] = [
     (
         Metric::counter("swallowtail_probe_pings_sent_total", "ProbePings sent."),
         |m| m.probe_pings_sent,
+    ),
+    (
+        Metric::counter(
+            "swallowtail_refutations_checked_total",
+            "Second-hand refutations checked with the member itself before being believed (ring key set).",
+        ),
+        |m| m.refutations_checked,
     ),
     (
         Metric::counter(
@@ -149,6 +156,13 @@ pub const ENGINE_COUNTERS: [(Metric, Read); 9] = [
             "Rumors refused because the store was full for their kind.",
         ),
         |m| m.rumors_refused_full,
+    ),
+    (
+        Metric::counter(
+            "swallowtail_compat_withheld_total",
+            "Rumors and exchanges not sent to a Habitat Supervisor (--compat habitat) because it would refuse, mis-handle or panic on them.",
+        ),
+        |m| m.compat_withheld,
     ),
 ];
 

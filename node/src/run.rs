@@ -10,10 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use smol::stream::StreamExt;
 use smol::Async;
 
-use super::cli::RunArgs;
+use super::cli::{CompatArg, RunArgs};
 use super::clock::ProcessClock;
 use super::control::Command;
-use super::driver::{Driver, Input, NodeEngine, Setup, Stopped};
+use super::driver::{Driver, Input, NodeEngine, ServiceDefaults, Setup, Stopped};
 use super::fds;
 use super::gateway;
 use super::persist::{DataDir, Loaded, RUMORS_FILE};
@@ -28,7 +28,7 @@ use engine::crypto::{KeyName, Keyring, OperatorPublicKey};
 use engine::engine::Engine;
 use engine::id::{Incarnation, MemberId};
 use engine::member::Member;
-use engine::rumor::{ServiceGroup, ServiceSpec};
+use engine::rumor::ServiceGroup;
 
 /// The default gossip port (Butterfly's).
 pub const DEFAULT_PORT: u16 = 9638;
@@ -67,8 +67,19 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     let service_keys = ServiceKeys::load(&args.service_keys, &args.user_public_keys)
         .map_err(|e| StartError::BadKeys(e.to_string()))?;
     let services = parse_services(&args.services)?;
-    let config = Config::preset(args.preset.as_str())
+    let mut config = Config::preset(args.preset.as_str())
         .ok_or_else(|| StartError::Config(format!("unknown preset {}", args.preset.as_str())))?;
+    let compat = args.compat == Some(CompatArg::Habitat);
+    if compat {
+        if !args.listen.is_ipv4() {
+            return Err(StartError::Config(
+                "--compat habitat needs an IPv4 --listen address (Butterfly parses IPv4 only)"
+                    .into(),
+            ));
+        }
+        config.compat = engine::config::Compat::Habitat;
+        config.max_datagram_size = config.max_datagram_size.min(1024);
+    }
 
     let data = DataDir::open(&args.data_dir).map_err(io_err(format!(
         "cannot open the data dir {}",
@@ -86,6 +97,11 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     let http = TcpListener::bind(args.http)
         .map_err(io_err(format!("cannot serve HTTP on {}", args.http)))?;
     let ip = advertise_ip(args.listen.ip(), args.advertise, &peers);
+    if compat && !ip.is_ipv4() {
+        return Err(StartError::Config(format!(
+            "--compat habitat needs an IPv4 address to announce, not {ip} (Butterfly parses IPv4 only)"
+        )));
+    }
     let me = Member {
         id: member_id,
         incarnation,
@@ -111,7 +127,8 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
     restore_rumors(&mut engine, loaded.rumors.as_deref(), &data, incarnation)?;
     engine.insert_members(std::mem::take(&mut loaded.members));
     engine.join(&peers);
-    announce(&mut engine, &services, &args);
+    let service_defaults = ServiceDefaults::new(compat, me.addr, args.http);
+    announce(&mut engine, &services, &args, &service_defaults);
     if !service_keys.is_empty() {
         tracing::info!(keys = ?service_keys.names(), "opening configs and files sealed to these service keys");
     }
@@ -125,6 +142,7 @@ pub fn run(args: RunArgs) -> Result<Stopped, StartError> {
         preset: args.preset.as_str().to_owned(),
         services: services.iter().map(ToString::to_string).collect(),
         service_keys: Arc::new(service_keys),
+        service_defaults,
     };
     let shares = fds::raise_and_share();
     let mut inbound = InboundConfig::new(max_frame, shares.inbound);
@@ -235,13 +253,14 @@ fn restore_rumors(
 }
 
 /// Announces the `--service` groups.
-fn announce(engine: &mut NodeEngine, services: &[ServiceGroup], args: &RunArgs) {
+fn announce(
+    engine: &mut NodeEngine,
+    services: &[ServiceGroup],
+    args: &RunArgs,
+    defaults: &ServiceDefaults,
+) {
     for group in services {
-        let spec = ServiceSpec {
-            initialized: true,
-            topology: args.topology.topology(),
-            ..ServiceSpec::default()
-        };
+        let spec = defaults.spec(args.topology.topology());
         match engine.announce_service(group.clone(), spec) {
             Ok(inc) => tracing::info!(%group, incarnation = %inc, "service announced"),
             Err(e) => tracing::error!(%group, error = %e, "cannot announce the service"),

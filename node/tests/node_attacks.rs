@@ -204,6 +204,7 @@ fn ping_datagram(from: engine::Member, membership: Vec<engine::wire::Membership>
     let swim = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership,
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&from)),
@@ -546,4 +547,86 @@ fn a_stranger_cannot_depart_a_member() {
     );
     let bf = a.butterfly().expect("butterfly");
     assert_eq!(bf["departures"].as_array().map(Vec::len), Some(0), "{bf}");
+}
+
+/// A Ping sealed with `key` by an insider (a member id of its own, at 127.0.0.7), numbered
+/// `seq`, carrying `records`.
+fn insider_ping(
+    key: &engine::crypto::RingKey,
+    seq: u64,
+    records: &[engine::Membership],
+) -> Vec<u8> {
+    use engine::wire::{self, Swim, SwimPayload, SwimType};
+    use prost::Message as _;
+    let insider = engine::Member::new(
+        engine::MemberId::from_u128(0x1d51_de00),
+        "127.0.0.7:9".parse().expect("addr"),
+    );
+    let swim = Swim {
+        r#type: SwimType::Ping as i32,
+        seq: Some(seq),
+        extensions: None,
+        membership: records.iter().map(wire::Membership::from).collect(),
+        payload: Some(SwimPayload::Ping(wire::Ping {
+            from: Some(wire::Member::from(&insider)),
+            ..Default::default()
+        })),
+    };
+    let mut nonce = [0u8; 24];
+    nonce[..8].copy_from_slice(&seq.to_be_bytes());
+    nonce[8] = 0x1d;
+    engine::crypto::seal_wire(
+        &engine::crypto::Keyring::single(key.clone()),
+        &swim.encode_to_vec(),
+        nonce,
+    )
+}
+
+#[test]
+fn an_insider_with_the_ring_key_cannot_keep_a_dead_member_alive() {
+    let dir = TempDir::new("insider");
+    let key_path = ring_key(&dir);
+    let key_arg = key_path.to_string_lossy().into_owned();
+    let flags = ["--ring-key", key_arg.as_str()];
+    let a = Node::start("a", &dir, &[], &flags);
+    let b = Node::start("b", &dir, &[a.gossip], &flags);
+    let mut c = Node::start("c", &dir, &[a.gossip], &flags);
+    let ids = formed(&[&a, &b, &c], CONVERGE);
+    let key =
+        engine::crypto::RingKey::parse(&std::fs::read_to_string(&key_path).expect("the key file"))
+            .expect("a ring key");
+    let c_id: engine::MemberId = ids[2].parse().expect("id");
+    let held = a.health_of(&ids[2]).map_or(0, |(_, inc)| inc);
+    c.kill();
+    // For 30 s, every 250 ms, a forged refutation for c at a rising incarnation.
+    let insider = std::net::UdpSocket::bind("127.0.0.7:0").expect("bind insider");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seq = 0u64;
+    while std::time::Instant::now() < deadline {
+        seq += 1;
+        let claim = engine::Membership {
+            member: engine::Member {
+                incarnation: engine::Incarnation(held + seq),
+                ..engine::Member::new(c_id, c.gossip)
+            },
+            health: engine::Health::Alive,
+        };
+        for node in [&a, &b] {
+            let _ = insider.send_to(&insider_ping(&key, seq, &[claim]), node.gossip);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for node in [&a, &b] {
+        let health = node.health_of(&ids[2]).map(|(h, _)| h);
+        assert_eq!(
+            health.as_deref(),
+            Some("Confirmed"),
+            "{} about the dead c\n{}",
+            node.name,
+            logs(&[&a, &b])
+        );
+    }
+    let checked = metric(&a, "swallowtail_refutations_checked_total").unwrap_or(0.0)
+        + metric(&b, "swallowtail_refutations_checked_total").unwrap_or(0.0);
+    assert!(checked >= 1.0, "the forgeries were checked with c");
 }

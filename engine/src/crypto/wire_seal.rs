@@ -124,6 +124,7 @@ mod tests {
         Swim {
             r#type: SwimType::Ping as i32,
             seq: None,
+            extensions: None,
             membership: vec![],
             payload: Some(SwimPayload::Ping(wire::Ping::default())),
         }

@@ -140,6 +140,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// One stream frame: the rumor itself when alone (as Butterfly sends it), a batch
     /// otherwise.
     pub(super) fn send_rumor_frame(&mut self, to: SocketAddr, mut rumors: Vec<wire::Rumor>) {
+        if self.legacy_peer(to) {
+            self.metrics.rumor_pushes += 1;
+            for r in rumors {
+                self.send_to_legacy(to, r);
+            }
+            return;
+        }
         let from_id = Some(self.me.id.to_string());
         let envelope = if rumors.len() == 1 {
             let mut r = rumors.remove(0);

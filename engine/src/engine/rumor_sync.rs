@@ -93,6 +93,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Stage 1: our bucket hashes.
     pub(super) fn start_rumor_sync(&mut self, to: SocketAddr) {
         self.metrics.anti_entropy_syncs += 1;
+        if self.legacy_peer(to) {
+            // A Butterfly peer cannot take part in a digest exchange, and Butterfly's own
+            // per-member heat gives every member every rumor: it gets the whole store.
+            let keys: Vec<_> = self.rumors.iter().map(|(k, _)| k.clone()).collect();
+            return self.send_rumors(to, &keys);
+        }
         let digest = Digest::of(&self.rumors);
         let count = Digest::bucket_count_for(self.rumors.len());
         let sync = wire::RumorSync {

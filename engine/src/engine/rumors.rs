@@ -97,6 +97,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             incarnation,
             initialized: spec.initialized,
             pkg: spec.pkg,
+            pkg_incarnation: 0,
             cfg: spec.cfg,
             sys: spec.sys.map(Box::new),
             withdrawn: false,

@@ -35,6 +35,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if self.departed {
             return self.drop_input(DropReason::SelfDeparted);
         }
+        if self.compat() && from.is_ipv6() {
+            return self.drop_input(DropReason::Invalid);
+        }
         let swim: Swim = match self.open_wire(bytes) {
             Ok(s) => s,
             Err(reason) => return self.drop_input(reason),
@@ -56,6 +59,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         if let Err(reason) = result {
             return self.drop_input(reason);
         }
+        self.learn_peer_kind(from, &swim);
         for entry in &swim.membership {
             self.apply_wire_record(entry);
         }
@@ -139,35 +143,41 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let Some(target) = self.view.members.get(target_id) else {
             return;
         };
-        // Helpers we have heard from directly, if there are any (`Config::fair_probing`): a
-        // member never heard from may not exist, and its silence would count against us.
-        let mut helpers = Vec::new();
-        if self.config.fair_probing {
-            helpers = self.random_members(
-                self.config.pingreq_fanout,
-                Some(target_id),
-                |h, _, heard| h == Health::Alive && heard,
-            );
-        }
-        if helpers.is_empty() {
-            helpers =
-                self.random_members(self.config.pingreq_fanout, Some(target_id), |h, _, _| {
-                    h == Health::Alive
-                });
-        }
+        // Helpers we have heard from directly first (`Config::fair_probing`), topped up with
+        // others: a member never heard from may not exist, so only the heard ones' silence
+        // counts against us (Lifeguard's missed Nacks).
+        let k = self.config.pingreq_fanout;
+        let helpers = if self.config.fair_probing {
+            let mut helpers = self.random_members(k, Some(target_id), |h, _, heard| {
+                h == Health::Alive && heard
+            });
+            if helpers.len() < k {
+                let more =
+                    self.random_members(k - helpers.len(), Some(target_id), |h, _, heard| {
+                        h == Health::Alive && !heard
+                    });
+                helpers.extend(more);
+            }
+            helpers
+        } else {
+            self.random_members(k, Some(target_id), |h, _, _| h == Health::Alive)
+        };
         self.probe.pingreqs_sent = true;
         let want_nack = self.config.awareness_on();
         for i in helpers {
             let Some(helper) = self.view.members.at(i) else {
                 continue;
             };
+            // Butterfly never answers with a Nack: ask only members that speak Lifeguard.
+            let want_nack = want_nack && !self.legacy_peer(helper.member.addr);
             let payload = SwimPayload::Pingreq(wire::PingReq {
                 from: Some(wire::Member::from(&self.me)),
                 target: Some(wire::Member::from(&target.member)),
                 nack: want_nack.then_some(true),
             });
             self.metrics.pingreqs_sent += 1;
-            if want_nack {
+            let counts = !self.config.fair_probing || self.view.members.heard_at(i);
+            if want_nack && counts {
                 self.probe.expected_nacks += 1;
             }
             self.send_swim(helper.member.addr, SwimType::Pingreq, payload, Some(helper));
@@ -271,8 +281,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 // We are the helper of an indirect probe: relay the target's Ack.
                 self.heard_from(src, &from)?;
                 self.relays.remove(&(from.id, fwd.id));
+                // A Butterfly target leaves its address out; like Butterfly, name the address
+                // its Ack came from, so the asker learns where it is.
+                let author = ack.from.as_ref().map(|m| self.with_source_address(m, src));
                 let payload = SwimPayload::Ack(wire::Ack {
-                    from: ack.from.clone(),
+                    from: author.map(std::borrow::Cow::into_owned),
                     forward_to: ack.forward_to.clone(),
                     ..Default::default()
                 });
@@ -352,12 +365,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     fn on_probe_ping(&mut self, src: SocketAddr, pp: &wire::ProbePing) -> Result<(), DropReason> {
         let from = self.sender(src, pp.from.as_ref())?;
         let prior = self.heard_from(src, &from)?;
-        let _ = src;
         let payload = SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&self.me)),
             ..Default::default()
         });
-        self.send_swim(from.addr, SwimType::Ack, payload, prior);
+        // To the datagram's source, like every Ack: never to an address named inside.
+        self.send_swim(src, SwimType::Ack, payload, prior);
         Ok(())
     }
 
@@ -379,7 +392,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// The sending member of a message from `src`; never ourselves, and never with an
     /// implausible incarnation (see [`Engine::plausible`]).
     fn sender(&self, src: SocketAddr, m: Option<&wire::Member>) -> Result<Member, DropReason> {
-        let m = Member::try_from(m.ok_or(DropReason::Invalid)?)?;
+        let m = m.ok_or(DropReason::Invalid)?;
+        let m = Member::try_from(self.with_source_address(m, src).as_ref())?;
         if m.id == self.me.id {
             return Err(DropReason::NotForUs);
         }
@@ -479,11 +493,17 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let mut swim = Swim {
             r#type: kind as i32,
             seq,
+            extensions: self.compat().then_some(true),
             membership: Vec::new(),
             payload: Some(payload),
         };
         let size = prost::Message::encoded_len(&swim);
         swim.membership = self.piggyback(target, corrections, size);
+        if self.legacy_peer(to) {
+            // Butterfly panics on a record whose `address:port` it cannot parse.
+            swim.membership
+                .retain(crate::engine::compat::butterfly_can_address);
+        }
         let bytes = wire::seal_plain(&swim);
         self.send_datagram(to, bytes);
     }

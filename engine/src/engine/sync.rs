@@ -54,7 +54,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Err(reason) => return self.drop_input(reason),
         };
         let sender: Option<MemberId> = rumor.from_id.as_deref().and_then(|s| s.parse().ok());
-        if sender == Some(self.me.id) {
+        // In compat mode a rumor's `from_id` names its originator (Butterfly's meaning), which
+        // may be us (an election we lead, our own service): only swallowtail's exchanges and
+        // batches name their sender there.
+        let names_sender = !self.compat()
+            || matches!(
+                rumor.payload,
+                Some(
+                    RumorPayload::MemberSync(_)
+                        | RumorPayload::RumorSync(_)
+                        | RumorPayload::Batch(_)
+                )
+            );
+        if names_sender && sender == Some(self.me.id) {
             return self.drop_input(DropReason::NotForUs);
         }
         let learned = self.metrics.member_records_learned;
@@ -115,6 +127,13 @@ impl<C: Clock, N: Network> Engine<C, N> {
             from_id: Some(self.me.id.to_string()),
             payload: Some(payload),
         };
+        if self.legacy_peer(to) {
+            if matches!(kind, RumorType::MemberSync | RumorType::RumorSync) {
+                self.metrics.compat_withheld += 1;
+                return;
+            }
+            return self.send_to_legacy(to, rumor);
+        }
         let bytes = wire::seal_plain(&rumor);
         self.send_stream(to, bytes);
     }

@@ -302,6 +302,7 @@ fn false_suspicion_is_refuted_with_a_higher_incarnation() {
     let ping = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: vec![wire::Membership::from(&claim)],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(0))),
@@ -361,6 +362,7 @@ fn suspicion_expires_into_confirmed_but_refutation_in_time_cancels_it() {
     let ack = Swim {
         r#type: SwimType::Ack as i32,
         seq: None,
+        extensions: None,
         membership: vec![wire::Membership::from(&claim)],
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
@@ -390,6 +392,7 @@ fn confirmed_rumor_about_a_live_member_is_checked_with_a_probe_ping() {
     let gossip = |c: Membership| Swim {
         r#type: SwimType::Ack as i32,
         seq: None,
+        extensions: None,
         membership: vec![wire::Membership::from(&c)],
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
@@ -540,6 +543,7 @@ fn garbage_input_is_dropped_and_counted() {
     let ping = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(bad),
@@ -552,6 +556,7 @@ fn garbage_input_is_dropped_and_counted() {
     let ping = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(0))),
@@ -950,6 +955,9 @@ mod ring_keys;
 /// Pull-first membership dissemination against push only.
 mod pull_first;
 
+/// Habitat compatibility mode.
+mod compat;
+
 #[test]
 fn a_refutation_heard_during_a_probe_prevents_a_false_suspicion() {
     let mut ring = Ring::new(3, local(), &[]);
@@ -1046,6 +1054,7 @@ fn a_ping_carrying_a_stale_record_is_answered_with_the_newer_one() {
     let ping = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: vec![wire::Membership::from(&stale)],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(1))),

@@ -13,6 +13,11 @@
 //! * **An Alive record over our Confirmed one** at the same incarnation means someone reached
 //!   the member but it never refuted, and the merge rule keeps our stale view: we ask the
 //!   member itself, showing it our claim, so it refutes.
+//! * **With a ring key, only a member speaks for itself**: a second-hand Alive record that
+//!   raises a member's incarnation (a refutation or a restart, as any keyholder could forge
+//!   one to keep a dead member alive, or to make our probes of it look stale) is believed only
+//!   when the member itself answers our ProbePing; its Ack carries its own record. Unanswered,
+//!   the record is dropped and our probing and suspicion run on.
 
 use std::collections::BTreeMap;
 
@@ -75,6 +80,20 @@ impl<C: Clock, N: Network> Engine<C, N> {
         update: Membership,
         held: Membership,
     ) -> Option<Change> {
+        if self.ring_keys().is_some()
+            && update.health == Health::Alive
+            && held.health != Health::Departed
+            && update.member.incarnation > held.member.incarnation
+            && !self.rumors.is_departed(update.member.id)
+        {
+            // A raise heard second-hand: ask the member (a check already running for it is
+            // answered by the same Ack).
+            if !self.view.claims.pending.contains_key(&update.member.id) {
+                self.start_probe_ping(update);
+            }
+            self.metrics.refutations_checked += 1;
+            return Some(Change::Checking);
+        }
         if update.health == Health::Confirmed
             && matches!(held.health, Health::Alive | Health::Suspect)
             && update.member.incarnation >= held.member.incarnation
@@ -175,6 +194,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let swim = Swim {
             r#type: SwimType::ProbePing as i32,
             seq,
+            extensions: None,
             membership: vec![wire::Membership::from(&claim)],
             payload: Some(SwimPayload::ProbePing(wire::ProbePing {
                 from: Some(wire::Member::from(&self.me)),
@@ -215,6 +235,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Every ProbePing of a check of `claim` went unanswered.
     pub(super) fn on_claim_unrefuted(&mut self, claim: Membership) -> Change {
         let id = claim.member.id;
+        if claim.health == Health::Alive {
+            // A refutation the member did not stand behind: dropped (see the module doc).
+            return Change::Unchanged;
+        }
         if !self.config.dynamic_suspicion_on() {
             return self.merge(claim, None);
         }

@@ -256,6 +256,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
 
     /// Decodes a record off the wire and applies it as second-hand news.
     pub(crate) fn apply_wire_record(&mut self, entry: &wire::Membership) {
+        let address = entry.member.as_ref().and_then(|m| m.address.as_deref());
+        if let Err(reason) = self.refuse_ipv6(address) {
+            return self.drop_input(reason);
+        }
         match Cause::of_wire(entry) {
             Ok((record, cause)) => {
                 self.apply_membership(record, cause);

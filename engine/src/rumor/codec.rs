@@ -126,6 +126,8 @@ fn service_to_wire(s: &Service) -> wire::Service {
         incarnation: Some(s.incarnation.0),
         initialized: Some(s.initialized),
         pkg: Some(s.pkg.clone()),
+        // Left out when 0, its default, so a swallowtail-only ring sends what it always did.
+        pkg_incarnation: (s.pkg_incarnation != 0).then_some(s.pkg_incarnation),
         cfg: Some(s.cfg.clone()),
         sys: s.sys.as_ref().map(|sys| wire::SysInfo {
             ip: Some(sys.ip.clone()),
@@ -134,6 +136,8 @@ fn service_to_wire(s: &Service) -> wire::Service {
             gossip_port: Some(u32::from(sys.gossip_port)),
             http_gateway_ip: Some(sys.http_gateway_ip.clone()),
             http_gateway_port: Some(u32::from(sys.http_gateway_port)),
+            ctl_gateway_ip: sys.ctl_gateway_ip.clone(),
+            ctl_gateway_port: sys.ctl_gateway_port.map(u32::from),
         }),
         // Left out when false, so an old peer sees exactly Butterfly's message.
         withdrawn: s.withdrawn.then_some(true),
@@ -151,6 +155,8 @@ fn service_from_wire(s: &wire::Service) -> Result<Service, DropReason> {
             gossip_port: port(sys.gossip_port)?,
             http_gateway_ip: sys.http_gateway_ip.clone().unwrap_or_default(),
             http_gateway_port: port(sys.http_gateway_port)?,
+            ctl_gateway_ip: sys.ctl_gateway_ip.clone(),
+            ctl_gateway_port: sys.ctl_gateway_port.map(|p| port(Some(p))).transpose()?,
         })),
     };
     Ok(Service {
@@ -159,6 +165,7 @@ fn service_from_wire(s: &wire::Service) -> Result<Service, DropReason> {
         incarnation: Incarnation(s.incarnation.unwrap_or(0)),
         initialized: s.initialized.unwrap_or(false),
         pkg: s.pkg.clone().unwrap_or_default(),
+        pkg_incarnation: s.pkg_incarnation.unwrap_or(0),
         cfg: s.cfg.clone().unwrap_or_default(),
         sys,
         withdrawn: s.withdrawn.unwrap_or(false),

@@ -1,4 +1,4 @@
-//! [`ServiceGroup`]: the `service.group[@org]` name every service rumor is filed under.
+//! [`ServiceGroup`]: the `[app.env#]service.group[@org]` name every service rumor is filed under.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,15 +8,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The longest service group name accepted, in bytes.
 pub const MAX_SERVICE_GROUP_LEN: usize = 255;
 
-/// A service group name, `service.group` or `service.group@organization` (Habitat's form,
-/// e.g. `redis.default` or `redis.production@acme`).
+/// A service group name, `service.group`, `service.group@organization` or, with Habitat's
+/// application and environment prefix, `app.env#service.group[@organization]` (e.g.
+/// `redis.default`, `redis.production@acme`, `shop.prod#redis.default`).
 ///
 /// Built only by parsing, so every value has a non-empty service, a non-empty group and, when
-/// present, a non-empty organization, each made of ASCII letters, digits, `_` and `-`. Stored
-/// as one boxed string and two offsets (24 bytes), because every service rumor carries one.
+/// present, a non-empty organization, application and environment, each made of ASCII
+/// letters, digits, `_` and `-`. Stored as one boxed string and three offsets (24 bytes),
+/// because every service rumor carries one.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServiceGroup {
     text: Box<str>,
+    /// Offset of the service name (after the `#`, or 0 without a prefix).
+    start: u16,
     /// Offset of the `.` between service and group.
     dot: u16,
     /// Offset of the `@` before the organization, or `text.len()` when there is none.
@@ -36,7 +40,17 @@ pub struct ParseServiceGroupError {
 impl ServiceGroup {
     /// The service name (`redis` in `redis.default@acme`).
     pub fn service(&self) -> &str {
-        &self.text[..usize::from(self.dot)]
+        &self.text[usize::from(self.start)..usize::from(self.dot)]
+    }
+
+    /// The application and environment prefix, if any (`("shop", "prod")` in
+    /// `shop.prod#redis.default`).
+    pub fn app_env(&self) -> Option<(&str, &str)> {
+        let start = usize::from(self.start);
+        if start == 0 {
+            return None;
+        }
+        self.text[..start - 1].split_once('.')
     }
 
     /// The group name (`default` in `redis.default@acme`).
@@ -73,7 +87,22 @@ impl FromStr for ServiceGroup {
         if s.len() > MAX_SERVICE_GROUP_LEN {
             return Err(err("longer than 255 bytes"));
         }
-        let (name, org) = match s.split_once('@') {
+        let (prefix, rest) = match s.split_once('#') {
+            Some((prefix, rest)) => (Some(prefix), rest),
+            None => (None, s),
+        };
+        if let Some(prefix) = prefix {
+            let ok = prefix
+                .split_once('.')
+                .is_some_and(|(app, env)| valid_part(app) && valid_part(env));
+            if !ok {
+                return Err(err(
+                    "the prefix before '#' must be app.env, each non-empty ASCII letters, digits, '_' or '-'",
+                ));
+            }
+        }
+        let start = prefix.map_or(0, |p| p.len() + 1);
+        let (name, org) = match rest.split_once('@') {
             Some((name, org)) => (name, Some(org)),
             None => (s, None),
         };
@@ -98,10 +127,12 @@ impl FromStr for ServiceGroup {
             }
         }
         // Lengths are at most 255, so the offsets fit.
-        let dot = u16::try_from(service.len()).map_err(|_| err("too long"))?;
-        let at = u16::try_from(name.len()).map_err(|_| err("too long"))?;
+        let dot = u16::try_from(start + service.len()).map_err(|_| err("too long"))?;
+        let at = u16::try_from(start + name.len()).map_err(|_| err("too long"))?;
+        let start = u16::try_from(start).map_err(|_| err("too long"))?;
         Ok(ServiceGroup {
             text: s.into(),
+            start,
             dot,
             at,
         })
@@ -151,6 +182,15 @@ mod tests {
             ("my-app", "prod_1", Some("acme"))
         );
         assert_eq!(g.as_str(), "my-app.prod_1@acme");
+        // Habitat's application and environment prefix.
+        let g: ServiceGroup = "shop.prod#redis.default@acme".parse().expect("valid");
+        assert_eq!(
+            (g.app_env(), g.service(), g.group(), g.org()),
+            (Some(("shop", "prod")), "redis", "default", Some("acme"))
+        );
+        assert_eq!(g.to_string(), "shop.prod#redis.default@acme");
+        let g: ServiceGroup = "redis.default".parse().expect("valid");
+        assert_eq!(g.app_env(), None);
     }
 
     #[test]
@@ -164,6 +204,10 @@ mod tests {
             "a.b.c",
             "a.b@c@d",
             "",
+            "app#redis.default",
+            "#redis.default",
+            "a.b#c.d#e.f",
+            "a.b#redis",
         ] {
             let e = bad.parse::<ServiceGroup>().expect_err(bad);
             assert_eq!(e.input, bad);

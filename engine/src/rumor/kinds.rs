@@ -20,6 +20,8 @@ pub struct Service {
     pub pkg: String,
     /// The configuration the service exports to its group (TOML bytes).
     pub cfg: Vec<u8>,
+    /// Butterfly's package incarnation (0 when absent), kept so that relaying loses nothing.
+    pub pkg_incarnation: u64,
     /// Host information, if the member sent any. Boxed: its five fields would make every
     /// rumor in the store (an enum, so sized by its largest kind) about 100 bytes larger.
     pub sys: Option<Box<SysInfo>>,
@@ -72,6 +74,10 @@ pub struct SysInfo {
     pub http_gateway_ip: String,
     /// HTTP gateway port.
     pub http_gateway_port: u16,
+    /// Butterfly's control gateway IP, when the member sent one.
+    pub ctl_gateway_ip: Option<String>,
+    /// Butterfly's control gateway port, when the member sent one.
+    pub ctl_gateway_port: Option<u16>,
 }
 
 /// A service group's configuration (Butterfly's `ServiceConfig` rumor). One per group; the

@@ -15,6 +15,7 @@ fn service(member: u128, inc: u64, cfg: &str) -> Rumor {
         initialized: true,
         pkg: "core/redis/7.0.0/20240101".into(),
         cfg: cfg.as_bytes().to_vec(),
+        pkg_incarnation: 0,
         sys: Some(Box::new(SysInfo {
             ip: "10.0.0.1".into(),
             hostname: "h1".into(),

@@ -16,6 +16,12 @@
 //! - a connection whose frame the engine dropped as malformed, oversized or unauthenticated is
 //!   closed ([`ConnState`]);
 //! - the input queue: a full queue drops the frame rather than waiting.
+//!
+//! The same port takes ZMTP 3 (ZeroMQ) PUSH connections from Habitat Supervisors (`zmtp.rs`):
+//! a connection whose first byte is 0xFF (a native length prefix never starts with it: the
+//! frame would pass 4 GiB) is a ZMTP greeting, and its messages are framed by ZMTP under the
+//! same bounds: the handshake must end within `untrusted_idle`, messages are at most
+//! `max_frame` bytes, single-part, and paid from the same budget.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -27,7 +33,7 @@ use smol::channel::{Receiver, Sender, TrySendError};
 use smol::net::{TcpListener, TcpStream};
 
 use super::pool::timeout;
-use super::{framing, TransportStats};
+use super::{framing, zmtp, TransportStats};
 use crate::driver::Input;
 
 /// The bounds of the listener.
@@ -248,6 +254,7 @@ impl Reader {
     async fn read_frames(&self, mut conn: TcpStream, from: SocketAddr) {
         let (state, rejected) = ConnState::new();
         let stats = &*self.stats;
+        let mut first = true;
         loop {
             let wait = if state.is_trusted() {
                 self.config.idle_timeout
@@ -271,6 +278,10 @@ impl Reader {
                 }
                 Some(Some(Err(e))) => return self.bad_framing(from, &e),
             };
+            if std::mem::take(&mut first) && len >> 24 == usize::from(zmtp::SIGNATURE_START) {
+                let prefix = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
+                return self.read_zmtp(conn, from, &prefix, state, rejected).await;
+            }
             if len > self.config.max_frame {
                 let e = framing::too_long(len, self.config.max_frame);
                 return self.bad_framing(from, &e);
@@ -290,6 +301,93 @@ impl Reader {
                 Some(Err(e)) => return self.bad_framing(from, &e),
             };
             if bytes.is_empty() {
+                continue;
+            }
+            let frame = Input::Stream {
+                from,
+                bytes,
+                permit,
+                conn: state.clone(),
+            };
+            match self.input.try_send(frame) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => TransportStats::bump(&stats.input_queue_full),
+                Err(TrySendError::Closed(_)) => return,
+            }
+        }
+    }
+
+    /// A ZMTP PUSH peer (a Habitat Supervisor): the handshake, then one frame per message,
+    /// under the same limits as native frames.
+    async fn read_zmtp(
+        &self,
+        mut conn: TcpStream,
+        from: SocketAddr,
+        prefix: &[u8],
+        state: Arc<ConnState>,
+        rejected: Receiver<()>,
+    ) {
+        let stats = &*self.stats;
+        let handshake = timeout(
+            self.config.untrusted_idle,
+            zmtp::accept_pull(&mut conn, prefix),
+        );
+        match handshake.await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return self.bad_framing(from, &e),
+            None => return TransportStats::bump(&stats.inbound_untrusted_timeout),
+        }
+        loop {
+            let wait = if state.is_trusted() {
+                self.config.idle_timeout
+            } else {
+                self.config.untrusted_idle
+            };
+            let header = async { Some(timeout(wait, zmtp::read_header(&mut conn)).await) };
+            let rejection = async {
+                let _ = rejected.recv().await;
+                None
+            };
+            let header = match smol::future::or(header, rejection).await {
+                None => return TransportStats::bump(&stats.inbound_rejected),
+                Some(Some(Ok(Some(h)))) => h,
+                Some(Some(Ok(None))) => return,
+                Some(None) => {
+                    if !state.is_trusted() {
+                        TransportStats::bump(&stats.inbound_untrusted_timeout);
+                    }
+                    return;
+                }
+                Some(Some(Err(e))) => return self.bad_framing(from, &e),
+            };
+            let limit = if header.command {
+                zmtp::MAX_COMMAND
+            } else {
+                self.config.max_frame
+            };
+            let Some(len) = usize::try_from(header.len).ok().filter(|n| *n <= limit) else {
+                let len = usize::try_from(header.len).unwrap_or(usize::MAX);
+                return self.bad_framing(from, &framing::too_long(len, limit));
+            };
+            if header.more {
+                // Butterfly sends one part per message; multi-part is not ours to reassemble.
+                let e =
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "multi-part ZMTP message");
+                return self.bad_framing(from, &e);
+            }
+            let Some(permit) = self.budget.take(len) else {
+                tracing::debug!(%from, len, "closing ZMTP connection: frame budget exhausted");
+                TransportStats::bump(&stats.inbound_budget_full);
+                return;
+            };
+            let body = timeout(self.config.frame_timeout, zmtp::read_body(&mut conn, len));
+            let bytes = match body.await {
+                Some(Ok(b)) => b,
+                None => return TransportStats::bump(&stats.inbound_bad_framing),
+                Some(Err(e)) => return self.bad_framing(from, &e),
+            };
+            if header.command || bytes.is_empty() {
+                // ZMTP 3.1 heartbeats and the like; we offered 3.0, which has none.
                 continue;
             }
             let frame = Input::Stream {

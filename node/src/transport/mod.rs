@@ -4,6 +4,7 @@
 pub mod framing;
 pub mod inbound;
 pub mod pool;
+pub mod zmtp;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -20,6 +21,8 @@ pub struct QueuedNetwork {
     pub datagrams: VecDeque<(SocketAddr, Vec<u8>)>,
     /// Stream frames (unframed `Wire` bytes) waiting for the pool.
     pub streams: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Rumors for Habitat Supervisors (one `Wire` each), sent over ZMTP by the pool.
+    pub habitat_streams: VecDeque<(SocketAddr, Vec<u8>)>,
 }
 
 impl Network for QueuedNetwork {
@@ -29,6 +32,10 @@ impl Network for QueuedNetwork {
 
     fn send_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         self.streams.push_back((to, bytes));
+    }
+
+    fn send_habitat_stream(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        self.habitat_streams.push_back((to, bytes));
     }
 }
 

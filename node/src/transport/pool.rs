@@ -19,7 +19,16 @@ use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::TcpStream;
 use smol::{Task, Timer};
 
-use super::{framing, TransportStats};
+use super::{framing, zmtp, TransportStats};
+
+/// How a connection frames what it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Flavor {
+    /// swallowtail's length-prefixed frames.
+    Native,
+    /// ZMTP 3 messages to a Habitat Supervisor's PULL socket, after the handshake.
+    Zmtp,
+}
 
 /// The bounds of a [`StreamPool`].
 #[derive(Clone, Debug)]
@@ -59,7 +68,7 @@ impl Default for PoolConfig {
 pub struct StreamPool {
     config: PoolConfig,
     stats: Arc<TransportStats>,
-    peers: HashMap<SocketAddr, Peer>,
+    peers: HashMap<(SocketAddr, Flavor), Peer>,
 }
 
 #[derive(Debug)]
@@ -95,16 +104,28 @@ impl StreamPool {
             Ok(f) => f,
             Err(_) => return TransportStats::bump(&self.stats.stream_queue_full),
         };
+        self.queue(to, Flavor::Native, frame);
+    }
+
+    /// Queues one message for a Habitat Supervisor's PULL socket at `to` (ZMTP, over a
+    /// connection of its own, handshaken when opened), under the same bounds as
+    /// [`send`](Self::send).
+    pub fn send_zmtp(&mut self, to: SocketAddr, payload: &[u8]) {
+        self.queue(to, Flavor::Zmtp, zmtp::encode_message(payload));
+    }
+
+    fn queue(&mut self, to: SocketAddr, flavor: Flavor, frame: Vec<u8>) {
+        let key = (to, flavor);
         let len = frame.len();
         let queued = self.stats.queued_bytes.fetch_add(len, Ordering::Relaxed);
         if queued + len > self.config.max_queued_bytes {
             self.stats.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             return TransportStats::bump(&self.stats.stream_queue_full);
         }
-        if self.peers.get(&to).is_some_and(|p| p.tx.is_closed()) {
-            self.peers.remove(&to);
+        if self.peers.get(&key).is_some_and(|p| p.tx.is_closed()) {
+            self.peers.remove(&key);
         }
-        if !self.peers.contains_key(&to) {
+        if !self.peers.contains_key(&key) {
             if self.peers.len() >= self.config.max_peers {
                 self.prune();
             }
@@ -113,10 +134,16 @@ impl StreamPool {
                 return TransportStats::bump(&self.stats.stream_too_many_peers);
             }
             let (tx, rx) = smol::channel::bounded(self.config.queue_frames.max(1));
-            let task = smol::spawn(writer(to, rx, self.config.clone(), self.stats.clone()));
-            self.peers.insert(to, Peer { tx, task });
+            let task = smol::spawn(writer(
+                to,
+                flavor,
+                rx,
+                self.config.clone(),
+                self.stats.clone(),
+            ));
+            self.peers.insert(key, Peer { tx, task });
         }
-        let Some(peer) = self.peers.get(&to) else {
+        let Some(peer) = self.peers.get(&key) else {
             return;
         };
         match peer.tx.try_send(frame) {
@@ -174,11 +201,12 @@ enum Next {
 /// left in the queue at the end are dropped (and their bytes released).
 async fn writer(
     to: SocketAddr,
+    flavor: Flavor,
     rx: Receiver<Vec<u8>>,
     config: PoolConfig,
     stats: Arc<TransportStats>,
 ) {
-    match timeout(config.connect_timeout, TcpStream::connect(to)).await {
+    match timeout(config.connect_timeout, connect(to, flavor)).await {
         Some(Ok(mut conn)) => {
             TransportStats::bump(&stats.connections_opened);
             let _ = conn.set_nodelay(true);
@@ -239,6 +267,15 @@ async fn writer(
     while let Ok(f) = rx.try_recv() {
         stats.queued_bytes.fetch_sub(f.len(), Ordering::Relaxed);
     }
+}
+
+/// A connection to `to`, handshaken as a ZMTP PUSH socket for [`Flavor::Zmtp`].
+async fn connect(to: SocketAddr, flavor: Flavor) -> std::io::Result<TcpStream> {
+    let mut conn = TcpStream::connect(to).await?;
+    if flavor == Flavor::Zmtp {
+        zmtp::connect_push(&mut conn).await?;
+    }
+    Ok(conn)
 }
 
 #[cfg(test)]

@@ -219,6 +219,7 @@ fn tampered_truncated_plaintext_and_foreign_input_is_unauthenticated() {
     let ping = wire::Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&member(1))),

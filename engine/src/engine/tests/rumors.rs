@@ -444,6 +444,7 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
     let ping = Swim {
         r#type: SwimType::Ping as i32,
         seq: None,
+        extensions: None,
         membership: vec![],
         payload: Some(SwimPayload::Ping(wire::Ping {
             from: Some(wire::Member::from(&me)),
@@ -475,6 +476,7 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
     let ack = Swim {
         r#type: SwimType::Ack as i32,
         seq: None,
+        extensions: None,
         membership: vec![wire::Membership::from(&alive)],
         payload: Some(SwimPayload::Ack(wire::Ack {
             from: Some(wire::Member::from(&member(1))),
