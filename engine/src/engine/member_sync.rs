@@ -118,45 +118,40 @@ impl<C: Clock, N: Network> Engine<C, N> {
             *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
         }
         // What the answer showed, before merging it: ours that equal these are not sent back.
-        let shown: std::collections::HashSet<u64> = sync
-            .members
-            .iter()
-            .filter_map(|m| Membership::try_from(m).ok())
-            .map(|m| crate::member_list::view_hash(&m))
-            .collect();
-        let sender_addr = self.apply_member_records(sender, &sync.members)?;
+        // Decoded once; sorted by id for the lookups below (they come in id order, but a
+        // peer may send any order).
+        let decoded: Vec<Result<Membership, DropReason>> =
+            sync.members.iter().map(Membership::try_from).collect();
+        let mut answered: Vec<Membership> = decoded.iter().flatten().copied().collect();
+        answered.sort_by_key(|m| m.member.id);
+        let mut shown: Vec<u64> = answered.iter().map(crate::member_list::view_hash).collect();
+        shown.sort_unstable();
+        let sender_addr = self.apply_decoded_records(sender, decoded)?;
         if sync.differing.is_empty() {
             // The views agree: the next periodic exchange may wait longer.
             self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
             return Ok(());
         }
         let own = self.own_record(); // a refutation above may have bumped it
-        let mut members: Vec<wire::Membership> = self
-            .view
-            .members
-            .in_view_buckets(&own, &wanted, count)
-            .iter()
-            .filter(|m| !shown.contains(&crate::member_list::view_hash(m)))
-            .map(wire::Membership::from)
-            .collect();
+        let mut records: Vec<Membership> = self.view.members.in_view_buckets(&own, &wanted, count);
+        records.retain(|m| {
+            shown
+                .binary_search(&crate::member_list::view_hash(m))
+                .is_err()
+        });
         if self.pulling() {
             // The answer showed every record it holds in these buckets: send only those it
             // lacks or holds older (after the merge above, ours is at least as new as each).
-            let answered: std::collections::HashMap<MemberId, Membership> = sync
-                .members
-                .iter()
-                .filter_map(|m| Membership::try_from(m).ok())
-                .map(|m| (m.member.id, m))
-                .collect();
-            members.retain(|entry| {
-                let Ok(ours) = Membership::try_from(entry) else {
-                    return false;
-                };
-                answered
-                    .get(&ours.member.id)
-                    .is_none_or(|theirs| supersedes(&ours, theirs))
+            // Of several records for one id in an answer the last one sent counts.
+            records.retain(|ours| {
+                let end = answered.partition_point(|m| m.member.id <= ours.member.id);
+                answered[..end]
+                    .last()
+                    .filter(|theirs| theirs.member.id == ours.member.id)
+                    .is_none_or(|theirs| supersedes(ours, theirs))
             });
         }
+        let members: Vec<wire::Membership> = records.iter().map(wire::Membership::from).collect();
         if !members.is_empty() {
             let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
             self.send_member_digest(
@@ -181,9 +176,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
         sender: Option<MemberId>,
         records: &[wire::Membership],
     ) -> Result<Option<SocketAddr>, DropReason> {
+        self.apply_decoded_records(sender, records.iter().map(Membership::try_from))
+    }
+
+    /// [`Self::apply_member_records`], on records already decoded.
+    fn apply_decoded_records(
+        &mut self,
+        sender: Option<MemberId>,
+        records: impl IntoIterator<Item = Result<Membership, DropReason>>,
+    ) -> Result<Option<SocketAddr>, DropReason> {
         let mut sender_addr = None;
         for entry in records {
-            match Membership::try_from(entry) {
+            match entry {
                 Ok(m) => {
                     if Some(m.member.id) == sender {
                         // A stream's source port says nothing of the sender's address, so its
@@ -298,13 +302,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// The hash of our whole membership view, our own record included (two members that
     /// agree on everyone have the same).
     pub(super) fn view_hash(&self) -> u64 {
-        let own = self.own_record();
-        self.view
-            .members
-            .view_buckets(&own, 1)
-            .first()
-            .copied()
-            .unwrap_or(0)
+        self.view.members.whole_view_hash(&self.own_record())
     }
 
     /// Sends one membership record as a Member rumor over a stream.
