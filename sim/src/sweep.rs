@@ -456,12 +456,12 @@ fn flatten_json(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, Stri
 /// never crashed: each is one false suspicion (several probers suspecting the same
 /// incarnation before it refutes count once).
 fn suspicion_episodes(events: &Path, crashed: &BTreeSet<u32>) -> std::io::Result<u64> {
-    let events = crate::report::data::read_events(events)?;
-    let set: BTreeSet<(u32, u64)> = events
-        .iter()
-        .filter(|e| e.to == "Suspect" && !crashed.contains(&e.subject))
-        .map(|e| (e.subject, e.incarnation))
-        .collect();
+    let mut set: BTreeSet<(u32, u64)> = BTreeSet::new();
+    crate::report::data::each_event(events, |e| {
+        if e.to == engine::member::Health::Suspect && !crashed.contains(&e.subject) {
+            set.insert((e.subject, e.incarnation));
+        }
+    })?;
     Ok(set.len() as u64)
 }
 

@@ -4,6 +4,8 @@
 use std::io;
 use std::path::Path;
 
+use engine::member::Health;
+
 /// A numeric CSV table: a header and rows of numbers (non-numeric cells are NaN).
 #[derive(Clone, Debug, Default)]
 pub struct Table {
@@ -81,7 +83,7 @@ impl Table {
 }
 
 /// One row of `events.csv`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ViewEvent {
     /// Virtual seconds.
     pub time_s: f64,
@@ -89,16 +91,19 @@ pub struct ViewEvent {
     pub observer: u32,
     /// Subject index.
     pub subject: u32,
-    /// New health (`Alive`, `Suspect`, `Confirmed`, `Departed`).
-    pub to: String,
+    /// New health.
+    pub to: Health,
     /// The subject's incarnation as now held.
     pub incarnation: u64,
 }
 
-/// Reads `events.csv` (empty when missing).
-pub fn read_events(path: &Path) -> io::Result<Vec<ViewEvent>> {
+/// Streams `events.csv` row by row into `visit` (nothing when the file is missing). A large
+/// run writes tens of millions of rows (33 million at 10,000 members), so they are never held
+/// at once: each reader keeps only the rows it needs. Rows with a cell that does not parse are
+/// skipped.
+pub fn each_event(path: &Path, mut visit: impl FnMut(ViewEvent)) -> io::Result<()> {
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
     let header = reader.headers().map_err(io::Error::other)?.clone();
@@ -115,22 +120,36 @@ pub fn read_events(path: &Path) -> io::Result<Vec<ViewEvent>> {
             path.display()
         )));
     };
-    let mut events = Vec::new();
-    for record in reader.records() {
-        let r = record.map_err(io::Error::other)?;
-        let num = |i: usize| r.get(i).and_then(|c| c.parse::<f64>().ok());
-        let (Some(time_s), Some(observer), Some(subject), Some(incarnation)) =
-            (num(t), num(o), num(s), num(inc))
-        else {
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(io::Error::other)? {
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        let (Ok(time_s), Ok(observer), Ok(subject), Ok(incarnation), Ok(to)) = (
+            cell(t).parse::<f64>(),
+            cell(o).parse::<u32>(),
+            cell(s).parse::<u32>(),
+            cell(inc).parse::<u64>(),
+            cell(to).parse::<Health>(),
+        ) else {
             continue;
         };
-        events.push(ViewEvent {
+        visit(ViewEvent {
             time_s,
-            observer: observer as u32,
-            subject: subject as u32,
-            to: r.get(to).unwrap_or("").to_string(),
-            incarnation: incarnation as u64,
+            observer,
+            subject,
+            to,
+            incarnation,
         });
     }
+    Ok(())
+}
+
+/// The rows of `events.csv` that `keep` accepts, in file order.
+pub fn read_events(path: &Path, keep: impl Fn(&ViewEvent) -> bool) -> io::Result<Vec<ViewEvent>> {
+    let mut events = Vec::new();
+    each_event(path, |e| {
+        if keep(&e) {
+            events.push(e);
+        }
+    })?;
     Ok(events)
 }

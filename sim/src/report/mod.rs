@@ -30,6 +30,7 @@ use std::io;
 use std::path::Path;
 
 use crate::analytic;
+use engine::member::Health;
 use crate::metrics::Crash;
 use crate::output::Summary;
 use crate::plan::{nanos, Plan};
@@ -60,7 +61,9 @@ pub struct Input<'a> {
 /// Draws the plots and writes `index.html` into `dir` (which holds the run's CSV files).
 pub fn write(dir: &Path, input: &Input<'_>) -> io::Result<()> {
     let series = Table::read(&dir.join("timeseries.csv"))?;
-    let events = data::read_events(&dir.join("events.csv"))?;
+    // Only the crashed members' rows feed a plot.
+    let crashed: std::collections::BTreeSet<u32> = input.crashes.iter().map(|c| c.member).collect();
+    let events = data::read_events(&dir.join("events.csv"), |e| crashed.contains(&e.subject))?;
     let marks = timeline_marks(input.scenario_text, input.sets);
     let config = &input.plan.config;
     let period_s = config.protocol_period.as_secs_f64();
@@ -77,9 +80,9 @@ pub fn write(dir: &Path, input: &Input<'_>) -> io::Result<()> {
     ];
     let detection = plots::Detection {
         per_crash,
-        observer_suspect: plots::observer_latencies(&events, input.crashes, |h| h != "Alive"),
+        observer_suspect: plots::observer_latencies(&events, input.crashes, |h| h != Health::Alive),
         observer_confirmed: plots::observer_latencies(&events, input.crashes, |h| {
-            h == "Confirmed" || h == "Departed"
+            matches!(h, Health::Confirmed | Health::Departed)
         }),
         analytic_first_suspect_s: (!input.crashes.is_empty())
             .then(|| analytic::first_suspect_mean_s(input.plan.members, period_s, timeouts_s)),

@@ -5,6 +5,7 @@ use plotters::prelude::*;
 
 use super::chart::{bounds, color, empty_state, padded, DrawResult, Figure, FAMILY};
 use super::data::{Table, ViewEvent};
+use engine::member::Health;
 use super::format;
 use crate::analytic;
 
@@ -515,12 +516,17 @@ pub fn median(values: &[f64]) -> Option<f64> {
 }
 
 /// Per (crash, observer): seconds from the crash to the observer's first view of the subject
-/// in a health `accept`s, before the next crash of the same member.
+/// in a health `accept`s, before the next crash of the same member. `events` need only hold
+/// the crashed members' rows (see [`super::data::read_events`]), in file (time) order.
 pub fn observer_latencies(
     events: &[ViewEvent],
     crashes: &[crate::metrics::Crash],
-    accept: impl Fn(&str) -> bool,
+    accept: impl Fn(Health) -> bool,
 ) -> Vec<f64> {
+    let mut by_subject: std::collections::BTreeMap<u32, Vec<&ViewEvent>> = Default::default();
+    for e in events.iter().filter(|e| accept(e.to)) {
+        by_subject.entry(e.subject).or_default().push(e);
+    }
     let mut out = Vec::new();
     for (k, c) in crashes.iter().enumerate() {
         let t0 = c.at_ns as f64 / 1e9;
@@ -529,13 +535,8 @@ pub fn observer_latencies(
             .find(|d| d.member == c.member)
             .map_or(f64::INFINITY, |d| d.at_ns as f64 / 1e9);
         let mut seen = std::collections::BTreeSet::new();
-        for e in events {
-            if e.subject == c.member
-                && e.time_s >= t0
-                && e.time_s < until
-                && accept(&e.to)
-                && seen.insert(e.observer)
-            {
+        for e in by_subject.get(&c.member).into_iter().flatten() {
+            if e.time_s >= t0 && e.time_s < until && seen.insert(e.observer) {
                 out.push(e.time_s - t0);
             }
         }
