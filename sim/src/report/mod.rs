@@ -30,12 +30,12 @@ use std::io;
 use std::path::Path;
 
 use crate::analytic;
-use engine::member::Health;
 use crate::metrics::Crash;
 use crate::output::Summary;
 use crate::plan::{nanos, Plan};
 use chart::Figure;
 use data::Table;
+use engine::member::Health;
 use plots::Mark;
 
 /// The names of the plots every run writes (as `NAME.svg` and `NAME.png`).

@@ -5,9 +5,9 @@ use plotters::prelude::*;
 
 use super::chart::{bounds, color, empty_state, padded, DrawResult, Figure, FAMILY};
 use super::data::{Table, ViewEvent};
-use engine::member::Health;
 use super::format;
 use crate::analytic;
+use engine::member::Health;
 
 /// A labelled moment of the timeline.
 #[derive(Clone, Debug)]

@@ -237,10 +237,17 @@ pub fn write(
 /// A growth reference (`reference`'s shape) scaled to pass through `series`' point at the
 /// largest x that both have; empty when they share none.
 fn anchor(reference: Vec<(f64, f64)>, series: &[Point]) -> Vec<(f64, f64)> {
+    // The largest x both have, whatever order the sweep lists its values in.
     let shared = series
         .iter()
-        .rev()
-        .find_map(|p| reference.iter().find(|r| r.0 == p.0).map(|r| (r.1, p.1)));
+        .filter_map(|p| {
+            reference
+                .iter()
+                .find(|r| r.0 == p.0)
+                .map(|r| (p.0, r.1, p.1))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, r, y)| (r, y));
     match shared {
         Some((r, y)) if r > 0.0 => reference.into_iter().map(|(x, v)| (x, v * y / r)).collect(),
         _ => Vec::new(),
@@ -508,5 +515,30 @@ impl Figure for SweepPlot {
             .border_style(BLACK)
             .label_font((FAMILY, 12))
             .draw()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anchor;
+
+    #[test]
+    fn a_growth_reference_passes_through_the_largest_ring_in_any_order() {
+        let reference = vec![(1.0, 1.0), (2.0, 4.0), (3.0, 9.0)];
+        // Listed largest first, as a sweep whose longest runs should start first does.
+        let series = [(3.0, 18.0, 18.0, 18.0), (1.0, 5.0, 5.0, 5.0)];
+        assert_eq!(
+            anchor(reference.clone(), &series),
+            vec![(1.0, 2.0), (2.0, 8.0), (3.0, 18.0)]
+        );
+        let ascending = [(1.0, 5.0, 5.0, 5.0), (3.0, 18.0, 18.0, 18.0)];
+        assert_eq!(
+            anchor(reference.clone(), &ascending),
+            anchor(reference, &series)
+        );
+        assert!(
+            anchor(vec![(7.0, 1.0)], &ascending).is_empty(),
+            "no shared x"
+        );
     }
 }
