@@ -51,10 +51,10 @@ pub enum MergeOutcome {
 /// Every member we know of (never ourselves), in id order.
 ///
 /// Besides the entries it keeps the view digest up to date as they change: the XOR of every
-/// entry's [`view_hash`] (the whole-view check a probe carries) and the same split into
-/// [`MemberList::fine_count`] buckets, which any coarser bucket count is a fold of. A view
-/// check or the first stage of a digest exchange so costs a fold of the buckets, not a pass
-/// over every entry (at 10,000 members, 400 KB read per check).
+/// entry's [`view_hash`] (the whole-view check a probe carries) and the same split into as
+/// many buckets as the finest digest exchange asks for, which any coarser bucket count is a
+/// fold of. A view check or the first stage of a digest exchange so costs a fold of the
+/// buckets, not a pass over every entry (at 10,000 members, 400 KB read per check).
 #[derive(Clone, Debug, Default)]
 pub struct MemberList {
     entries: Vec<Entry>,
@@ -276,7 +276,7 @@ impl MemberList {
             std::cmp::Ordering::Greater => return None,
             std::cmp::Ordering::Less => {}
         }
-        // entries[f] < key: gallop right over at most 31 entries.
+        // entries[f] < key: gallop right over at most 16 entries.
         let mut lo = f + 1;
         let mut step = 1;
         while step <= 16 {

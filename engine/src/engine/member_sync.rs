@@ -117,40 +117,36 @@ impl<C: Clock, N: Network> Engine<C, N> {
         for &b in &sync.differing {
             *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
         }
-        // What the answer showed, before merging it: ours that equal these are not sent back.
-        // Decoded once; sorted by id for the lookups below (they come in id order, but a
-        // peer may send any order).
         let decoded: Vec<Result<Membership, DropReason>> =
             sync.members.iter().map(Membership::try_from).collect();
-        let mut answered: Vec<Membership> = decoded.iter().flatten().copied().collect();
-        answered.sort_by_key(|m| m.member.id);
-        let mut shown: Vec<u64> = answered.iter().map(crate::member_list::view_hash).collect();
-        shown.sort_unstable();
-        let sender_addr = self.apply_decoded_records(sender, decoded)?;
+        let sender_addr = self.apply_decoded_records(sender, decoded.iter().copied())?;
         if sync.differing.is_empty() {
             // The views agree: the next periodic exchange may wait longer.
             self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
             return Ok(());
         }
+        // What the answer showed, by id (a stable sort: several records for one id keep the
+        // order they were sent in, though a peer following the protocol sends them in id
+        // order, one each).
+        let mut answered: Vec<Membership> = decoded.into_iter().flatten().collect();
+        answered.sort_by_key(|m| m.member.id);
+        let pulling = self.pulling();
         let own = self.own_record(); // a refutation above may have bumped it
         let mut records: Vec<Membership> = self.view.members.in_view_buckets(&own, &wanted, count);
-        records.retain(|m| {
-            shown
-                .binary_search(&crate::member_list::view_hash(m))
-                .is_err()
+        records.retain(|ours| {
+            let start = answered.partition_point(|m| m.member.id < ours.member.id);
+            let end = answered.partition_point(|m| m.member.id <= ours.member.id);
+            let theirs = &answered[start..end];
+            // Ours as the answer showed it (same incarnation and health: what the view digest
+            // compares) is not sent back. While pulling, the answer showed every record it
+            // holds in these buckets: send only those it lacks or holds older (after the
+            // merge above, ours is at least as new as each); of several records for one id
+            // the last one sent counts.
+            !theirs
+                .iter()
+                .any(|t| (t.member.incarnation, t.health) == (ours.member.incarnation, ours.health))
+                && (!pulling || theirs.last().is_none_or(|t| supersedes(ours, t)))
         });
-        if self.pulling() {
-            // The answer showed every record it holds in these buckets: send only those it
-            // lacks or holds older (after the merge above, ours is at least as new as each).
-            // Of several records for one id in an answer the last one sent counts.
-            records.retain(|ours| {
-                let end = answered.partition_point(|m| m.member.id <= ours.member.id);
-                answered[..end]
-                    .last()
-                    .filter(|theirs| theirs.member.id == ours.member.id)
-                    .is_none_or(|theirs| supersedes(ours, theirs))
-            });
-        }
         let members: Vec<wire::Membership> = records.iter().map(wire::Membership::from).collect();
         if !members.is_empty() {
             let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));

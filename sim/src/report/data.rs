@@ -83,7 +83,7 @@ impl Table {
 }
 
 /// One row of `events.csv`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub struct ViewEvent {
     /// Virtual seconds.
     pub time_s: f64,
