@@ -9,6 +9,9 @@
 #   SEED=7 scripts/events-identical.sh     # another fixed seed (default 1)
 #   SETS="protocol.dissemination=habitat" scripts/events-identical.sh main
 #                                          # every run with these --set overrides (space-separated)
+#   NEW_SETS="protocol.fresh_push=false" scripts/events-identical.sh main
+#                                          # overrides for the working tree's runs only: a new
+#                                          # setting that restores the base's behaviour
 #
 # Every top-level scenario runs as written, except scale_10k, which runs at SCALE_MEMBERS
 # (default 500: the 10,000-member run takes an hour and its rules are the same at 500), plus the
@@ -23,6 +26,8 @@ seed=${SEED:-1}
 scale_members=${SCALE_MEMBERS:-500}
 sets=()
 for kv in ${SETS:-}; do sets+=(--set "$kv"); done
+new_sets=()
+for kv in ${NEW_SETS:-}; do new_sets+=(--set "$kv"); done
 base=$(git rev-parse --verify -q "$base_rev^{commit}") || { echo "no such revision: $base_rev" >&2; exit 2; }
 # Kept beside the main checkout's target/ (shared by its git worktrees, so a base is built once).
 common=$(cd "$(git rev-parse --git-common-dir)" && pwd)
@@ -34,13 +39,15 @@ for f in scenarios/*.toml scenarios/fidelity/kill_one.toml scenarios/lifeguard/*
   scenarios+=("$f")
 done
 
-# run_all BIN OUTDIR: every scenario into OUTDIR/<file stem>/.
+# run_all BIN OUTDIR [--set K=V ...]: every scenario into OUTDIR/<file stem>/, with SETS and
+# any further overrides given.
 run_all() {
   local bin=$1 out=$2 f name extra
+  shift 2
   mkdir -p "$out"
   for f in "${scenarios[@]}"; do
     name=$(basename "$f" .toml)
-    extra=("${sets[@]}")
+    extra=("${sets[@]}" "$@")
     [ "$name" = scale_10k ] && extra+=(--set "members=$scale_members")
     # The exit status says whether expectations held; both sides must say the same, which the
     # recorded status below checks. A run that fails to start leaves no events.csv.
@@ -70,10 +77,12 @@ fi
 
 echo "== building sim from the working tree"
 cargo build --release -q -p sim || exit 2
-new_out="$work/worktree-$(printf %s "$root" | cksum | cut -d' ' -f1)/$stamp"
+new_stamp=$stamp
+[ -n "${NEW_SETS:-}" ] && new_stamp="$new_stamp-new$(printf %s "$NEW_SETS" | cksum | cut -d' ' -f1)"
+new_out="$work/worktree-$(printf %s "$root" | cksum | cut -d' ' -f1)/$new_stamp"
 rm -rf "$new_out"
 echo "== running ${#scenarios[@]} scenarios from the working tree (seed $seed)"
-run_all "${CARGO_TARGET_DIR:-$root/target}/release/sim" "$new_out"
+run_all "${CARGO_TARGET_DIR:-$root/target}/release/sim" "$new_out" "${new_sets[@]}"
 
 # events.csv is the contract; timeseries.csv and members.csv are deterministic too (summary.json
 # carries wall-clock figures and is left out), so they are compared as well.

@@ -71,6 +71,14 @@ pub struct Config {
     /// every member that learns it (push-only, for comparison). See docs/protocol.md.
     #[serde(default = "default_member_pull")]
     pub member_pull: bool,
+    /// With `dissemination = "bounded"` only: a rumor new to us (received, or made here) is
+    /// pushed to `gossip_fanout` members a moment after it arrives (`gossip_interval / 50`, so
+    /// a burst goes out in one round) instead of at our next gossip round, half a round later
+    /// on average. The count of pushes per rumor is unchanged; each hop of a fresh rumor
+    /// takes milliseconds instead of half a second. `false` waits for the round (for
+    /// comparison). See docs/protocol.md.
+    #[serde(default = "default_fresh_push")]
+    pub fresh_push: bool,
     /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.
     #[serde(with = "humantime_serde", default = "default_gossip_interval")]
     pub gossip_interval: Duration,
@@ -188,6 +196,10 @@ fn default_member_pull() -> bool {
     true
 }
 
+fn default_fresh_push() -> bool {
+    true
+}
+
 fn default_gossip_interval() -> Duration {
     Duration::from_secs(1)
 }
@@ -227,6 +239,7 @@ impl Config {
             max_rumor_payload: 64 * 1024,
             dissemination: Dissemination::Bounded,
             member_pull: true,
+            fresh_push: true,
             gossip_interval: Duration::from_secs(1),
             gossip_fanout: 5,
             anti_entropy_interval: Duration::from_secs(10),
@@ -489,6 +502,7 @@ mod tests {
                 ![
                     "dissemination",
                     "member_pull",
+                    "fresh_push",
                     "gossip_interval",
                     "gossip_fanout",
                     "anti_entropy_interval",
@@ -500,7 +514,7 @@ mod tests {
             .collect();
         let c: Config = toml::from_str(&old).expect("parse without the new fields");
         assert_eq!(c.dissemination, Dissemination::Bounded);
-        assert!(c.member_pull && c.pull_first());
+        assert!(c.member_pull && c.pull_first() && c.fresh_push);
         let c = Config {
             dissemination: Dissemination::Habitat,
             ..Config::lan()

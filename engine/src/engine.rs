@@ -122,6 +122,8 @@ pub struct Engine<C: Clock, N: Network> {
     pub(crate) rumors: crate::rumor::RumorStore,
     /// How rumors are pushed (Config::dissemination).
     pub(crate) dissemination: crate::rumor::Disseminator,
+    /// A [`Timer::FreshPush`] is scheduled and has not run yet.
+    pub(crate) fresh_push_due: bool,
     /// Groups whose service this member runs (announced and not withdrawn).
     pub(crate) local_services: BTreeMap<crate::rumor::ServiceGroup, crate::rumor::Service>,
     /// Leader and update elections: per-group voter state and suitability.
@@ -179,6 +181,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             relays: BTreeMap::new(),
             rumors: crate::rumor::RumorStore::new(),
             dissemination: crate::rumor::Disseminator::new(config_dissemination),
+            fresh_push_due: false,
             local_services: BTreeMap::new(),
             elections: elections::Elections::default(),
             departed_by_operator: false,
@@ -411,6 +414,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
             Timer::JoinRetry => self.on_join_retry(),
             Timer::GossipTick => self.on_gossip_tick(),
+            Timer::FreshPush => {
+                self.fresh_push_due = false;
+                self.push_rumor_round();
+            }
             Timer::AntiEntropy => self.on_anti_entropy_tick(),
             Timer::RelayTimeout { target, asker } => self.on_relay_timeout(target, asker),
             Timer::DepartSweep => {

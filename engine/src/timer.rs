@@ -24,6 +24,8 @@ pub(crate) enum Timer {
     PushPull,
     /// Push rumors (the dissemination strategy's round).
     GossipTick,
+    /// Push rumors that just became new to us (bounded strategy, `fresh_push`).
+    FreshPush,
     /// Exchange a rumor digest with a random member (bounded strategy).
     AntiEntropy,
     /// Ping the bootstrap peers again if we still know nobody.

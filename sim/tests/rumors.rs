@@ -89,9 +89,16 @@ fn check_rumor_metrics(name: &str, dissemination: &str, s: &Value) {
         "every frame is recognised"
     );
     let sync = t["stream"]["rumor_sync"]["bytes"].as_u64().expect("sync");
+    let pushed = t["stream"]["rumors"]["bytes"].as_u64().expect("rumors");
     match dissemination {
         "habitat" => assert_eq!(sync, 0, "Butterfly's heat has no anti-entropy"),
-        _ => assert!(sync > 0, "bounded runs anti-entropy"),
+        // Anti-entropy repairs what pushes missed (on a quiet ring its checks ride on probes
+        // and find the stores equal, costing no stream bytes at all); it never carries the
+        // bulk.
+        _ => assert!(
+            sync <= pushed,
+            "{name}: anti-entropy sent {sync} bytes, pushes {pushed}"
+        ),
     }
     let ratio = s["redundancy"]["ratio"].as_f64().expect("redundancy");
     assert!(

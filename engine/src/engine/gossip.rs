@@ -38,6 +38,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.run_election_checks();
         self.pull_while_electing();
         self.gossip_membership();
+        self.push_rumor_round();
+    }
+
+    /// A rumor became new to us: with `fresh_push` (bounded strategy), a push round a moment
+    /// from now, one for however many arrive meanwhile.
+    pub(super) fn schedule_fresh_push(&mut self) {
+        if !self.config.fresh_push || !self.dissemination.batches() || self.fresh_push_due {
+            return;
+        }
+        self.fresh_push_due = true;
+        let at = self.now() + self.config.gossip_interval / 50;
+        self.timers.schedule(at, Timer::FreshPush);
+    }
+
+    /// Up to `gossip_fanout` random live members that have something to receive get it.
+    pub(super) fn push_rumor_round(&mut self) {
         if self.rumors.is_empty() {
             return;
         }

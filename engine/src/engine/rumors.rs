@@ -474,6 +474,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         self.metrics.rumors_applied += 1;
         if spread {
             self.dissemination.on_changed(key);
+            self.schedule_fresh_push();
         }
         self.emit(Event::RumorApplied {
             kind: key.kind(),

@@ -38,6 +38,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
         }
         self.timers.clear();
+        self.fresh_push_due = false;
         self.view.quiesce();
         self.relays.clear();
     }

@@ -505,6 +505,47 @@ fn an_operator_departure_holds_everywhere_and_survives_a_restart() {
 }
 
 #[test]
+fn a_fresh_rumor_is_pushed_on_at_once_and_not_more_often() {
+    // How many of 30 members hold a config 60 ms after it was applied (a gossip round is
+    // 500 ms), and how many rumor frames the whole spread cost.
+    let spread = |fresh_push: bool| {
+        let cfg = Config {
+            fresh_push,
+            ..with(Dissemination::Bounded)
+        };
+        let mut ring = converged(30, cfg);
+        let before: u64 = (0..30).map(|i| ring.engine(i).metrics().rumor_pushes).sum();
+        ring.engine(0)
+            .apply_config(grp(), 1, b"v = 1".to_vec())
+            .expect("applied");
+        ring.flush(0);
+        ring.run_for(Duration::from_millis(60));
+        let early = (0..30)
+            .filter(|&i| config_version(&ring, i) == Some(1))
+            .count();
+        ring.run_for(Duration::from_secs(10));
+        for i in 0..30 {
+            assert_eq!(config_version(&ring, i), Some(1), "member {i}");
+        }
+        let pushes: u64 = (0..30).map(|i| ring.engine(i).metrics().rumor_pushes).sum();
+        (early, pushes - before)
+    };
+    let (fresh, fresh_pushes) = spread(true);
+    let (waiting, waiting_pushes) = spread(false);
+    assert!(fresh >= 25, "{fresh} of 30 within 60 ms with fresh_push");
+    assert!(
+        waiting < 15,
+        "{waiting} of 30 within 60 ms waiting for rounds"
+    );
+    // The same bounded number of pushes per rumor either way (give or take the rounds that
+    // carried it with other rumors).
+    assert!(
+        fresh_pushes <= waiting_pushes + waiting_pushes / 5,
+        "{fresh_pushes} frames against {waiting_pushes}"
+    );
+}
+
+#[test]
 fn anti_entropy_repairs_a_member_that_missed_every_push() {
     let cfg = with(Dissemination::Bounded);
     let mut ring = converged(10, cfg.clone());
