@@ -303,6 +303,11 @@ impl Config {
         self.member_pull && self.dissemination == Dissemination::Bounded
     }
 
+    /// Whether fresh rumors are pushed at once (`fresh_push` with the `bounded` strategy).
+    pub fn fresh_push_on(&self) -> bool {
+        self.fresh_push && self.dissemination == Dissemination::Bounded
+    }
+
     /// Whether local health awareness is in force.
     pub fn awareness_on(&self) -> bool {
         self.lifeguard && self.lifeguard_awareness
@@ -520,6 +525,7 @@ mod tests {
             ..Config::lan()
         };
         assert!(!c.pull_first(), "Butterfly's strategy never pulls first");
+        assert!(!c.fresh_push_on(), "nor pushes fresh rumors early");
         let mut c = Config::lan();
         c.gossip_fanout = 0;
         assert!(c

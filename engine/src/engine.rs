@@ -414,10 +414,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
             Timer::JoinRetry => self.on_join_retry(),
             Timer::GossipTick => self.on_gossip_tick(),
-            Timer::FreshPush => {
-                self.fresh_push_due = false;
-                self.push_rumor_round();
-            }
+            Timer::FreshPush => self.on_fresh_push(),
             Timer::AntiEntropy => self.on_anti_entropy_tick(),
             Timer::RelayTimeout { target, asker } => self.on_relay_timeout(target, asker),
             Timer::DepartSweep => {

@@ -44,12 +44,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// A rumor became new to us: with `fresh_push` (bounded strategy), a push round a moment
     /// from now, one for however many arrive meanwhile.
     pub(super) fn schedule_fresh_push(&mut self) {
-        if !self.config.fresh_push || !self.dissemination.batches() || self.fresh_push_due {
+        if !self.config.fresh_push_on() || self.fresh_push_due {
             return;
         }
         self.fresh_push_due = true;
         let at = self.now() + self.config.gossip_interval / 50;
         self.timers.schedule(at, Timer::FreshPush);
+    }
+
+    /// The round [`Self::schedule_fresh_push`] asked for.
+    pub(super) fn on_fresh_push(&mut self) {
+        self.fresh_push_due = false;
+        self.push_rumor_round();
     }
 
     /// Up to `gossip_fanout` random live members that have something to receive get it.

@@ -135,8 +135,11 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let mut records: Vec<Membership> = self.view.members.in_view_buckets(&own, &wanted, count);
         records.retain(|ours| {
             let start = answered.partition_point(|m| m.member.id < ours.member.id);
-            let end = answered.partition_point(|m| m.member.id <= ours.member.id);
-            let theirs = &answered[start..end];
+            let same = answered[start..]
+                .iter()
+                .take_while(|m| m.member.id == ours.member.id)
+                .count();
+            let theirs = &answered[start..start + same];
             // Ours as the answer showed it (same incarnation and health: what the view digest
             // compares) is not sent back. While pulling, the answer showed every record it
             // holds in these buckets: send only those it lacks or holds older (after the
