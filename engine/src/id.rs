@@ -29,6 +29,16 @@ impl MemberId {
         ((self.hi as u128) << 64) | self.lo as u128
     }
 
+    /// The id whose high and low 64 bits are `hi` and `lo` (a summary's two words).
+    pub const fn from_words(hi: u64, lo: u64) -> Self {
+        MemberId { hi, lo }
+    }
+
+    /// The high and low 64 bits.
+    pub const fn words(self) -> (u64, u64) {
+        (self.hi, self.lo)
+    }
+
     /// A random version-4 UUID from `rng`.
     pub fn random<R: rand::RngCore + ?Sized>(rng: &mut R) -> Self {
         let mut b = [0u8; 16];

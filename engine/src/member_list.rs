@@ -447,6 +447,37 @@ impl MemberList {
         out
     }
 
+    /// What [`Self::in_view_buckets`] returns, summarised (id, incarnation, health: what the
+    /// view digest compares), in id order: a summary answer of the digest exchange.
+    pub(crate) fn summaries_in_view_buckets(
+        &self,
+        own: &Membership,
+        wanted: &[bool],
+        count: u32,
+    ) -> Vec<Summary> {
+        let marked = |id: MemberId| {
+            wanted
+                .get(view_bucket(id, count) as usize)
+                .copied()
+                .unwrap_or(false)
+        };
+        let mut out: Vec<Summary> = self
+            .entries
+            .iter()
+            .filter(|e| marked(entry_id(e)))
+            .map(|e| Summary {
+                id: entry_id(e),
+                incarnation: e.incarnation,
+                health: e.health,
+            })
+            .collect();
+        if marked(own.member.id) {
+            let at = out.partition_point(|s| s.id < own.member.id);
+            out.insert(at, Summary::of(own));
+        }
+        out
+    }
+
     fn replace(&mut self, i: usize, update: &Membership) {
         let old = self.entries[i].health;
         self.counts[old.index()] -= 1;
@@ -533,6 +564,31 @@ fn split(id: MemberId) -> (u64, u64) {
 pub(crate) fn view_bucket(id: MemberId, count: u32) -> u32 {
     let (hi, lo) = split(id);
     (mix64(hi ^ lo.rotate_left(32)) & u64::from(count.max(1) - 1)) as u32
+}
+
+/// What a view digest compares of a record, and all a summary answer of the digest exchange
+/// carries of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) id: MemberId,
+    pub(crate) incarnation: u64,
+    pub(crate) health: Health,
+}
+
+impl Summary {
+    pub(crate) fn of(m: &Membership) -> Self {
+        Summary {
+            id: m.member.id,
+            incarnation: m.member.incarnation.0,
+            health: m.health,
+        }
+    }
+
+    /// Whether `self` would replace `other` by the merge rule (a newer incarnation, or the
+    /// same and a worse health).
+    pub(crate) fn supersedes(&self, other: &Summary) -> bool {
+        (self.incarnation, self.health) > (other.incarnation, other.health)
+    }
 }
 
 /// What a view digest compares of a record: id, incarnation and health.

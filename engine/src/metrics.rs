@@ -156,6 +156,10 @@ pub struct Metrics {
     pub member_records_pushed: u64,
     /// Membership records sent in membership digest exchanges (pull).
     pub member_records_exchanged: u64,
+    /// Record summaries (id, incarnation, health) sent in membership digest exchanges instead
+    /// of whole records (pull-first, while pulling): not record copies, but what let the
+    /// exchange send only the records the peer lacks.
+    pub member_summaries_exchanged: u64,
     /// Membership records piggybacked on SWIM datagrams (the target's own entry included).
     pub member_records_piggybacked: u64,
     /// Second-hand membership records that changed our view: records we lacked. Summed over

@@ -473,6 +473,30 @@ pub struct MemberSync {
     /// Stage 2: the buckets whose hashes differ.
     #[prost(uint32, repeated, tag = "6")]
     pub differing: Vec<u32>,
+    /// Stage 1: answer with summaries (see `summary_ids`) rather than whole records; stage 2:
+    /// this answer is one. An answerer that knows no summaries ignores it and sends records.
+    #[prost(bool, optional, tag = "7")]
+    pub summaries: Option<bool>,
+    /// Stage 1: how many records the initiator holds (itself included). An answerer that
+    /// holds more than twice as many sends whole records: the initiator lacks most of them.
+    #[prost(uint32, optional, tag = "8")]
+    pub held: Option<u32>,
+    /// Stage 2 with `summaries`: the ids of the answerer's records in the differing buckets,
+    /// two words each (high, low), in id order.
+    #[prost(fixed64, repeated, tag = "9")]
+    pub summary_ids: Vec<u64>,
+    /// Stage 2 with `summaries`: the incarnation of each summarised record.
+    #[prost(uint64, repeated, tag = "10")]
+    pub summary_incarnations: Vec<u64>,
+    /// Stage 2 with `summaries`: the health of each summarised record, one byte each
+    /// (`Health` numbers).
+    #[prost(bytes = "vec", optional, tag = "11")]
+    pub summary_health: Option<Vec<u8>>,
+    /// Stage 3: the ids (two words each) whose records the initiator wants in whole, because
+    /// the summary showed them newer than its own or unknown to it. Answered by stage 4, the
+    /// answerer's records for them.
+    #[prost(fixed64, repeated, tag = "12")]
+    pub wanted_ids: Vec<u64>,
 }
 
 /// Several rumors in one stream frame (swallowtail extension): the bounded dissemination

@@ -206,6 +206,10 @@ pub struct RecordCopies {
     pub exchanged: u64,
     /// Piggybacked on SWIM datagrams (each message's target entry included).
     pub piggybacked: u64,
+    /// Record summaries (id, incarnation, health) sent in digest exchanges instead of whole
+    /// records (pull-first, while pulling). Not record copies: about a third of a record's
+    /// bytes each, and no merge at the receiver.
+    pub summaries: u64,
     /// Records each member lacked, summed: second-hand records that changed a member's view.
     pub lower_bound: u64,
     /// `total ÷ lower_bound` (1.0 is the least possible), or null when nothing was lacked.
@@ -220,6 +224,7 @@ impl RecordCopies {
         self.pushed += m.member_records_pushed;
         self.exchanged += m.member_records_exchanged;
         self.piggybacked += m.member_records_piggybacked;
+        self.summaries += m.member_summaries_exchanged;
         self.lower_bound += m.member_records_learned;
         self.pulls_triggered += m.member_pulls_triggered;
         self.total = self.pushed + self.exchanged + self.piggybacked;

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
 fn scenarios() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -71,4 +73,39 @@ fn every_shipped_scenario_passes() {
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// `member_summaries`: `scale_10k`'s timeline at 1,000 members (answers large enough to be
+/// summarised) passes with and without it, and with it the digest exchanges send fewer whole
+/// records, and fewer records cross in all.
+#[test]
+fn summaries_move_a_mass_change_with_fewer_record_copies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copies = |on: bool| {
+        let out = dir.path().join(format!("summaries-{on}"));
+        let flag = format!("protocol.member_summaries={on}");
+        let o = common::run(
+            &common::scenario("scale_10k"),
+            &out,
+            &["--set", "members=1000", "--set", &flag],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let s = common::summary(&out);
+        let n = |k: &str| s["record_copies"][k].as_u64().expect("a count");
+        (n("total"), n("exchanged"), n("summaries"))
+    };
+    let (total_off, exchanged_off, summaries_off) = copies(false);
+    let (total_on, exchanged_on, summaries_on) = copies(true);
+    assert_eq!(summaries_off, 0);
+    assert!(summaries_on > 0);
+    assert!(
+        exchanged_on < exchanged_off && total_on < total_off,
+        "with summaries {total_on} copies ({exchanged_on} exchanged), \
+         without {total_off} ({exchanged_off})"
+    );
 }

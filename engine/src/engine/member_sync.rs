@@ -8,6 +8,7 @@ use super::sync::Stage;
 use crate::engine::Engine;
 use crate::id::MemberId;
 use crate::member::{Health, Membership};
+use crate::member_list::Summary;
 use crate::membership::Cause;
 use crate::metrics::DropReason;
 use crate::network::Network;
@@ -16,6 +17,8 @@ use crate::wire::{self, RumorPayload, RumorType};
 
 /// The most membership updates in one frame pushed on the gossip channel.
 const MEMBER_PUSH_MAX: usize = 64;
+/// The fewest records an answer summarises rather than sends whole (about 18 KB of them).
+const SUMMARY_MIN_RECORDS: usize = 256;
 
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Membership anti-entropy, in three stages like the rumor exchange:
@@ -32,6 +35,12 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// state both ways every time). A newcomer's view differs everywhere and gets the whole
     /// view. A `MemberSync` without a stage is the full exchange, answered in kind.
     /// A peer that knows no stages sends only that.
+    ///
+    /// With `member_summaries`, while pulling (a mass change), A asks for summaries, and a
+    /// large answer (at least
+    /// [`SUMMARY_MIN_RECORDS`]) is (id, incarnation, health) per record instead of the
+    /// records; then stage 3 also names the ids A wants, and stage 4 carries B's records for
+    /// them. No record crosses that the other side holds already.
     pub(super) fn on_member_sync(
         &mut self,
         from: SocketAddr,
@@ -53,6 +62,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Stage::Buckets => self.answer_member_buckets(from, sender, sync, count),
             Stage::Answer => self.on_member_answer(from, sender, sync, count),
             Stage::FollowUp => {
+                self.apply_member_records(sender, &sync.members)?;
+                self.send_wanted_records(from, sender, &sync.wanted_ids)
+            }
+            Stage::Records => {
                 self.apply_member_records(sender, &sync.members)?;
                 Ok(())
             }
@@ -81,6 +94,25 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .zip(&sync.buckets)
             .map(|(a, b)| a != b)
             .collect();
+        let differing: Vec<u32> = (0..count).filter(|&b| wanted[b as usize]).collect();
+        let to = self.reply_address(sender, from);
+        // Summaries, when asked for and our answer would be large (a few records cost less
+        // whole than the extra round trip), unless the initiator holds under half as many
+        // records as we do: then it lacks most of ours, and whole records save it the trip.
+        let held = self.view.members.len() + 1;
+        if sync.summaries == Some(true)
+            && sync.held.is_some_and(|theirs| theirs as usize * 2 >= held)
+        {
+            let summaries = self
+                .view
+                .members
+                .summaries_in_view_buckets(&own, &wanted, count);
+            if summaries.len() >= SUMMARY_MIN_RECORDS {
+                self.metrics.member_summaries_exchanged += summaries.len() as u64;
+                self.send_member_digest(to, summary_answer(count, differing, &summaries));
+                return Ok(());
+            }
+        }
         let members = self
             .view
             .members
@@ -88,8 +120,6 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .iter()
             .map(wire::Membership::from)
             .collect();
-        let differing = (0..count).filter(|&b| wanted[b as usize]).collect();
-        let to = self.reply_address(sender, from);
         self.send_member_digest(
             to,
             wire::MemberSync {
@@ -97,11 +127,132 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 members,
                 stage: Stage::Answer.wire(),
                 bucket_count: Some(count),
-                buckets: Vec::new(),
                 differing,
+                ..Default::default()
             },
         );
         Ok(())
+    }
+
+    /// Stage 2 received as summaries: send back our records in the differing buckets that
+    /// the answerer lacks or holds older, and ask for the ones it holds newer or we lack
+    /// (a merge of two id-ordered lists; no record is sent that the other side holds).
+    fn on_member_summaries(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        sync: &wire::MemberSync,
+        wanted: &[bool],
+        count: u32,
+    ) -> Result<(), DropReason> {
+        let theirs = decode_summaries(sync)?;
+        // The answerer spoke to us: it is alive, whatever we held.
+        if let Some(held) = sender.and_then(|id| self.view.members.get(id)) {
+            self.note_direct_contact(&held.member, Cause::DirectContact)?;
+        }
+        if sync.differing.is_empty() {
+            self.anti_entropy.member_quiet = self.anti_entropy.member_quiet.saturating_add(1);
+            return Ok(());
+        }
+        // The answerer noted us alive before summarising, so it shows no claim against us.
+        let own = self.own_record();
+        let ours = self
+            .view
+            .members
+            .summaries_in_view_buckets(&own, wanted, count);
+        let (mut send, mut want) = (Vec::new(), Vec::new());
+        let (mut i, mut j) = (0, 0);
+        while i < ours.len() || j < theirs.len() {
+            match (ours.get(i), theirs.get(j)) {
+                (Some(o), Some(t)) if o.id == t.id => {
+                    if o.supersedes(t) {
+                        send.push(o.id);
+                    } else if t.supersedes(o) {
+                        want.extend(<[u64; 2]>::from(t.id.words()));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(o), t) if t.is_none_or(|t| o.id < t.id) => {
+                    send.push(o.id);
+                    i += 1;
+                }
+                (_, Some(t)) => {
+                    want.extend(<[u64; 2]>::from(t.id.words()));
+                    j += 1;
+                }
+                (_, None) => break,
+            }
+        }
+        if send.is_empty() && want.is_empty() {
+            return Ok(());
+        }
+        let members = self.records_of(&own, &send);
+        let to = self.reply_address(sender, from);
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(true),
+                members,
+                stage: Stage::FollowUp.wire(),
+                bucket_count: Some(count),
+                wanted_ids: want,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    /// Stage 3 received with wanted ids: answer with our records for them (stage 4).
+    fn send_wanted_records(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<MemberId>,
+        wanted_ids: &[u64],
+    ) -> Result<(), DropReason> {
+        if wanted_ids.is_empty() {
+            return Ok(());
+        }
+        // Never more ids than we hold records (a peer asks only for ones we summarised).
+        if !wanted_ids.len().is_multiple_of(2) || wanted_ids.len() / 2 > self.view.members.len() + 1
+        {
+            return Err(DropReason::Invalid);
+        }
+        let ids: Vec<MemberId> = wanted_ids
+            .chunks_exact(2)
+            .map(|w| MemberId::from_words(w[0], w[1]))
+            .collect();
+        let own = self.own_record();
+        let members = self.records_of(&own, &ids);
+        if members.is_empty() {
+            return Ok(());
+        }
+        let to = self.reply_address(sender, from);
+        self.send_member_digest(
+            to,
+            wire::MemberSync {
+                reply: Some(true),
+                members,
+                stage: Stage::Records.wire(),
+                bucket_count: Some(1),
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+
+    /// Our records (ours included) for `ids`, on the wire; ids we do not hold are skipped.
+    fn records_of(&self, own: &Membership, ids: &[MemberId]) -> Vec<wire::Membership> {
+        ids.iter()
+            .filter_map(|&id| {
+                if id == own.member.id {
+                    Some(*own)
+                } else {
+                    self.view.members.get(id)
+                }
+            })
+            .map(|m| wire::Membership::from(&m))
+            .collect()
     }
 
     /// Stage 2 received: merge the answer's records, then send back ours in the differing
@@ -116,6 +267,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let mut wanted = vec![false; count as usize];
         for &b in &sync.differing {
             *wanted.get_mut(b as usize).ok_or(DropReason::Invalid)? = true;
+        }
+        if sync.summaries == Some(true) {
+            return self.on_member_summaries(from, sender, sync, &wanted, count);
         }
         let decoded: Vec<Result<Membership, DropReason>> =
             sync.members.iter().map(Membership::try_from).collect();
@@ -160,8 +314,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                     members,
                     stage: Stage::FollowUp.wire(),
                     bucket_count: Some(count),
-                    buckets: Vec::new(),
-                    differing: Vec::new(),
+                    ..Default::default()
                 },
             );
         }
@@ -217,15 +370,22 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let count =
             crate::rumor::Digest::bucket_count_for((self.view.members.len() + 1) * per_bucket);
         let buckets = self.view.members.view_buckets(&self.own_record(), count);
+        // With `member_summaries`, while pulling, ask for summaries: views that differ in many
+        // scattered records then send each other only the records one side lacks or holds
+        // older, not whole buckets. (Not in a ring too small for any answer to be summarised.)
+        let held = self.view.members.len() + 1;
+        let summaries = self.config.summaries_on() && self.pulling() && held >= SUMMARY_MIN_RECORDS;
+        let held = u32::try_from(held).unwrap_or(u32::MAX);
         self.send_member_digest(
             to,
             wire::MemberSync {
                 reply: Some(false),
-                members: Vec::new(),
                 stage: Stage::Buckets.wire(),
                 bucket_count: Some(count),
                 buckets,
-                differing: Vec::new(),
+                summaries: summaries.then_some(true),
+                held: summaries.then_some(held),
+                ..Default::default()
             },
         );
     }
@@ -348,6 +508,57 @@ impl<C: Clock, N: Network> Engine<C, N> {
             self.send_frame(m.member.gossip_addr(), RumorType::Batch, batch);
         }
     }
+}
+
+/// A stage 2 answer of summaries: three packed columns (id words, incarnations, health bytes).
+fn summary_answer(count: u32, differing: Vec<u32>, summaries: &[Summary]) -> wire::MemberSync {
+    let mut answer = wire::MemberSync {
+        reply: Some(true),
+        stage: Stage::Answer.wire(),
+        bucket_count: Some(count),
+        differing,
+        summaries: Some(true),
+        summary_ids: Vec::with_capacity(summaries.len() * 2),
+        summary_incarnations: Vec::with_capacity(summaries.len()),
+        ..Default::default()
+    };
+    let mut health = Vec::with_capacity(summaries.len());
+    for summary in summaries {
+        let (hi, lo) = summary.id.words();
+        answer.summary_ids.extend([hi, lo]);
+        answer.summary_incarnations.push(summary.incarnation);
+        health.push(summary.health as u8);
+    }
+    answer.summary_health = Some(health);
+    answer
+}
+
+/// The summaries of a stage 2 answer, checked: whole (three columns of one length), with
+/// valid health numbers, in strictly increasing id order.
+fn decode_summaries(sync: &wire::MemberSync) -> Result<Vec<Summary>, DropReason> {
+    let health = sync.summary_health.as_deref().unwrap_or_default();
+    let n = sync.summary_incarnations.len();
+    if health.len() != n || sync.summary_ids.len() != 2 * n {
+        return Err(DropReason::Invalid);
+    }
+    let mut out: Vec<Summary> = Vec::with_capacity(n);
+    for ((w, &incarnation), &h) in sync
+        .summary_ids
+        .chunks_exact(2)
+        .zip(&sync.summary_incarnations)
+        .zip(health)
+    {
+        let summary = Summary {
+            id: MemberId::from_words(w[0], w[1]),
+            incarnation,
+            health: *Health::ALL.get(usize::from(h)).ok_or(DropReason::Invalid)?,
+        };
+        if out.last().is_some_and(|last| last.id >= summary.id) {
+            return Err(DropReason::Invalid);
+        }
+        out.push(summary);
+    }
+    Ok(out)
 }
 
 /// Whether `ours` would replace `theirs` by the merge rule (a newer incarnation, or the same

@@ -129,6 +129,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.send_rumors(to, &keys);
                 Ok(())
             }
+            Stage::Records => Err(DropReason::Invalid),
         }
     }
 

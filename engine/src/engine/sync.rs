@@ -177,7 +177,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
 }
 
 /// The stages of a digest exchange (`MemberSync.stage` and `RumorSync.stage` on the wire);
-/// membership and rumors take the same three steps.
+/// membership and rumors take the same three steps (membership a fourth after a summary
+/// answer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Stage {
     /// The initiator's bucket hashes (of its view, or of its rumor store).
@@ -188,11 +189,14 @@ pub(super) enum Stage {
     /// The initiator's last word: its member records the answer did not show, or the key
     /// hashes of the rumors it wants.
     FollowUp = 3,
+    /// Membership only, after a summary answer: the answerer's records the initiator asked
+    /// for in its follow-up.
+    Records = 4,
 }
 
 impl Stage {
     pub(super) fn from_wire(stage: u32) -> Option<Self> {
-        [Self::Buckets, Self::Answer, Self::FollowUp]
+        [Self::Buckets, Self::Answer, Self::FollowUp, Self::Records]
             .into_iter()
             .find(|s| *s as u32 == stage)
     }

@@ -100,3 +100,193 @@ fn a_lone_crash_is_pushed_as_before() {
         assert_eq!(pulls(&ring), before, "one crash is no mass change");
     }
 }
+
+/// A record of a member outside the ring, held Confirmed (so nobody probes it).
+fn ghost(i: usize, incarnation: u64) -> Membership {
+    let mut m = member(i);
+    m.incarnation = Incarnation(incarnation);
+    Membership {
+        member: m,
+        health: Health::Confirmed,
+    }
+}
+
+/// Members 0 and 1 hold 2,000 equal records, then their views drift apart in 340 (scattered
+/// over the buckets, which hash the ids): 150 that 0 holds newer, 120 that 1 holds newer, 40
+/// that only 0 holds and 30 that only 1 holds.
+/// One digest exchange started by 0: returns the whole records sent, and the summaries.
+fn exchange_scattered_differences(
+    member_pull: bool,
+    member_summaries: bool,
+) -> (u64, u64, TestEngine, TestEngine) {
+    let cfg = Config {
+        member_pull,
+        member_summaries,
+        ..local()
+    };
+    let mut ring = Ring::new(2, cfg, &[]);
+    ring.run_for(Duration::from_secs(3));
+    for i in 10..2010 {
+        for e in 0..2 {
+            ring.engine(e)
+                .view
+                .members
+                .merge(&ghost(i, 0), usize::MAX, 0);
+        }
+    }
+    for i in 10..160 {
+        ring.engine(0)
+            .view
+            .members
+            .merge(&ghost(i, 1), usize::MAX, 0);
+    }
+    for i in 200..320 {
+        ring.engine(1)
+            .view
+            .members
+            .merge(&ghost(i, 2), usize::MAX, 0);
+    }
+    for i in 3000..3040 {
+        ring.engine(0)
+            .view
+            .members
+            .merge(&ghost(i, 0), usize::MAX, 0);
+    }
+    for i in 4000..4030 {
+        ring.engine(1)
+            .view
+            .members
+            .merge(&ghost(i, 0), usize::MAX, 0);
+    }
+    let sent = |ring: &mut Ring| -> (u64, u64) {
+        (0..2).fold((0, 0), |(r, s), i| {
+            let m = ring.engine(i).metrics();
+            (
+                r + m.member_records_exchanged,
+                s + m.member_summaries_exchanged,
+            )
+        })
+    };
+    if member_pull {
+        // The view is changing en masse: member 0 pulls.
+        ring.engine(0).view.new_period(true);
+    }
+    let (records_before, summaries_before) = sent(&mut ring);
+    ring.engine(0).start_member_digest(addr(1));
+    ring.flush(0);
+    ring.run_for(Duration::from_millis(20));
+    let (records, summaries) = sent(&mut ring);
+    let mut engines = ring.engines.into_iter().flatten();
+    let (a, b) = (engines.next(), engines.next());
+    (
+        records - records_before,
+        summaries - summaries_before,
+        a.expect("member 0"),
+        b.expect("member 1"),
+    )
+}
+
+#[test]
+fn a_summary_answer_brings_exactly_the_records_each_side_lacks_or_holds_older() {
+    let (records, summaries, a, b) = exchange_scattered_differences(true, true);
+    assert_eq!(
+        a.view_hash(),
+        b.view_hash(),
+        "the views agree after one exchange"
+    );
+    assert_eq!(
+        a.members().get(id(211)).map(|m| m.member.incarnation),
+        Some(Incarnation(2))
+    );
+    assert_eq!(
+        b.members().get(id(10)).map(|m| m.member.incarnation),
+        Some(Incarnation(1))
+    );
+    assert_eq!(b.members().health(id(3005)), Some(Health::Confirmed));
+    assert_eq!(a.members().health(id(4006)), Some(Health::Confirmed));
+    // 150 + 120 + 40 + 30: not one record the other side already held.
+    assert_eq!(records, 340, "whole records sent");
+    assert!(summaries >= 340 - 40, "{summaries} summaries");
+    // Whole-bucket answers (push-only) send the records the answerer holds in every bucket
+    // that differs, most of them equal to the initiator's.
+    let (bucket_records, no_summaries, a, b) = exchange_scattered_differences(false, true);
+    assert_eq!(a.view_hash(), b.view_hash());
+    assert_eq!(no_summaries, 0);
+    assert!(
+        bucket_records > 2 * records,
+        "{bucket_records} records in whole buckets"
+    );
+    // Pull-first without `member_summaries` (the default): two-member buckets, whole records.
+    let (pulled_records, no_summaries, a, b) = exchange_scattered_differences(true, false);
+    assert_eq!(a.view_hash(), b.view_hash());
+    assert_eq!(no_summaries, 0);
+    assert!(pulled_records > records, "{pulled_records} records");
+}
+
+/// A stage of a membership exchange from member 1, as a stream frame to `e`.
+fn member_sync_frame(sync: wire::MemberSync) -> Vec<u8> {
+    wire::seal_plain(&wire::Rumor {
+        r#type: wire::RumorType::MemberSync as i32,
+        tag: vec![],
+        from_id: Some(id(1).to_string()),
+        payload: Some(wire::RumorPayload::MemberSync(sync)),
+    })
+}
+
+#[test]
+fn malformed_summaries_and_wanted_ids_are_dropped_and_counted() {
+    let mut ring = Ring::new(2, local(), &[]);
+    ring.run_for(Duration::from_secs(3));
+    let answer = |ids: Vec<u64>, incarnations: Vec<u64>, health: Vec<u8>| wire::MemberSync {
+        reply: Some(true),
+        stage: Some(2),
+        bucket_count: Some(4),
+        differing: vec![0, 1, 2, 3],
+        summaries: Some(true),
+        summary_ids: ids,
+        summary_incarnations: incarnations,
+        summary_health: Some(health),
+        ..Default::default()
+    };
+    let follow_up = |wanted: Vec<u64>| wire::MemberSync {
+        reply: Some(true),
+        stage: Some(3),
+        bucket_count: Some(4),
+        wanted_ids: wanted,
+        ..Default::default()
+    };
+    for sync in [
+        // Columns of different lengths.
+        answer(vec![1, 2], vec![0, 0], vec![0]),
+        answer(vec![1], vec![0], vec![0]),
+        // No such health.
+        answer(vec![1, 2], vec![0], vec![4]),
+        // Ids out of order, or repeated.
+        answer(vec![5, 5, 1, 1], vec![0, 0], vec![0, 0]),
+        answer(vec![5, 5, 5, 5], vec![0, 0], vec![0, 0]),
+        // Half an id, and more ids than the member holds records.
+        follow_up(vec![7]),
+        follow_up((0..20).collect()),
+    ] {
+        let e = ring.engine(0);
+        let before = e.metrics().dropped(DropReason::Invalid);
+        e.handle_stream(addr(1), &member_sync_frame(sync));
+        assert_eq!(e.metrics().dropped(DropReason::Invalid), before + 1);
+    }
+    // Wanted ids that name nobody we hold are skipped: nothing is sent.
+    ring.flush_all();
+    ring.run_for(Duration::from_millis(10));
+    let e = ring.engine(0);
+    let before = e.metrics().member_records_exchanged;
+    e.handle_stream(addr(1), &member_sync_frame(follow_up(vec![9, 9])));
+    assert_eq!(e.metrics().member_records_exchanged, before);
+    assert!(e.network_mut().streams.is_empty());
+    // Asked for its own record and member 1's, it sends both whole.
+    let (hi, lo) = id(0).words();
+    let (hi1, lo1) = id(1).words();
+    e.handle_stream(
+        addr(1),
+        &member_sync_frame(follow_up(vec![hi, lo, hi1, lo1])),
+    );
+    assert_eq!(e.metrics().member_records_exchanged, before + 2);
+}
