@@ -82,7 +82,7 @@ pub struct Config {
     /// With pull-first only: while pulling, a digest exchange whose answer would hold 256
     /// records or more answers with (id, incarnation, health) summaries instead, and only the
     /// records either side lacks or holds older cross, in one more round trip. At 10,000
-    /// members it cuts record copies by 29 % and CPU by 12 %; off by default because in a
+    /// members it cuts record copies by 28 % and CPU by 17 %; off by default because in a
     /// 1,000-member join storm it leaves a member without the very first rumors for up to
     /// 20 s on some seeds (see docs/performance.md). A ring under 256 members runs the same
     /// either way. See docs/protocol.md.
