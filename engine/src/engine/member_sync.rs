@@ -455,6 +455,16 @@ impl<C: Clock, N: Network> Engine<C, N> {
     pub(super) fn check_if_changing(&mut self) {
         if self.pulling() {
             self.anti_entropy.view_check = true;
+            // With summaries, views converge through fewer pushes, so the pulls that pushes
+            // trigger (which exchange rumors too) become rare: the probes check the rumor
+            // stores as well, or a member that joined before the first rumors reached its
+            // bootstrap peer waits for the periodic anti-entropy (10 s or more).
+            if self.config.summaries_on()
+                && self.dissemination.anti_entropy()
+                && !self.rumors.is_empty()
+            {
+                self.anti_entropy.rumor_check = true;
+            }
         }
     }
 
