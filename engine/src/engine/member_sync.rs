@@ -37,10 +37,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// A peer that knows no stages sends only that.
     ///
     /// With `member_summaries`, while pulling (a mass change), A asks for summaries, and a
-    /// large answer (at least
-    /// [`SUMMARY_MIN_RECORDS`]) is (id, incarnation, health) per record instead of the
-    /// records; then stage 3 also names the ids A wants, and stage 4 carries B's records for
-    /// them. No record crosses that the other side holds already.
+    /// large answer (at least [`SUMMARY_MIN_RECORDS`]) is (id, incarnation, health) per
+    /// record instead of the records; then stage 3 also names the ids A wants, and stage 4
+    /// carries B's records for them. No record crosses that the other side holds already.
     pub(super) fn on_member_sync(
         &mut self,
         from: SocketAddr,
