@@ -83,8 +83,8 @@ pub struct Config {
     /// records or more answers with (id, incarnation, health) summaries instead, and only the
     /// records either side lacks or holds older cross, in one more round trip; probes then
     /// also check rumor stores while pulling. At 10,000 members it cuts record copies by 28 %
-    /// and CPU by 17 %; at 1,000 it costs about 6 % more CPU. Off by default: the mass-change
-    /// sweep has not been re-run with it. A ring under 256 members runs the same either way.
+    /// and CPU by 17 %; at 1,000 it costs about 6 % more CPU. Off by default: more views hold
+    /// a live member Confirmed during a cut. A ring under 256 members runs the same either way.
     /// See docs/protocol.md and docs/performance.md.
     #[serde(default)]
     pub member_summaries: bool,
