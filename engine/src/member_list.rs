@@ -428,12 +428,7 @@ impl MemberList {
         wanted: &[bool],
         count: u32,
     ) -> Vec<Membership> {
-        let marked = |id: MemberId| {
-            wanted
-                .get(view_bucket(id, count) as usize)
-                .copied()
-                .unwrap_or(false)
-        };
+        let marked = in_buckets(wanted, count);
         let mut out = Vec::new();
         if marked(own.member.id) {
             out.push(*own);
@@ -455,12 +450,7 @@ impl MemberList {
         wanted: &[bool],
         count: u32,
     ) -> Vec<Summary> {
-        let marked = |id: MemberId| {
-            wanted
-                .get(view_bucket(id, count) as usize)
-                .copied()
-                .unwrap_or(false)
-        };
+        let marked = in_buckets(wanted, count);
         let mut out: Vec<Summary> = self
             .entries
             .iter()
@@ -564,6 +554,16 @@ fn split(id: MemberId) -> (u64, u64) {
 pub(crate) fn view_bucket(id: MemberId, count: u32) -> u32 {
     let (hi, lo) = split(id);
     (mix64(hi ^ lo.rotate_left(32)) & u64::from(count.max(1) - 1)) as u32
+}
+
+/// Whether an id falls in one of the buckets marked in `wanted` (of `count`).
+fn in_buckets(wanted: &[bool], count: u32) -> impl Fn(MemberId) -> bool + '_ {
+    move |id| {
+        wanted
+            .get(view_bucket(id, count) as usize)
+            .copied()
+            .unwrap_or(false)
+    }
 }
 
 /// What a view digest compares of a record, and all a summary answer of the digest exchange

@@ -75,6 +75,19 @@ fn every_shipped_scenario_passes() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
+/// Runs the shipped scenario `name` into `out` with `extra` arguments; it must pass. Returns
+/// its `summary.json`.
+fn passing_run(name: &str, out: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let o = common::run(&common::scenario(name), out, extra);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    common::summary(out)
+}
+
 /// `member_summaries`: `scale_10k`'s timeline at 1,000 members (answers large enough to be
 /// summarised) passes with and without it, and with it the digest exchanges send fewer whole
 /// records, and fewer records cross in all.
@@ -84,18 +97,11 @@ fn summaries_move_a_mass_change_with_fewer_record_copies() {
     let copies = |on: bool| {
         let out = dir.path().join(format!("summaries-{on}"));
         let flag = format!("protocol.member_summaries={on}");
-        let o = common::run(
-            &common::scenario("scale_10k"),
+        let s = passing_run(
+            "scale_10k",
             &out,
             &["--set", "members=1000", "--set", &flag],
         );
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let s = common::summary(&out);
         let n = |k: &str| s["record_copies"][k].as_u64().expect("a count");
         (n("total"), n("exchanged"), n("summaries"))
     };
@@ -119,8 +125,8 @@ fn summaries_move_a_mass_change_with_fewer_record_copies() {
 fn with_summaries_every_member_gets_the_first_rumors_of_a_join_storm_within_seconds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("join_storm");
-    let o = common::run(
-        &common::scenario("join_storm"),
+    let s = passing_run(
+        "join_storm",
         &out,
         &[
             "--seed",
@@ -131,13 +137,6 @@ fn with_summaries_every_member_gets_the_first_rumors_of_a_join_storm_within_seco
             "protocol.member_summaries=true",
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let s = common::summary(&out);
     let slowest = s["rumor_coverage"]["seconds_to_100"]["max_s"]
         .as_f64()
         .expect("every rumor reached everyone");

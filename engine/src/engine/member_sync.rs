@@ -99,7 +99,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         // whole than the extra round trip), unless the initiator holds under half as many
         // records as we do: then it lacks most of ours, and whole records save it the trip.
         let held = self.view.members.len() + 1;
-        if sync.summaries == Some(true)
+        let members = if sync.summaries == Some(true)
             && sync.held.is_some_and(|theirs| theirs as usize * 2 >= held)
         {
             let summaries = self
@@ -111,14 +111,21 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 self.send_member_digest(to, summary_answer(count, differing, &summaries));
                 return Ok(());
             }
-        }
-        let members = self
-            .view
-            .members
-            .in_view_buckets(&own, &wanted, count)
-            .iter()
-            .map(wire::Membership::from)
-            .collect();
+            // Too few to summarise: the same records whole, in the order of
+            // `in_view_buckets` (ours first), without a second pass over the list.
+            let mut ids: Vec<MemberId> = summaries.iter().map(|s| s.id).collect();
+            if let Some(at) = ids.iter().position(|&id| id == own.member.id) {
+                ids[..=at].rotate_right(1);
+            }
+            self.records_of(&own, &ids)
+        } else {
+            self.view
+                .members
+                .in_view_buckets(&own, &wanted, count)
+                .iter()
+                .map(wire::Membership::from)
+                .collect()
+        };
         self.send_member_digest(
             to,
             wire::MemberSync {
@@ -188,6 +195,19 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
         let members = self.records_of(&own, &send);
         let to = self.reply_address(sender, from);
+        self.send_follow_up(to, count, members, want);
+        Ok(())
+    }
+
+    /// Stage 3: our records the answer showed older or lacking, and (after summaries) the
+    /// ids of the records we want.
+    fn send_follow_up(
+        &mut self,
+        to: SocketAddr,
+        count: u32,
+        members: Vec<wire::Membership>,
+        wanted_ids: Vec<u64>,
+    ) {
         self.send_member_digest(
             to,
             wire::MemberSync {
@@ -195,11 +215,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 members,
                 stage: Stage::FollowUp.wire(),
                 bucket_count: Some(count),
-                wanted_ids: want,
+                wanted_ids,
                 ..Default::default()
             },
         );
-        Ok(())
     }
 
     /// Stage 3 received with wanted ids: answer with our records for them (stage 4).
@@ -306,16 +325,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let members: Vec<wire::Membership> = records.iter().map(wire::Membership::from).collect();
         if !members.is_empty() {
             let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
-            self.send_member_digest(
-                to,
-                wire::MemberSync {
-                    reply: Some(true),
-                    members,
-                    stage: Stage::FollowUp.wire(),
-                    bucket_count: Some(count),
-                    ..Default::default()
-                },
-            );
+            self.send_follow_up(to, count, members, Vec::new());
         }
         Ok(())
     }

@@ -126,38 +126,20 @@ fn exchange_scattered_differences(
     };
     let mut ring = Ring::new(2, cfg, &[]);
     ring.run_for(Duration::from_secs(3));
-    for i in 10..2010 {
-        for e in 0..2 {
+    let hold = |ring: &mut Ring, e: usize, ids: std::ops::Range<usize>, incarnation: u64| {
+        for i in ids {
             ring.engine(e)
                 .view
                 .members
-                .merge(&ghost(i, 0), usize::MAX, 0);
+                .merge(&ghost(i, incarnation), usize::MAX, 0);
         }
-    }
-    for i in 10..160 {
-        ring.engine(0)
-            .view
-            .members
-            .merge(&ghost(i, 1), usize::MAX, 0);
-    }
-    for i in 200..320 {
-        ring.engine(1)
-            .view
-            .members
-            .merge(&ghost(i, 2), usize::MAX, 0);
-    }
-    for i in 3000..3040 {
-        ring.engine(0)
-            .view
-            .members
-            .merge(&ghost(i, 0), usize::MAX, 0);
-    }
-    for i in 4000..4030 {
-        ring.engine(1)
-            .view
-            .members
-            .merge(&ghost(i, 0), usize::MAX, 0);
-    }
+    };
+    hold(&mut ring, 0, 10..2010, 0);
+    hold(&mut ring, 1, 10..2010, 0);
+    hold(&mut ring, 0, 10..160, 1);
+    hold(&mut ring, 1, 200..320, 2);
+    hold(&mut ring, 0, 3000..3040, 0);
+    hold(&mut ring, 1, 4000..4030, 0);
     let sent = |ring: &mut Ring| -> (u64, u64) {
         (0..2).fold((0, 0), |(r, s), i| {
             let m = ring.engine(i).metrics();
