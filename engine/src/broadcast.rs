@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::hash::Hash;
 
 use crate::id::MemberId;
-use crate::timer::give_back;
+use crate::timer::{give_back, push_lean};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Broadcasts<K = MemberId> {
@@ -111,7 +111,7 @@ impl<K: Hash + Eq + Clone> Broadcasts<K> {
     pub(crate) fn enqueue_spent(&mut self, id: K, spent: u32) {
         self.seq += 1;
         self.current.insert(id.clone(), self.seq & SEQ_MASK);
-        self.heap.push(Queued::new(spent, self.seq, id));
+        push_lean(&mut self.heap, Queued::new(spent, self.seq, id));
         if self.heap.len() > self.current.len() + self.current.len() / 4 + 64 {
             let current = &self.current;
             self.heap.retain(|q| current.get(&q.id) == Some(&q.seq()));
@@ -174,7 +174,7 @@ impl<K: Hash + Eq + Clone> Broadcasts<K> {
             if transmits >= limit {
                 self.current.remove(&q.id);
             } else {
-                self.heap.push(Queued::new(transmits, q.seq(), q.id));
+                push_lean(&mut self.heap, Queued::new(transmits, q.seq(), q.id));
             }
         }
         self.shrink();

@@ -83,11 +83,22 @@ pub struct Config {
     /// records or more answers with (id, incarnation, health) summaries instead, and only the
     /// records either side lacks or holds older cross, in one more round trip; probes then
     /// also check rumor stores while pulling. At 10,000 members it cuts record copies by 28 %
-    /// and CPU by 17 %; at 1,000 it costs about 6 % more CPU. Off by default: more views hold
-    /// a live member Confirmed during a cut. A ring under 256 members runs the same either way.
+    /// and CPU by 17 %; at 1,000 it saves 4 % of the copies and no CPU. Off by default: at
+    /// 1,000 members a healed cut's views are whole a little later, and a join storm's first
+    /// rumors reach everyone a little later. A ring under 256 members runs the same either way.
     /// See docs/protocol.md and docs/performance.md.
     #[serde(default)]
     pub member_summaries: bool,
+    /// With pull-first only: during a mass change, how many more times a member pushes an
+    /// update it heard second-hand or reached on its own (a suspicion's deadline); the rest of
+    /// the way is pulled. Updates only we can be the source of, refutations of a suspicion and
+    /// departures are always pushed in full, and outside a mass change every update is. 3 by
+    /// default; 1 (with `member_summaries`) is `scale_10k_lean.toml`'s setting: a third fewer
+    /// record copies and about a third less CPU at 10,000 members, at the cost of crashes
+    /// during a mass change confirmed everywhere a few seconds later. Must not be zero. See
+    /// docs/protocol.md and docs/performance.md.
+    #[serde(default = "default_push_hops")]
+    pub push_hops: u32,
     /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.
     #[serde(with = "humantime_serde", default = "default_gossip_interval")]
     pub gossip_interval: Duration,
@@ -250,6 +261,7 @@ impl Config {
             member_pull: true,
             fresh_push: true,
             member_summaries: false,
+            push_hops: default_push_hops(),
             gossip_interval: Duration::from_secs(1),
             gossip_fanout: 5,
             anti_entropy_interval: Duration::from_secs(10),
@@ -402,6 +414,7 @@ impl Config {
             ("suspicion_max_multiplier", self.suspicion_max_multiplier),
             ("suspicion_confirmations", self.suspicion_confirmations),
             ("probe_ping_budget", self.probe_ping_budget),
+            ("push_hops", self.push_hops),
         ] {
             if v == 0 {
                 return Err(ConfigError(format!("{name} must be at least 1")));
@@ -427,6 +440,10 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn default_push_hops() -> u32 {
+    3
 }
 
 fn default_probe_ping_budget() -> u32 {
@@ -500,6 +517,11 @@ mod tests {
         let mut c = Config::lan();
         c.max_datagram_size = 10;
         assert!(c.validate().is_err());
+
+        let mut c = Config::lan();
+        c.push_hops = 0;
+        let e = c.validate().expect_err("zero push hops");
+        assert!(e.0.contains("push_hops"), "{e}");
     }
 
     #[test]
@@ -525,6 +547,7 @@ mod tests {
                     "member_pull",
                     "fresh_push",
                     "member_summaries",
+                    "push_hops",
                     "gossip_interval",
                     "gossip_fanout",
                     "anti_entropy_interval",
@@ -538,6 +561,7 @@ mod tests {
         assert_eq!(c.dissemination, Dissemination::Bounded);
         assert!(c.member_pull && c.pull_first() && c.fresh_push);
         assert!(!c.member_summaries && !c.summaries_on());
+        assert_eq!(c.push_hops, 3);
         let c = Config {
             dissemination: Dissemination::Habitat,
             ..Config::lan()

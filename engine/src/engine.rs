@@ -289,9 +289,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > 256 {
-            // A member sync that applied thousands of records left room for as many events.
-            self.events.shrink_to(64);
+        if event.is_none() && self.events.capacity() > 64 {
+            // A member sync that applied thousands of records left room for as many events
+            // (64 bytes each, in each of thousands of engines in the simulator).
+            self.events.shrink_to(16);
         }
         event
     }

@@ -47,9 +47,10 @@ fn every_shipped_scenario_passes() {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("scenario");
-        // `scale_10k` at full size is a benchmark (README, "Simulator at scale"); here it runs
-        // the same timeline at 500 members (its selectors are shares of the ring).
-        let sets: &[&str] = if name == "scale_10k" {
+        // `scale_10k` and its lean variant at full size are benchmarks (README, "Simulator at
+        // scale"); here they run the same timeline at 500 members (its selectors are shares of
+        // the ring).
+        let sets: &[&str] = if name.starts_with("scale_10k") {
             &["--set", "members=500"]
         } else {
             &[]
@@ -90,29 +91,33 @@ fn passing_run(name: &str, out: &std::path::Path, extra: &[&str]) -> serde_json:
 
 /// `member_summaries`: `scale_10k`'s timeline at 1,000 members (answers large enough to be
 /// summarised) passes with and without it, and with it the digest exchanges send fewer whole
-/// records, and fewer records cross in all.
+/// records, and fewer records cross in all. `scale_10k_lean.toml` (summaries, and one push
+/// hop instead of three) passes too, with fewer records pushed and fewer in all again.
 #[test]
 fn summaries_move_a_mass_change_with_fewer_record_copies() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let copies = |on: bool| {
-        let out = dir.path().join(format!("summaries-{on}"));
-        let flag = format!("protocol.member_summaries={on}");
-        let s = passing_run(
-            "scale_10k",
-            &out,
-            &["--set", "members=1000", "--set", &flag],
-        );
+    let copies = |scenario: &str, summaries: bool| {
+        let out = dir.path().join(format!("{scenario}-{summaries}"));
+        let flag = format!("protocol.member_summaries={summaries}");
+        let s = passing_run(scenario, &out, &["--set", "members=1000", "--set", &flag]);
         let n = |k: &str| s["record_copies"][k].as_u64().expect("a count");
-        (n("total"), n("exchanged"), n("summaries"))
+        (n("total"), n("exchanged"), n("summaries"), n("pushed"))
     };
-    let (total_off, exchanged_off, summaries_off) = copies(false);
-    let (total_on, exchanged_on, summaries_on) = copies(true);
+    let (total_off, exchanged_off, summaries_off, _) = copies("scale_10k", false);
+    let (total_on, exchanged_on, summaries_on, pushed_on) = copies("scale_10k", true);
     assert_eq!(summaries_off, 0);
     assert!(summaries_on > 0);
     assert!(
         exchanged_on < exchanged_off && total_on < total_off,
         "with summaries {total_on} copies ({exchanged_on} exchanged), \
          without {total_off} ({exchanged_off})"
+    );
+    let (total_lean, _, summaries_lean, pushed_lean) = copies("scale_10k_lean", true);
+    assert!(summaries_lean > 0);
+    assert!(
+        pushed_lean * 2 < pushed_on && total_lean < total_on,
+        "lean: {total_lean} copies ({pushed_lean} pushed); three push hops: {total_on} \
+         ({pushed_on})"
     );
 }
 

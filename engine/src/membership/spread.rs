@@ -16,7 +16,7 @@
 //! - while the view changes en masse ([`MASS_CHANGE`] changes or more over this protocol
 //!   period and the last), any other update — heard second-hand,
 //!   or a verdict every member reaches on its own (a suspicion's deadline, a member back after
-//!   a heal) — is pushed only [`PUSH_HOPS`] times (the first few hops of the infection), and
+//!   a heal) — is pushed only `Config::push_hops` times (3 by default) (the first few hops of the infection), and
 //!   one pulled in a digest exchange not at all: the member it came from, and the exchanges
 //!   it starts, carry it further;
 //! - the digest exchanges run while the view changes: a push that brings
@@ -39,9 +39,6 @@ pub(crate) const MASS_CHANGE: u32 = 16;
 /// Protocol periods after the last mass change during which probes keep carrying the view
 /// check: the members a short push missed are found by the probes of those who have the news.
 pub(crate) const MASS_TAIL: u32 = 5;
-
-/// How many more times a second-hand update is pushed during a mass change.
-pub(crate) const PUSH_HOPS: u32 = 3;
 
 /// Records we lacked, in one push or one piggyback, that make its sender worth a digest
 /// exchange.
@@ -81,7 +78,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
             return Budget::Full;
         }
         match route {
-            Route::Local | Route::Pushed => Budget::Hops(PUSH_HOPS),
+            Route::Local | Route::Pushed => Budget::Hops(self.config.push_hops),
             Route::Pulled => Budget::Pulled,
         }
     }

@@ -19,7 +19,7 @@ use crate::member::{Health, Membership};
 use crate::membership::Change;
 use crate::network::Network;
 use crate::time::{Clock, Instant};
-use crate::timer::give_back;
+use crate::timer::{give_back, push_lean};
 
 /// Every suspicion we hold: its deadline, and under the dynamic timeout its accusers.
 ///
@@ -67,7 +67,7 @@ impl Suspicions {
     }
 
     fn schedule(&mut self, at: Instant, id: MemberId) {
-        self.deadlines.push(Reverse((at, id)));
+        push_lean(&mut self.deadlines, Reverse((at, id)));
     }
 
     pub(crate) fn clear(&mut self) {

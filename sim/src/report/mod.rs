@@ -63,7 +63,7 @@ pub fn write(dir: &Path, input: &Input<'_>) -> io::Result<()> {
     let series = Table::read(&dir.join("timeseries.csv"))?;
     // Only the crashed members' rows feed a plot.
     let crashed: std::collections::BTreeSet<u32> = input.crashes.iter().map(|c| c.member).collect();
-    let events = data::read_events(&dir.join("events.csv"), |e| crashed.contains(&e.subject))?;
+    let events = data::read_events(&dir.join("events.csv"), |s| crashed.contains(&s))?;
     let marks = timeline_marks(input.scenario_text, input.sets);
     let config = &input.plan.config;
     let period_s = config.protocol_period.as_secs_f64();

@@ -17,16 +17,30 @@ fn copies(ring: &Ring) -> (u64, u64) {
         })
 }
 
+/// Member records pushed on streams by the whole ring.
+fn pushed(ring: &Ring) -> u64 {
+    ring.engines
+        .iter()
+        .flatten()
+        .map(|e| e.metrics().member_records_pushed)
+        .sum()
+}
+
 /// A 200-member ring cut in halves for 40 s, then healed: every view is whole again within
 /// 30 s. Returns the stream copies of member records sent from the cut to the end, and the
 /// records the members lacked meanwhile.
 fn cut_and_heal(member_pull: bool) -> (u64, u64) {
-    let n = 200;
-    let half = n / 2;
-    let cfg = Config {
+    let (sent, lacked, _) = cut_and_heal_with(Config {
         member_pull,
         ..local()
-    };
+    });
+    (sent, lacked)
+}
+
+/// [`cut_and_heal`] under `cfg`; also returns the records pushed from the cut to the end.
+fn cut_and_heal_with(cfg: Config) -> (u64, u64, u64) {
+    let n = 200;
+    let half = n / 2;
     let mut ring = Ring::new(n, cfg, &[0, half]);
     ring.run_for(Duration::from_secs(20));
     for i in 0..n {
@@ -35,6 +49,7 @@ fn cut_and_heal(member_pull: bool) -> (u64, u64) {
         }
     }
     let (sent_before, lacked_before) = copies(&ring);
+    let pushed_before = pushed(&ring);
     for a in 0..half {
         for b in half..n {
             ring.cut.insert((a, b));
@@ -55,7 +70,11 @@ fn cut_and_heal(member_pull: bool) -> (u64, u64) {
         }
     }
     let (sent, lacked) = copies(&ring);
-    (sent - sent_before, lacked - lacked_before)
+    (
+        sent - sent_before,
+        lacked - lacked_before,
+        pushed(&ring) - pushed_before,
+    )
 }
 
 #[test]
@@ -76,10 +95,27 @@ fn a_healed_partition_converges_by_pull_with_far_fewer_copies_than_push_only() {
 }
 
 #[test]
+fn one_push_hop_pushes_a_mass_change_less_and_the_ring_still_heals() {
+    let (_, lacked_three, pushed_three) = cut_and_heal_with(local());
+    // cut_and_heal_with asserts that every view is whole within 30 s of the heal.
+    let (_, lacked_one, pushed_one) = cut_and_heal_with(Config {
+        push_hops: 1,
+        ..local()
+    });
+    assert!(lacked_three > 200 * 100 && lacked_one > 200 * 100);
+    assert!(
+        pushed_one * 4 < pushed_three * 3,
+        "one hop pushed {pushed_one} records, three hops {pushed_three}"
+    );
+}
+
+#[test]
 fn a_lone_crash_is_pushed_as_before() {
-    for member_pull in [true, false] {
+    let mut pushed_by_hops = Vec::new();
+    for (member_pull, push_hops) in [(true, 3), (true, 1), (false, 3)] {
         let cfg = Config {
             member_pull,
+            push_hops,
             ..local()
         };
         let mut ring = Ring::new(20, cfg, &[]);
@@ -92,13 +128,20 @@ fn a_lone_crash_is_pushed_as_before() {
                 .sum()
         };
         let before = pulls(&ring);
+        let pushed_before = pushed(&ring);
         ring.engines[7] = None;
         ring.run_for(Duration::from_secs(8));
         for i in (0..20).filter(|&i| i != 7) {
             assert_eq!(ring.health(i, 7), Some(Health::Confirmed), "observer {i}");
         }
         assert_eq!(pulls(&ring), before, "one crash is no mass change");
+        if member_pull {
+            pushed_by_hops.push(pushed(&ring) - pushed_before);
+        }
     }
+    // push_hops only counts during a mass change: the crash was pushed exactly as much.
+    assert_eq!(pushed_by_hops[0], pushed_by_hops[1]);
+    assert!(pushed_by_hops[0] > 0);
 }
 
 /// A record of a member outside the ring, held Confirmed (so nobody probes it).
