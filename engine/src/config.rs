@@ -83,7 +83,7 @@ pub struct Config {
     /// records or more answers with (id, incarnation, health) summaries instead, and only the
     /// records either side lacks or holds older cross, in one more round trip; probes then
     /// also check rumor stores while pulling. At 10,000 members it cuts record copies by 28 %
-    /// and CPU by 17 %; at 1,000 it saves 4 % of the copies and no CPU. Off by default: at
+    /// and CPU by 10–17 %; at 1,000 it saves 4 % of the copies and no CPU. Off by default: at
     /// 1,000 members a healed cut's views are whole a little later, and a join storm's first
     /// rumors reach everyone a little later. A ring under 256 members runs the same either way.
     /// See docs/protocol.md and docs/performance.md.
@@ -93,9 +93,10 @@ pub struct Config {
     /// update it heard second-hand or reached on its own (a suspicion's deadline); the rest of
     /// the way is pulled. Updates only we can be the source of, refutations of a suspicion and
     /// departures are always pushed in full, and outside a mass change every update is. 3 by
-    /// default; 1 (with `member_summaries`) is `scale_10k_lean.toml`'s setting: a third fewer
-    /// record copies and about a third less CPU at 10,000 members, at the cost of crashes
-    /// during a mass change confirmed everywhere a few seconds later. Must not be zero. See
+    /// default; 1 (with `member_summaries`) is `scale_10k_lean.toml`'s setting: at 10,000
+    /// members about a quarter fewer record copies and a quarter less CPU than summaries
+    /// alone, at the cost of crashes during a mass change confirmed everywhere a few seconds
+    /// later. Must not be zero. See
     /// docs/protocol.md and docs/performance.md.
     #[serde(default = "default_push_hops")]
     pub push_hops: u32,
