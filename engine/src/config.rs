@@ -96,8 +96,7 @@ pub struct Config {
     /// default; 1 (with `member_summaries`) is `scale_10k_lean.toml`'s setting: at 10,000
     /// members about a quarter fewer record copies and a quarter less CPU than summaries
     /// alone, at the cost of crashes during a mass change confirmed everywhere a few seconds
-    /// later. Must not be zero. See
-    /// docs/protocol.md and docs/performance.md.
+    /// later. Must not be zero. See docs/protocol.md and docs/performance.md.
     #[serde(default = "default_push_hops")]
     pub push_hops: u32,
     /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.

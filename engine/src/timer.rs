@@ -132,4 +132,31 @@ mod tests {
         assert_eq!(q.pop_due(t), Some(Timer::ProbeTick));
         assert_eq!(q.pop_due(t), None);
     }
+
+    #[test]
+    fn heaps_grow_by_a_quarter_and_give_back_down_to_a_quarter_above_their_length() {
+        let mut heap = BinaryHeap::new();
+        let mut grown = Vec::new();
+        for i in 0..10_000u32 {
+            let before = heap.capacity();
+            push_lean(&mut heap, i);
+            if heap.capacity() != before {
+                grown.push((before, heap.capacity()));
+            }
+        }
+        // Past the first steps, each growth adds about a quarter, not a doubling.
+        for &(before, after) in grown.iter().filter(|(b, _)| *b >= 1000) {
+            assert!(
+                after >= before + before / 4 && after < before * 3 / 2,
+                "{before} → {after}"
+            );
+        }
+        assert!(heap.capacity() < 10_000 + 10_000 / 4 + 16);
+        while heap.len() > 1_000 {
+            heap.pop();
+            give_back(&mut heap);
+            assert!(heap.capacity() <= 2 * (heap.len() + heap.len() / 4 + 64));
+        }
+        assert!(heap.capacity() >= heap.len());
+    }
 }

@@ -241,4 +241,42 @@ mod tests {
         assert_eq!(secs(0), "0.000000000");
         assert_eq!(secs(1_500_000_001), "1.500000001");
     }
+
+    #[test]
+    fn event_rows_are_the_bytes_a_csv_writer_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = Recorder::create(dir.path()).expect("create");
+        r.event(1_500_000_001, 3, 4, None, Health::Alive, 7)
+            .expect("write");
+        r.event(
+            60_000_000_000,
+            12,
+            0,
+            Some(Health::Suspect),
+            Health::Confirmed,
+            u64::MAX,
+        )
+        .expect("write");
+        r.finish().expect("flush");
+        let written = std::fs::read(dir.path().join("events.csv")).expect("read");
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in [
+            ["time_s", "observer", "subject", "from", "to", "incarnation"].map(String::from),
+            ["1.500000001", "3", "4", "Unknown", "Alive", "7"].map(String::from),
+            [
+                secs(60_000_000_000),
+                "12".into(),
+                "0".into(),
+                "Suspect".into(),
+                "Confirmed".into(),
+                u64::MAX.to_string(),
+            ],
+        ] {
+            w.write_record(&row).expect("csv");
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&w.into_inner().expect("csv buffer"))
+        );
+    }
 }

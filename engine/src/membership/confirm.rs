@@ -332,3 +332,40 @@ impl<C: Clock, N: Network> Engine<C, N> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn a_pending_claim_gives_back_the_record_it_was_made_from() {
+        let v4 = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 1, 2, 3), 9638));
+        let v6 = SocketAddr::V6(SocketAddrV6::new(
+            Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 7),
+            9638,
+            5,
+            2,
+        ));
+        for (i, addr) in [v4, v6].into_iter().enumerate() {
+            for health in [Health::Alive, Health::Confirmed] {
+                let claim = Membership {
+                    member: Member {
+                        incarnation: Incarnation(u64::MAX - i as u64),
+                        gossip_port: 9639,
+                        persistent: i == 0,
+                        departed: i == 1,
+                        ..Member::new(MemberId::from_u128(0xabc + i as u128), addr)
+                    },
+                    health,
+                };
+                let mut claims = Claims::default();
+                claims.hold(claim);
+                assert!(claims.contains(claim.member.id));
+                assert_eq!(claims.get(claim.member.id), Some(claim));
+                claims.remove(claim.member.id);
+                assert_eq!(claims.get(claim.member.id), None);
+            }
+        }
+    }
+}
