@@ -124,6 +124,17 @@ impl Claims {
         self.pending.contains_key(&id)
     }
 
+    /// Replaces the claim being checked about `claim`'s member, if one is: whether it was.
+    fn replace(&mut self, claim: Membership) -> bool {
+        match self.pending.get_mut(&claim.member.id) {
+            Some(held) => {
+                *held = Pending::new(claim);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The claim being checked about `id`.
     fn get(&self, id: MemberId) -> Option<Membership> {
         self.pending.get(&id).map(|p| p.record(id))
@@ -232,10 +243,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// Checks a Confirmed claim about a member we hold Alive before believing it. The
     /// ProbePing carries only the claim itself, so a live target learns of it and refutes.
     fn start_probe_ping(&mut self, claim: Membership) {
-        let id = claim.member.id;
-        if self.view.claims.contains(id) {
-            self.view.claims.hold(claim); // already being checked
-            return;
+        if self.view.claims.replace(claim) {
+            return; // already being checked
         }
         if !self.take_probe_ping_budget() {
             return; // over budget: keep our view, leave the claim unchecked
@@ -360,7 +369,12 @@ mod tests {
                     health,
                 };
                 let mut claims = Claims::default();
-                claims.hold(claim);
+                assert!(!claims.replace(claim), "nothing held to replace");
+                claims.hold(Membership {
+                    health: Health::Suspect,
+                    ..claim
+                });
+                assert!(claims.replace(claim));
                 assert!(claims.contains(claim.member.id));
                 assert_eq!(claims.get(claim.member.id), Some(claim));
                 claims.remove(claim.member.id);

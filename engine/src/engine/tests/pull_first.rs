@@ -3,27 +3,28 @@
 
 use super::*;
 
-/// Copies of membership records sent by the whole ring, and records its members lacked.
-fn copies(ring: &Ring) -> (u64, u64) {
+/// `count` summed over every engine of the ring.
+fn ring_total(ring: &Ring, count: impl Fn(&crate::metrics::Metrics) -> u64) -> u64 {
     ring.engines
         .iter()
         .flatten()
-        .fold((0, 0), |(sent, lacked), e| {
-            let m = e.metrics();
-            (
-                sent + m.member_records_pushed + m.member_records_exchanged,
-                lacked + m.member_records_learned,
-            )
-        })
+        .map(|e| count(e.metrics()))
+        .sum()
+}
+
+/// Copies of membership records sent by the whole ring, and records its members lacked.
+fn copies(ring: &Ring) -> (u64, u64) {
+    (
+        ring_total(ring, |m| {
+            m.member_records_pushed + m.member_records_exchanged
+        }),
+        ring_total(ring, |m| m.member_records_learned),
+    )
 }
 
 /// Member records pushed on streams by the whole ring.
 fn pushed(ring: &Ring) -> u64 {
-    ring.engines
-        .iter()
-        .flatten()
-        .map(|e| e.metrics().member_records_pushed)
-        .sum()
+    ring_total(ring, |m| m.member_records_pushed)
 }
 
 /// A 200-member ring cut in halves for 40 s, then healed: every view is whole again within
@@ -120,13 +121,7 @@ fn a_lone_crash_is_pushed_as_before() {
         };
         let mut ring = Ring::new(20, cfg, &[]);
         ring.run_for(Duration::from_secs(30));
-        let pulls = |ring: &Ring| -> u64 {
-            ring.engines
-                .iter()
-                .flatten()
-                .map(|e| e.metrics().member_pulls_triggered)
-                .sum()
-        };
+        let pulls = |ring: &Ring| ring_total(ring, |m| m.member_pulls_triggered);
         let before = pulls(&ring);
         let pushed_before = pushed(&ring);
         ring.engines[7] = None;
