@@ -160,6 +160,10 @@ pub struct Metrics {
     /// of whole records (pull-first, while pulling): not record copies, but what let the
     /// exchange send only the records the peer lacks.
     pub member_summaries_exchanged: u64,
+    /// Health changes sent as summaries in membership digest exchanges instead of whole
+    /// records (with `member_summaries`, while pulling): records the peer held at the same
+    /// incarnation with a better health. Each stands for a record copy.
+    pub member_health_summaries: u64,
     /// Membership records piggybacked on SWIM datagrams (the target's own entry included).
     pub member_records_piggybacked: u64,
     /// Second-hand membership records that changed our view: records we lacked. Summed over

@@ -198,7 +198,7 @@ impl Redundancy {
 /// summed (every second-hand record that changed a member's view).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct RecordCopies {
-    /// Every membership record sent: `pushed + exchanged + piggybacked`.
+    /// Every membership record sent: `pushed + exchanged + piggybacked + health_summaries`.
     pub total: u64,
     /// In membership pushes on streams (Member rumors and their batches).
     pub pushed: u64,
@@ -210,6 +210,10 @@ pub struct RecordCopies {
     /// records (pull-first, while pulling). Not record copies: about a third of a record's
     /// bytes each, and no merge at the receiver.
     pub summaries: u64,
+    /// Health changes sent in digest exchanges as summaries instead of whole records (the
+    /// peer held the record at the same incarnation): each stands for a record copy, so they
+    /// count in `total`.
+    pub health_summaries: u64,
     /// Records each member lacked, summed: second-hand records that changed a member's view.
     pub lower_bound: u64,
     /// `total ÷ lower_bound` (1.0 is the least possible), or null when nothing was lacked.
@@ -225,9 +229,10 @@ impl RecordCopies {
         self.exchanged += m.member_records_exchanged;
         self.piggybacked += m.member_records_piggybacked;
         self.summaries += m.member_summaries_exchanged;
+        self.health_summaries += m.member_health_summaries;
         self.lower_bound += m.member_records_learned;
         self.pulls_triggered += m.member_pulls_triggered;
-        self.total = self.pushed + self.exchanged + self.piggybacked;
+        self.total = self.pushed + self.exchanged + self.piggybacked + self.health_summaries;
         self.ratio = (self.lower_bound > 0).then(|| self.total as f64 / self.lower_bound as f64);
     }
 }

@@ -17,8 +17,8 @@ use crate::wire::{self, RumorPayload, RumorType};
 
 /// The most membership updates in one frame pushed on the gossip channel.
 const MEMBER_PUSH_MAX: usize = 64;
-/// The fewest records an answer summarises rather than sends whole (about 18 KB of them).
-const SUMMARY_MIN_RECORDS: usize = 256;
+/// The fewest records an answer summarises rather than sends whole (about 2 KB of them).
+const SUMMARY_MIN_RECORDS: usize = 32;
 
 impl<C: Clock, N: Network> Engine<C, N> {
     /// Membership anti-entropy, in three stages like the rumor exchange:
@@ -62,6 +62,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
             Stage::Answer => self.on_member_answer(from, sender, sync, count),
             Stage::FollowUp => {
                 self.apply_member_records(sender, &sync.members)?;
+                let health = decode_summaries(sync)?;
+                self.adopt_health_changes(&health);
                 self.send_wanted_records(from, sender, &sync.wanted_ids)
             }
             Stage::Records => {
@@ -166,15 +168,28 @@ impl<C: Clock, N: Network> Engine<C, N> {
             .view
             .members
             .summaries_in_view_buckets(&own, wanted, count);
-        let (mut send, mut want) = (Vec::new(), Vec::new());
+        // A record both sides hold at one incarnation differs only in health (its address
+        // and flags change only with a new incarnation): the summary carries the change, so
+        // no whole record crosses for it, either way.
+        let (mut send, mut health, mut want, mut adopt) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut i, mut j) = (0, 0);
         while i < ours.len() || j < theirs.len() {
             match (ours.get(i), theirs.get(j)) {
                 (Some(o), Some(t)) if o.id == t.id => {
+                    let same = o.incarnation == t.incarnation;
                     if o.supersedes(t) {
-                        send.push(o.id);
+                        if same {
+                            health.push(*o);
+                        } else {
+                            send.push(o.id);
+                        }
                     } else if t.supersedes(o) {
-                        want.extend(<[u64; 2]>::from(t.id.words()));
+                        if same {
+                            adopt.push(*t);
+                        } else {
+                            want.extend(<[u64; 2]>::from(t.id.words()));
+                        }
                     }
                     i += 1;
                     j += 1;
@@ -190,35 +205,66 @@ impl<C: Clock, N: Network> Engine<C, N> {
                 (_, None) => break,
             }
         }
-        if send.is_empty() && want.is_empty() {
+        self.adopt_health_changes(&adopt);
+        if send.is_empty() && health.is_empty() && want.is_empty() {
             return Ok(());
         }
         let members = self.records_of(&own, &send);
         let to = self.reply_address(sender, from);
-        self.send_follow_up(to, count, members, want);
+        self.send_follow_up(to, count, members, &health, want);
         Ok(())
     }
 
-    /// Stage 3: our records the answer showed older or lacking, and (after summaries) the
-    /// ids of the records we want.
+    /// Applies health changes a peer summarised for records we hold at the same incarnation:
+    /// each stands for our record with the summary's health, merged like a pulled record (a
+    /// claim about us is refuted, a Confirmed claim checked first). Summaries of records we
+    /// lack or hold at another incarnation are skipped: the digest exchange carries those
+    /// whole.
+    fn adopt_health_changes(&mut self, summaries: &[Summary]) {
+        if summaries.is_empty() {
+            return;
+        }
+        let own = self.own_record();
+        for s in summaries {
+            let held = if s.id == own.member.id {
+                Some(own)
+            } else {
+                self.view.members.get(s.id)
+            };
+            if let Some(held) = held.filter(|h| h.member.incarnation.0 == s.incarnation) {
+                let record = Membership {
+                    health: s.health,
+                    ..held
+                };
+                self.apply_membership(record, Cause::Pulled);
+            }
+        }
+    }
+
+    /// Stage 3: our records the answer showed older or lacking, summaries of the ones it
+    /// showed at our incarnation with a better health (the health is all that differs), and
+    /// (after summaries) the ids of the records we want.
     fn send_follow_up(
         &mut self,
         to: SocketAddr,
         count: u32,
         members: Vec<wire::Membership>,
+        health: &[Summary],
         wanted_ids: Vec<u64>,
     ) {
-        self.send_member_digest(
-            to,
-            wire::MemberSync {
-                reply: Some(true),
-                members,
-                stage: Stage::FollowUp.wire(),
-                bucket_count: Some(count),
-                wanted_ids,
-                ..Default::default()
-            },
-        );
+        self.metrics.member_health_summaries += health.len() as u64;
+        let mut sync = wire::MemberSync {
+            reply: Some(true),
+            members,
+            stage: Stage::FollowUp.wire(),
+            bucket_count: Some(count),
+            wanted_ids,
+            ..Default::default()
+        };
+        if !health.is_empty() {
+            put_summaries(&mut sync, health);
+        }
+        self.send_member_digest(to, sync);
     }
 
     /// Stage 3 received with wanted ids: answer with our records for them (stage 4).
@@ -303,6 +349,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let mut answered: Vec<Membership> = decoded.into_iter().flatten().collect();
         answered.sort_by_key(|m| m.member.id);
         let pulling = self.pulling();
+        // With summaries, a record the answer showed at our incarnation crosses as its
+        // summary: the health is all that differs.
+        let by_summary = pulling && self.config.summaries_on();
+        let mut health = Vec::new();
         let own = self.own_record(); // a refutation above may have bumped it
         let mut records: Vec<Membership> = self.view.members.in_view_buckets(&own, &wanted, count);
         records.retain(|ours| {
@@ -317,15 +367,23 @@ impl<C: Clock, N: Network> Engine<C, N> {
             // holds in these buckets: send only those it lacks or holds older (after the
             // merge above, ours is at least as new as each); of several records for one id
             // the last one sent counts.
-            !theirs
-                .iter()
-                .any(|t| (t.member.incarnation, t.health) == (ours.member.incarnation, ours.health))
-                && (!pulling || theirs.last().is_none_or(|t| supersedes(ours, t)))
+            let send = !theirs.iter().any(|t| {
+                (t.member.incarnation, t.health) == (ours.member.incarnation, ours.health)
+            }) && (!pulling || theirs.last().is_none_or(|t| supersedes(ours, t)));
+            let health_only = send
+                && by_summary
+                && theirs
+                    .last()
+                    .is_some_and(|t| t.member.incarnation == ours.member.incarnation);
+            if health_only {
+                health.push(Summary::of(ours));
+            }
+            send && !health_only
         });
         let members: Vec<wire::Membership> = records.iter().map(wire::Membership::from).collect();
-        if !members.is_empty() {
+        if !members.is_empty() || !health.is_empty() {
             let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
-            self.send_follow_up(to, count, members, Vec::new());
+            self.send_follow_up(to, count, members, &health, Vec::new());
         }
         Ok(())
     }
@@ -529,7 +587,7 @@ impl<C: Clock, N: Network> Engine<C, N> {
     }
 }
 
-/// A stage 2 answer of summaries: three packed columns (id words, incarnations, health bytes).
+/// A stage 2 answer of summaries.
 fn summary_answer(count: u32, differing: Vec<u32>, summaries: &[Summary]) -> wire::MemberSync {
     let mut answer = wire::MemberSync {
         reply: Some(true),
@@ -537,19 +595,25 @@ fn summary_answer(count: u32, differing: Vec<u32>, summaries: &[Summary]) -> wir
         bucket_count: Some(count),
         differing,
         summaries: Some(true),
-        summary_ids: Vec::with_capacity(summaries.len() * 2),
-        summary_incarnations: Vec::with_capacity(summaries.len()),
         ..Default::default()
     };
+    put_summaries(&mut answer, summaries);
+    answer
+}
+
+/// Writes `summaries` (in id order) as three packed columns: id words, incarnations, health
+/// bytes.
+fn put_summaries(sync: &mut wire::MemberSync, summaries: &[Summary]) {
+    sync.summary_ids = Vec::with_capacity(summaries.len() * 2);
+    sync.summary_incarnations = Vec::with_capacity(summaries.len());
     let mut health = Vec::with_capacity(summaries.len());
     for summary in summaries {
         let (hi, lo) = summary.id.words();
-        answer.summary_ids.extend([hi, lo]);
-        answer.summary_incarnations.push(summary.incarnation);
+        sync.summary_ids.extend([hi, lo]);
+        sync.summary_incarnations.push(summary.incarnation);
         health.push(summary.health as u8);
     }
-    answer.summary_health = Some(health);
-    answer
+    sync.summary_health = Some(health);
 }
 
 /// The summaries of a stage 2 answer, checked: whole (three columns of one length), with

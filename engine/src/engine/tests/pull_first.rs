@@ -151,7 +151,8 @@ fn ghost(i: usize, incarnation: u64) -> Membership {
 
 /// Members 0 and 1 hold 2,000 equal records, then their views drift apart in 340 (scattered
 /// over the buckets, which hash the ids): 150 that 0 holds newer, 120 that 1 holds newer, 40
-/// that only 0 holds and 30 that only 1 holds.
+/// that only 0 holds and 30 that only 1 holds; and in 110 more only in health, at the same
+/// incarnation: 60 that 0 holds Departed, 50 that 1 does.
 /// One digest exchange started by 0: returns the whole records sent, and the summaries.
 fn exchange_scattered_differences(
     member_pull: bool,
@@ -178,6 +179,17 @@ fn exchange_scattered_differences(
     hold(&mut ring, 1, 200..320, 2);
     hold(&mut ring, 0, 3000..3040, 0);
     hold(&mut ring, 1, 4000..4030, 0);
+    let depart = |ring: &mut Ring, e: usize, ids: std::ops::Range<usize>| {
+        for i in ids {
+            let departed = Membership {
+                health: Health::Departed,
+                ..ghost(i, 0)
+            };
+            ring.engine(e).view.members.merge(&departed, usize::MAX, 0);
+        }
+    };
+    depart(&mut ring, 0, 600..660);
+    depart(&mut ring, 1, 700..750);
     let sent = |ring: &mut Ring| -> (u64, u64) {
         (0..2).fold((0, 0), |(r, s), i| {
             let m = ring.engine(i).metrics();
@@ -224,9 +236,18 @@ fn a_summary_answer_brings_exactly_the_records_each_side_lacks_or_holds_older() 
     );
     assert_eq!(b.members().health(id(3005)), Some(Health::Confirmed));
     assert_eq!(a.members().health(id(4006)), Some(Health::Confirmed));
-    // 150 + 120 + 40 + 30: not one record the other side already held.
+    assert_eq!(b.members().health(id(630)), Some(Health::Departed));
+    assert_eq!(a.members().health(id(720)), Some(Health::Departed));
+    // 150 + 120 + 40 + 30: not one record the other side already held, and none for a
+    // change of health alone: 0's 60 cross as summaries in its follow-up, 1's 50 were in its
+    // summary answer.
     assert_eq!(records, 340, "whole records sent");
-    assert!(summaries >= 340 - 40, "{summaries} summaries");
+    assert_eq!(
+        a.metrics().member_health_summaries + b.metrics().member_health_summaries,
+        60,
+        "health changes sent as summaries"
+    );
+    assert!(summaries >= 340 + 110 - 40, "{summaries} summaries");
     // Whole-bucket answers (push-only) send the records the answerer holds in every bucket
     // that differs, most of them equal to the initiator's.
     let (bucket_records, no_summaries, a, b) = exchange_scattered_differences(false, true);
@@ -236,11 +257,62 @@ fn a_summary_answer_brings_exactly_the_records_each_side_lacks_or_holds_older() 
         bucket_records > 2 * records,
         "{bucket_records} records in whole buckets"
     );
+    assert_eq!(a.metrics().member_health_summaries, 0);
     // Pull-first without `member_summaries` (the default): two-member buckets, whole records.
     let (pulled_records, no_summaries, a, b) = exchange_scattered_differences(true, false);
     assert_eq!(a.view_hash(), b.view_hash());
     assert_eq!(no_summaries, 0);
     assert!(pulled_records > records, "{pulled_records} records");
+    assert_eq!(a.metrics().member_health_summaries, 0);
+}
+
+/// A difference too small to summarise (the answer holds whole records) with summaries on:
+/// the initiator's follow-up still sends a change of health alone as a summary.
+#[test]
+fn a_whole_answer_is_followed_by_summaries_for_changes_of_health() {
+    let cfg = Config {
+        member_summaries: true,
+        ..local()
+    };
+    let mut ring = Ring::new(2, cfg, &[]);
+    ring.run_for(Duration::from_secs(3));
+    for e in 0..2 {
+        for i in 10..2010 {
+            ring.engine(e)
+                .view
+                .members
+                .merge(&ghost(i, 0), usize::MAX, 0);
+        }
+    }
+    let departed = [100, 700, 1300];
+    for i in departed {
+        let record = Membership {
+            health: Health::Departed,
+            ..ghost(i, 0)
+        };
+        ring.engine(0).view.members.merge(&record, usize::MAX, 0);
+    }
+    ring.engine(0).view.new_period(true);
+    let records_before = ring.engine(0).metrics().member_records_exchanged;
+    ring.engine(0).start_member_digest(addr(1));
+    ring.flush(0);
+    ring.run_for(Duration::from_millis(20));
+    for i in departed {
+        assert_eq!(
+            ring.engine(1).members().health(id(i)),
+            Some(Health::Departed)
+        );
+    }
+    let a = ring.engine(0).metrics();
+    assert_eq!(a.member_health_summaries, 3);
+    assert_eq!(
+        a.member_records_exchanged, records_before,
+        "no whole record sent back"
+    );
+    assert!(
+        ring.engine(1).metrics().member_records_exchanged > 0,
+        "the answer held whole records"
+    );
 }
 
 /// A stage of a membership exchange from member 1, as a stream frame to `e`.
@@ -287,6 +359,19 @@ fn malformed_summaries_and_wanted_ids_are_dropped_and_counted() {
         // Half an id, and more ids than the member holds records.
         follow_up(vec![7]),
         follow_up((0..20).collect()),
+        // A follow-up's changes of health, malformed the same ways.
+        wire::MemberSync {
+            stage: Some(3),
+            ..answer(vec![1, 2], vec![0, 0], vec![0])
+        },
+        wire::MemberSync {
+            stage: Some(3),
+            ..answer(vec![5, 5, 1, 1], vec![0, 0], vec![0, 0])
+        },
+        wire::MemberSync {
+            stage: Some(3),
+            ..answer(vec![1, 2], vec![0], vec![9])
+        },
     ] {
         let e = ring.engine(0);
         let before = e.metrics().dropped(DropReason::Invalid);
