@@ -79,14 +79,15 @@ pub struct Config {
     /// comparison). See docs/protocol.md.
     #[serde(default = "default_fresh_push")]
     pub fresh_push: bool,
-    /// With pull-first only: while pulling, a digest exchange whose answer would hold 256
-    /// records or more answers with (id, incarnation, health) summaries instead, and only the
-    /// records either side lacks or holds older cross, in one more round trip; probes then
-    /// also check rumor stores while pulling. At 10,000 members it cuts record copies by 28 %
-    /// and CPU by 10–17 %; at 1,000 it saves 4 % of the copies and no CPU. Off by default: at
-    /// 1,000 members a healed cut's views are whole a little later, and a join storm's first
-    /// rumors reach everyone a little later. A ring under 256 members runs the same either way.
-    /// See docs/protocol.md and docs/performance.md.
+    /// With pull-first only: while pulling, a digest exchange whose answer would hold 32
+    /// records or more answers with (id, incarnation, health) summaries instead; only the
+    /// records either side lacks or holds at an older incarnation cross whole, in one more
+    /// round trip, and a change of health alone crosses as its summary. Probes then also
+    /// check rumor stores while pulling. At 1,000 members it cuts record copies by 12 % and
+    /// CPU by 6 %. Off by default: at 1,000 members a healed cut's views are whole 0.65 s
+    /// later on average, and a join storm's first rumors reach everyone a little later. A
+    /// ring under 32 members runs the same either way. See docs/protocol.md and
+    /// docs/performance.md.
     #[serde(default)]
     pub member_summaries: bool,
     /// With pull-first only: during a mass change, how many more times a member pushes an
@@ -94,9 +95,8 @@ pub struct Config {
     /// the way is pulled. Updates only we can be the source of, refutations of a suspicion and
     /// departures are always pushed in full, and outside a mass change every update is. 3 by
     /// default; 1 (with `member_summaries`) is `scale_10k_lean.toml`'s setting: at 10,000
-    /// members about a quarter fewer record copies and a quarter less CPU than summaries
-    /// alone, at the cost of crashes during a mass change confirmed everywhere a few seconds
-    /// later. Must not be zero. See docs/protocol.md and docs/performance.md.
+    /// members fewer record copies and less CPU than summaries alone, at the cost of crashes
+    /// during a mass change confirmed everywhere a few seconds later. Must not be zero. See docs/protocol.md and docs/performance.md.
     #[serde(default = "default_push_hops")]
     pub push_hops: u32,
     /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.

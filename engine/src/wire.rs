@@ -482,7 +482,10 @@ pub struct MemberSync {
     #[prost(uint32, optional, tag = "8")]
     pub held: Option<u32>,
     /// Stage 2 with `summaries`: the ids of the answerer's records in the differing buckets,
-    /// two words each (high, low), in id order.
+    /// two words each (high, low), in id order. Stage 3: the ids of the initiator's records
+    /// that the answer showed at the same incarnation with a better health: the change of
+    /// health alone, which the answerer applies to the record it holds at that incarnation.
+    /// The incarnation and health columns go with these ids in both stages.
     #[prost(fixed64, repeated, tag = "9")]
     pub summary_ids: Vec<u64>,
     /// Stage 2 with `summaries`: the incarnation of each summarised record.

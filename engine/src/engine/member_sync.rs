@@ -39,7 +39,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// With `member_summaries`, while pulling (a mass change), A asks for summaries, and a
     /// large answer (at least [`SUMMARY_MIN_RECORDS`]) is (id, incarnation, health) per
     /// record instead of the records; then stage 3 also names the ids A wants, and stage 4
-    /// carries B's records for them. No record crosses that the other side holds already.
+    /// carries B's records for them. No record crosses that the other side holds already, and
+    /// none for a change of health alone: a record both sides hold at one incarnation differs
+    /// at most in health, so A adopts such a change from B's summary, and stage 3 carries A's
+    /// own such changes as summaries (after a whole-record answer too).
     pub(super) fn on_member_sync(
         &mut self,
         from: SocketAddr,
@@ -380,6 +383,9 @@ impl<C: Clock, N: Network> Engine<C, N> {
             }
             send && !health_only
         });
+        // Summaries go in id order (ours, first among the records, is never one of them: the
+        // answer cannot show us better than we are).
+        health.sort_unstable_by_key(|s| s.id);
         let members: Vec<wire::Membership> = records.iter().map(wire::Membership::from).collect();
         if !members.is_empty() || !health.is_empty() {
             let to = sender_addr.unwrap_or_else(|| self.reply_address(sender, from));
@@ -616,8 +622,8 @@ fn put_summaries(sync: &mut wire::MemberSync, summaries: &[Summary]) {
     sync.summary_health = Some(health);
 }
 
-/// The summaries of a stage 2 answer, checked: whole (three columns of one length), with
-/// valid health numbers, in strictly increasing id order.
+/// The summaries of a stage 2 answer or a stage 3 follow-up, checked: whole (three columns
+/// of one length), with valid health numbers, in strictly increasing id order.
 fn decode_summaries(sync: &wire::MemberSync) -> Result<Vec<Summary>, DropReason> {
     let health = sync.summary_health.as_deref().unwrap_or_default();
     let n = sync.summary_incarnations.len();
