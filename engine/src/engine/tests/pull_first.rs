@@ -325,6 +325,51 @@ fn member_sync_frame(sync: wire::MemberSync) -> Vec<u8> {
     })
 }
 
+/// A change of health in a follow-up is news like a record: one that claims we are Suspect
+/// is refuted, not believed, and one about a member held at another incarnation is skipped.
+#[test]
+fn a_summarised_claim_about_us_is_refuted_and_a_stale_one_skipped() {
+    let mut ring = Ring::new(3, local(), &[]);
+    ring.run_for(Duration::from_secs(3));
+    let follow_up = |who: usize, incarnation: u64, health: Health| {
+        let (hi, lo) = id(who).words();
+        wire::MemberSync {
+            reply: Some(true),
+            stage: Some(3),
+            bucket_count: Some(4),
+            summary_ids: vec![hi, lo],
+            summary_incarnations: vec![incarnation],
+            summary_health: Some(vec![health as u8]),
+            ..Default::default()
+        }
+    };
+    let e = ring.engine(0);
+    let before = e.incarnation();
+    e.handle_stream(
+        addr(1),
+        &member_sync_frame(follow_up(0, before.0, Health::Suspect)),
+    );
+    assert!(e.incarnation() > before, "refuted");
+    // Member 2 is held at incarnation 0: a summary at incarnation 5 cannot stand for its
+    // record (the address may have changed with it), so nothing changes.
+    e.handle_stream(
+        addr(1),
+        &member_sync_frame(follow_up(2, 5, Health::Suspect)),
+    );
+    assert_eq!(
+        e.members()
+            .get(id(2))
+            .map(|m| (m.member.incarnation, m.health)),
+        Some((Incarnation(0), Health::Alive))
+    );
+    // At the incarnation held it is applied like a pulled record: a Suspect claim is taken.
+    e.handle_stream(
+        addr(1),
+        &member_sync_frame(follow_up(2, 0, Health::Suspect)),
+    );
+    assert_eq!(e.members().health(id(2)), Some(Health::Suspect));
+}
+
 #[test]
 fn malformed_summaries_and_wanted_ids_are_dropped_and_counted() {
     let mut ring = Ring::new(2, local(), &[]);
