@@ -96,7 +96,8 @@ pub struct Config {
     /// departures are always pushed in full, and outside a mass change every update is. 3 by
     /// default; 1 (with `member_summaries`) is `scale_10k_lean.toml`'s setting: at 10,000
     /// members fewer record copies and less CPU than summaries alone, at the cost of crashes
-    /// during a mass change confirmed everywhere a few seconds later. Must not be zero. See docs/protocol.md and docs/performance.md.
+    /// during a mass change confirmed everywhere a few seconds later. Must not be zero. See
+    /// docs/protocol.md and docs/performance.md.
     #[serde(default = "default_push_hops")]
     pub push_hops: u32,
     /// How often rumors are pushed over streams (Butterfly: 1 s). Must not be zero.
