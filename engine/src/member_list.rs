@@ -589,6 +589,13 @@ impl Summary {
     pub(crate) fn supersedes(&self, other: &Summary) -> bool {
         (self.incarnation, self.health) > (other.incarnation, other.health)
     }
+
+    /// Whether `self` supersedes `other` at the same incarnation: a change of health alone
+    /// (a record's address and flags change only with its incarnation), which the summary
+    /// carries whole.
+    pub(crate) fn changes_health_of(&self, other: &Summary) -> bool {
+        self.incarnation == other.incarnation && self.health > other.health
+    }
 }
 
 /// What a view digest compares of a record: id, incarnation and health.

@@ -105,9 +105,8 @@ impl Recorder {
     ) -> io::Result<()> {
         writeln!(
             self.events,
-            "{}.{:09},{observer},{subject},{},{},{incarnation}",
-            at_ns / 1_000_000_000,
-            at_ns % 1_000_000_000,
+            "{},{observer},{subject},{},{},{incarnation}",
+            Secs(at_ns),
             from.map_or("Unknown", Health::as_str),
             to.as_str(),
         )
@@ -229,7 +228,21 @@ pub fn write_summary(dir: &Path, summary: &Summary) -> io::Result<()> {
 
 /// Virtual seconds, exact to the nanosecond.
 fn secs(nanos: u64) -> String {
-    format!("{}.{:09}", nanos / 1_000_000_000, nanos % 1_000_000_000)
+    Secs(nanos).to_string()
+}
+
+/// [`secs`] without the string: formats straight into a writer.
+struct Secs(u64);
+
+impl std::fmt::Display for Secs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{:09}",
+            self.0 / 1_000_000_000,
+            self.0 % 1_000_000_000
+        )
+    }
 }
 
 #[cfg(test)]

@@ -180,19 +180,14 @@ impl<C: Clock, N: Network> Engine<C, N> {
         while i < ours.len() || j < theirs.len() {
             match (ours.get(i), theirs.get(j)) {
                 (Some(o), Some(t)) if o.id == t.id => {
-                    let same = o.incarnation == t.incarnation;
-                    if o.supersedes(t) {
-                        if same {
-                            health.push(*o);
-                        } else {
-                            send.push(o.id);
-                        }
+                    if o.changes_health_of(t) {
+                        health.push(*o);
+                    } else if o.supersedes(t) {
+                        send.push(o.id);
+                    } else if t.changes_health_of(o) {
+                        adopt.push(*t);
                     } else if t.supersedes(o) {
-                        if same {
-                            adopt.push(*t);
-                        } else {
-                            want.extend(<[u64; 2]>::from(t.id.words()));
-                        }
+                        want.extend(<[u64; 2]>::from(t.id.words()));
                     }
                     i += 1;
                     j += 1;
@@ -370,18 +365,18 @@ impl<C: Clock, N: Network> Engine<C, N> {
             // holds in these buckets: send only those it lacks or holds older (after the
             // merge above, ours is at least as new as each); of several records for one id
             // the last one sent counts.
-            let send = !theirs.iter().any(|t| {
-                (t.member.incarnation, t.health) == (ours.member.incarnation, ours.health)
-            }) && (!pulling || theirs.last().is_none_or(|t| supersedes(ours, t)));
-            let health_only = send
-                && by_summary
-                && theirs
-                    .last()
-                    .is_some_and(|t| t.member.incarnation == ours.member.incarnation);
-            if health_only {
-                health.push(Summary::of(ours));
+            let ours_seen = Summary::of(ours);
+            let last = theirs.last().map(Summary::of);
+            if theirs.iter().any(|t| Summary::of(t) == ours_seen)
+                || (pulling && last.is_some_and(|t| !ours_seen.supersedes(&t)))
+            {
+                return false;
             }
-            send && !health_only
+            if by_summary && last.is_some_and(|t| ours_seen.changes_health_of(&t)) {
+                health.push(ours_seen);
+                return false;
+            }
+            true
         });
         // Summaries go in id order (ours, first among the records, is never one of them: the
         // answer cannot show us better than we are).
@@ -648,11 +643,4 @@ fn decode_summaries(sync: &wire::MemberSync) -> Result<Vec<Summary>, DropReason>
         out.push(summary);
     }
     Ok(out)
-}
-
-/// Whether `ours` would replace `theirs` by the merge rule (a newer incarnation, or the same
-/// and a worse health).
-fn supersedes(ours: &Membership, theirs: &Membership) -> bool {
-    ours.member.incarnation > theirs.member.incarnation
-        || (ours.member.incarnation == theirs.member.incarnation && ours.health > theirs.health)
 }

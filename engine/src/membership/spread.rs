@@ -16,9 +16,9 @@
 //! - while the view changes en masse ([`MASS_CHANGE`] changes or more over this protocol
 //!   period and the last), any other update — heard second-hand,
 //!   or a verdict every member reaches on its own (a suspicion's deadline, a member back after
-//!   a heal) — is pushed only `Config::push_hops` times (3 by default) (the first few hops of the infection), and
-//!   one pulled in a digest exchange not at all: the member it came from, and the exchanges
-//!   it starts, carry it further;
+//!   a heal) — is pushed only `Config::push_hops` times (3 by default: the first few hops
+//!   of the infection), and one pulled in a digest exchange not at all: the member it came
+//!   from, and the exchanges it starts, carry it further;
 //! - the digest exchanges run while the view changes: a push that brings
 //!   [`PULL_TRIGGER`] or more records we lacked starts one with its sender (the member most
 //!   likely to hold what we lack: it was just told), and during a mass change and
