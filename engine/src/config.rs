@@ -90,6 +90,17 @@ pub struct Config {
     /// docs/performance.md.
     #[serde(default)]
     pub member_summaries: bool,
+    /// With `member_summaries`: every digest exchange of a ring of 32 members or more asks for
+    /// summaries, not only those started while pulling. The first exchange after a healed cut
+    /// (started by a member whose own view had been at rest) then carries summaries instead
+    /// of two whole views, and a record the answer shows Alive where we hold it Confirmed is
+    /// answered with our Confirmed summary (the answerer checks the claim with its member,
+    /// which refutes) instead of our checking every such member with a ProbePing. A healed
+    /// cut so mends through refutations: at 1,000 members the simulator's heal costs half
+    /// the CPU, and views are whole a few seconds later. Off by default;
+    /// `scale_10k_lean.toml` sets it. See docs/performance.md.
+    #[serde(default)]
+    pub member_summaries_at_rest: bool,
     /// With pull-first only: during a mass change, how many more times a member pushes an
     /// update it heard second-hand or reached on its own (a suspicion's deadline); the rest of
     /// the way is pulled. Updates only we can be the source of, refutations of a suspicion and
@@ -262,6 +273,7 @@ impl Config {
             member_pull: true,
             fresh_push: true,
             member_summaries: false,
+            member_summaries_at_rest: false,
             push_hops: default_push_hops(),
             gossip_interval: Duration::from_secs(1),
             gossip_fanout: 5,
@@ -330,6 +342,12 @@ impl Config {
     /// pull-first).
     pub fn summaries_on(&self) -> bool {
         self.member_summaries && self.pull_first()
+    }
+
+    /// Whether every digest exchange, not only a pulling one, asks for summaries
+    /// (`member_summaries_at_rest` with summaries on).
+    pub fn summaries_at_rest(&self) -> bool {
+        self.member_summaries_at_rest && self.summaries_on()
     }
 
     /// Whether fresh rumors are pushed at once (`fresh_push` with the `bounded` strategy).
@@ -548,6 +566,7 @@ mod tests {
                     "member_pull",
                     "fresh_push",
                     "member_summaries",
+                    "member_summaries_at_rest",
                     "push_hops",
                     "gossip_interval",
                     "gossip_fanout",
@@ -562,6 +581,7 @@ mod tests {
         assert_eq!(c.dissemination, Dissemination::Bounded);
         assert!(c.member_pull && c.pull_first() && c.fresh_push);
         assert!(!c.member_summaries && !c.summaries_on());
+        assert!(!c.member_summaries_at_rest && !c.summaries_at_rest());
         assert_eq!(c.push_hops, 3);
         let c = Config {
             dissemination: Dissemination::Habitat,

@@ -36,7 +36,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
     /// view. A `MemberSync` without a stage is the full exchange, answered in kind.
     /// A peer that knows no stages sends only that.
     ///
-    /// With `member_summaries`, while pulling (a mass change), A asks for summaries, and a
+    /// With `member_summaries`, while pulling (a mass change; with `member_summaries_at_rest`
+    /// in every exchange), A asks for summaries, and a
     /// large answer (at least [`SUMMARY_MIN_RECORDS`]) is (id, incarnation, health) per
     /// record instead of the records; then stage 3 also names the ids A wants, and stage 4
     /// carries B's records for them. No record crosses that the other side holds already, and
@@ -442,7 +443,10 @@ impl<C: Clock, N: Network> Engine<C, N> {
         // scattered records then send each other only the records one side lacks or holds
         // older, not whole buckets. (Not in a ring too small for any answer to be summarised.)
         let held = self.view.members.len() + 1;
-        let summaries = self.config.summaries_on() && self.pulling() && held >= SUMMARY_MIN_RECORDS;
+        // With `member_summaries_at_rest`, whether or not we are pulling: the first exchange
+        // after a heal is started by a member whose own view was at rest.
+        let asking = self.pulling() || self.config.summaries_at_rest();
+        let summaries = self.config.summaries_on() && asking && held >= SUMMARY_MIN_RECORDS;
         let held = u32::try_from(held).unwrap_or(u32::MAX);
         self.send_member_digest(
             to,

@@ -163,6 +163,15 @@ fn exchange_scattered_differences(
         member_summaries,
         ..local()
     };
+    exchange_scattered_differences_with(cfg, member_pull)
+}
+
+/// [`exchange_scattered_differences`] under `cfg`, member 0 pulling (its view changing en
+/// masse) or at rest.
+fn exchange_scattered_differences_with(
+    cfg: Config,
+    pulling: bool,
+) -> (u64, u64, TestEngine, TestEngine) {
     let mut ring = Ring::new(2, cfg, &[]);
     ring.run_for(Duration::from_secs(3));
     let hold = |ring: &mut Ring, e: usize, ids: std::ops::Range<usize>, incarnation: u64| {
@@ -199,7 +208,7 @@ fn exchange_scattered_differences(
             )
         })
     };
-    if member_pull {
+    if pulling {
         // The view is changing en masse: member 0 pulls.
         ring.engine(0).view.new_period(true);
     }
@@ -264,6 +273,36 @@ fn a_summary_answer_brings_exactly_the_records_each_side_lacks_or_holds_older() 
     assert_eq!(no_summaries, 0);
     assert!(pulled_records > records, "{pulled_records} records");
     assert_eq!(a.metrics().member_health_summaries, 0);
+}
+
+/// The first exchange after a heal is started by a member whose own view was at rest: with
+/// `member_summaries_at_rest` it asks for summaries all the same, so exactly the records
+/// either side lacks or holds older cross whole; without, whole buckets cross.
+#[test]
+fn with_summaries_at_rest_an_exchange_outside_a_mass_change_asks_for_summaries() {
+    let summaries = Config {
+        member_summaries: true,
+        ..local()
+    };
+    let at_rest = Config {
+        member_summaries_at_rest: true,
+        ..summaries.clone()
+    };
+    let (records, summarised, a, b) = exchange_scattered_differences_with(at_rest, false);
+    assert!(!a.pulling(), "member 0 started the exchange at rest");
+    assert_eq!(a.view_hash(), b.view_hash(), "the views agree");
+    assert_eq!(records, 340, "whole records sent");
+    // Coarse buckets at rest (eight records each): most of the view is summarised.
+    assert!(summarised >= 1_000, "{summarised} summaries");
+    assert_eq!(
+        a.metrics().member_health_summaries + b.metrics().member_health_summaries,
+        60,
+        "health changes sent as summaries"
+    );
+    let (whole, none, a, b) = exchange_scattered_differences_with(summaries, false);
+    assert_eq!(a.view_hash(), b.view_hash());
+    assert_eq!(none, 0, "no summaries asked for at rest");
+    assert!(whole > 3 * records, "{whole} records in whole buckets");
 }
 
 /// A difference too small to summarise (the answer holds whole records) with summaries on:
