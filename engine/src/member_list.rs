@@ -69,6 +69,11 @@ pub struct MemberList {
     /// next one is usually at or just after it (a look at one or two neighbouring entries
     /// instead of a search from scratch). Only a hint: every answer is checked.
     finger: Cell<usize>,
+    /// The id at the finger when it was set, kept beside it so that a lookup far from the
+    /// finger (a random one: a probe's Ack, a piggybacked record) decides to search from
+    /// scratch without reading the finger's entry, a cache miss of its own. `None` until a
+    /// lookup sets the finger.
+    finger_key: Cell<Option<(u64, u64)>>,
 }
 
 impl MemberList {
@@ -179,6 +184,8 @@ impl MemberList {
                 let mut e = self.compact(update);
                 e.changed_at_s = now_s;
                 self.entries.insert(i, e);
+                // The finger may have pointed at or right of `i`: point it at the new entry.
+                self.set_finger(i);
                 self.counts[update.health.index()] += 1;
                 self.hash_in(&e);
                 MergeOutcome::Inserted
@@ -208,6 +215,7 @@ impl MemberList {
             true
         });
         updates.truncate(max_members);
+        self.finger_key.set(None);
         self.entries.reserve_exact(updates.len());
         for u in &updates {
             let mut e = self.compact(u);
@@ -258,11 +266,29 @@ impl MemberList {
         let found = self
             .search_near_finger(key)
             .unwrap_or_else(|| self.search_from_scratch(key));
-        self.finger.set(match found {
+        let f = match found {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
-        });
+        };
+        self.set_finger(f);
         found
+    }
+
+    fn set_finger(&self, f: usize) {
+        self.finger.set(f);
+        self.finger_key.set(self.entries.get(f).map(|e| (e.id_hi, e.id_lo)));
+    }
+
+    /// Whether `key`, right of the finger's `at`, is likely within a gallop of it: its
+    /// distance in ids, in average gaps between neighbouring ids (ids are random, so a
+    /// uniform spread is the rule; a skewed list only takes the other path).
+    fn near_finger(&self, at: (u64, u64), key: (u64, u64)) -> bool {
+        let (Some(first), Some(last)) = (self.entries.first(), self.entries.last()) else {
+            return false;
+        };
+        let n = self.entries.len() as u64;
+        let gap = (last.id_hi.saturating_sub(first.id_hi) / n).max(1);
+        key.0.saturating_sub(at.0) / gap <= 32
     }
 
     /// Looks for `key` at the finger and just right of it (a few entries, galloping): the
@@ -270,6 +296,12 @@ impl MemberList {
     fn search_near_finger(&self, key: (u64, u64)) -> Option<Result<usize, usize>> {
         let cmp = |e: &Entry| (e.id_hi, e.id_lo).cmp(&key);
         let f = self.finger.get();
+        // Decided on the kept key where that suffices: left of the finger, or far right of
+        // it, the search starts from scratch without touching the finger's entry.
+        let at_key = self.finger_key.get()?;
+        if at_key > key || (at_key < key && !self.near_finger(at_key, key)) {
+            return None;
+        }
         let at = self.entries.get(f)?;
         match cmp(at) {
             std::cmp::Ordering::Equal => return Some(Ok(f)),
@@ -887,9 +919,13 @@ mod tests {
                 ids.binary_search(&probe)
             );
         }
-        // After inserts move entries right of the finger.
-        for _ in 0..300 {
-            let id: u128 = rng.gen();
+        // After inserts move entries right of the finger (at both ends too).
+        for k in 0..300 {
+            let id: u128 = match k {
+                0 => 0,
+                1 => u128::MAX,
+                _ => rng.gen(),
+            };
             l.merge(&ms(id, 1, Health::Alive), usize::MAX, 0);
             if let Err(at) = ids.binary_search(&id) {
                 ids.insert(at, id);
