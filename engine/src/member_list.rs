@@ -276,7 +276,8 @@ impl MemberList {
 
     fn set_finger(&self, f: usize) {
         self.finger.set(f);
-        self.finger_key.set(self.entries.get(f).map(|e| (e.id_hi, e.id_lo)));
+        self.finger_key
+            .set(self.entries.get(f).map(|e| (e.id_hi, e.id_lo)));
     }
 
     /// Whether `key`, right of the finger's `at`, is likely within a gallop of it: its

@@ -92,7 +92,8 @@ fn passing_run(name: &str, out: &std::path::Path, extra: &[&str]) -> serde_json:
 /// `member_summaries`: `scale_10k`'s timeline at 1,000 members (answers large enough to be
 /// summarised) passes with and without it, and with it the digest exchanges send fewer whole
 /// records, and fewer records cross in all. `scale_10k_lean.toml` (summaries, and one push
-/// hop instead of three) passes too, with fewer records pushed and fewer in all again.
+/// hop instead of three) passes too, with fewer records pushed and fewer in all again, and
+/// `scale_1k_lean.toml` (summaries at rest as well) with fewer records exchanged whole.
 #[test]
 fn summaries_move_a_mass_change_with_fewer_record_copies() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -112,12 +113,20 @@ fn summaries_move_a_mass_change_with_fewer_record_copies() {
         "with summaries {total_on} copies ({exchanged_on} exchanged), \
          without {total_off} ({exchanged_off})"
     );
-    let (total_lean, _, summaries_lean, pushed_lean) = copies("scale_10k_lean", true);
+    let (total_lean, exchanged_lean, summaries_lean, pushed_lean) = copies("scale_10k_lean", true);
     assert!(summaries_lean > 0);
     assert!(
         pushed_lean * 2 < pushed_on && total_lean < total_on,
         "lean: {total_lean} copies ({pushed_lean} pushed); three push hops: {total_on} \
          ({pushed_on})"
+    );
+    // `scale_1k_lean.toml` adds summaries at rest: the first exchange after the heal
+    // summarises too, instead of sending two whole views.
+    let (total_1k, exchanged_1k, _, _) = copies("scale_1k_lean", true);
+    assert!(
+        exchanged_1k * 2 < exchanged_lean && total_1k < total_lean,
+        "summaries at rest: {total_1k} copies ({exchanged_1k} exchanged); lean: {total_lean} \
+         ({exchanged_lean})"
     );
 }
 
