@@ -345,10 +345,10 @@ impl Config {
         self.member_summaries && self.pull_first()
     }
 
-    /// Whether every digest exchange, not only a pulling one, asks for summaries
-    /// (`member_summaries_at_rest` with summaries on).
-    pub fn summaries_at_rest(&self) -> bool {
-        self.member_summaries_at_rest && self.summaries_on()
+    /// Whether a digest exchange we start asks for summaries: with summaries on, while we
+    /// pull (`pulling`), or always with `member_summaries_at_rest`.
+    pub fn asks_for_summaries(&self, pulling: bool) -> bool {
+        self.summaries_on() && (pulling || self.member_summaries_at_rest)
     }
 
     /// Whether fresh rumors are pushed at once (`fresh_push` with the `bounded` strategy).
@@ -582,7 +582,22 @@ mod tests {
         assert_eq!(c.dissemination, Dissemination::Bounded);
         assert!(c.member_pull && c.pull_first() && c.fresh_push);
         assert!(!c.member_summaries && !c.summaries_on());
-        assert!(!c.member_summaries_at_rest && !c.summaries_at_rest());
+        assert!(!c.member_summaries_at_rest && !c.asks_for_summaries(true));
+        let summaries = Config {
+            member_summaries: true,
+            ..c.clone()
+        };
+        assert!(summaries.asks_for_summaries(true) && !summaries.asks_for_summaries(false));
+        let at_rest = Config {
+            member_summaries_at_rest: true,
+            ..summaries.clone()
+        };
+        assert!(at_rest.asks_for_summaries(false), "at rest too");
+        let without = Config {
+            member_summaries: false,
+            ..at_rest
+        };
+        assert!(!without.asks_for_summaries(false), "only with summaries on");
         assert_eq!(c.push_hops, 3);
         let c = Config {
             dissemination: Dissemination::Habitat,

@@ -445,8 +445,8 @@ impl<C: Clock, N: Network> Engine<C, N> {
         let held = self.view.members.len() + 1;
         // With `member_summaries_at_rest`, whether or not we are pulling: the first exchange
         // after a heal is started by a member whose own view was at rest.
-        let asking = self.pulling() || self.config.summaries_at_rest();
-        let summaries = self.config.summaries_on() && asking && held >= SUMMARY_MIN_RECORDS;
+        let summaries =
+            self.config.asks_for_summaries(self.pulling()) && held >= SUMMARY_MIN_RECORDS;
         let held = u32::try_from(held).unwrap_or(u32::MAX);
         self.send_member_digest(
             to,
