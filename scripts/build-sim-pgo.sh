@@ -3,8 +3,8 @@
 # scenarios (the training), LLVM merges what they did into a profile, and a second build lays
 # the code out by it (hot paths straight, cold ones out of the way). The result is
 # target/pgo/sim, the same program as target/release/sim: the same seed gives the same bytes
-# (outputs do not depend on how the code was optimised). About a tenth faster on
-# scale_1k_lean.toml here (docs/performance.md).
+# (outputs do not depend on how the code was optimised). 5-12 % faster on scale_1k_lean.toml
+# here (docs/performance.md).
 #
 #   scripts/build-sim-pgo.sh && target/pgo/sim run scenarios/scale_1k_lean.toml
 #
