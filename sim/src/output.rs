@@ -21,6 +21,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 
 use engine::Health;
 use serde::Serialize;
@@ -32,8 +34,8 @@ use crate::metrics::{Latency, Sample};
 #[derive(Debug)]
 pub struct Recorder {
     timeseries: csv::Writer<BufWriter<File>>,
-    /// Written by hand (see [`Recorder::event`]).
-    events: BufWriter<File>,
+    /// Written by hand, on a thread of its own (see [`Recorder::event`]).
+    events: EventsWriter,
 }
 
 impl Recorder {
@@ -68,8 +70,7 @@ impl Recorder {
             "stream_messages_sent",
             "stream_bytes_sent",
         ])?;
-        let mut events = BufWriter::with_capacity(1 << 16, File::create(dir.join("events.csv"))?);
-        events.write_all(b"time_s,observer,subject,from,to,incarnation\n")?;
+        let events = EventsWriter::spawn(File::create(dir.join("events.csv"))?)?;
         Ok(Recorder { timeseries, events })
     }
 
@@ -91,9 +92,10 @@ impl Recorder {
     }
 
     /// Writes one row of `events.csv`. A 10,000-member run writes over a hundred million, so
-    /// the row is formatted straight into the file's buffer, with no string per field: every
-    /// field is a number or a health name, which CSV never quotes, so the bytes are what a CSV
-    /// writer would write.
+    /// the rows are handed in batches to a thread that formats them straight into the file's
+    /// buffer, with no string per field, while the run goes on: every field is a number or a
+    /// health name, which CSV never quotes, so the bytes are what a CSV writer would write.
+    /// An error writing the file comes back from a later call, or from [`Recorder::finish`].
     pub fn event(
         &mut self,
         at_ns: u64,
@@ -103,20 +105,116 @@ impl Recorder {
         to: Health,
         incarnation: u64,
     ) -> io::Result<()> {
-        writeln!(
-            self.events,
-            "{},{observer},{subject},{},{},{incarnation}",
-            Secs(at_ns),
-            from.map_or("Unknown", Health::as_str),
-            to.as_str(),
-        )
+        self.events.push(EventRow {
+            at_ns,
+            incarnation,
+            observer,
+            subject,
+            from,
+            to,
+        })
     }
 
-    /// Flushes both files.
+    /// Flushes both files (`events.csv` once its thread has written every row).
     pub fn finish(mut self) -> io::Result<()> {
         self.timeseries.flush()?;
-        self.events.flush()?;
+        self.events.finish()
+    }
+}
+
+/// One row of `events.csv`.
+#[derive(Clone, Copy, Debug)]
+struct EventRow {
+    at_ns: u64,
+    incarnation: u64,
+    observer: u32,
+    subject: u32,
+    from: Option<Health>,
+    to: Health,
+}
+
+/// Rows handed to the writer thread at a time.
+const EVENT_BATCH: usize = 8192;
+
+/// `events.csv`, formatted and written by a thread of its own: a run's main loop only fills
+/// batches of rows. At most a few batches wait for the thread (the channel is bounded), so a
+/// slow disk slows the run instead of filling memory.
+#[derive(Debug)]
+struct EventsWriter {
+    batch: Vec<EventRow>,
+    to_thread: Option<SyncSender<Vec<EventRow>>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl EventsWriter {
+    fn spawn(file: File) -> io::Result<Self> {
+        let (to_thread, batches) = sync_channel::<Vec<EventRow>>(4);
+        let thread = std::thread::Builder::new()
+            .name("events.csv".into())
+            .spawn(move || -> io::Result<()> {
+                let mut out = BufWriter::with_capacity(1 << 16, file);
+                out.write_all(b"time_s,observer,subject,from,to,incarnation\n")?;
+                for batch in batches {
+                    for r in batch {
+                        writeln!(
+                            out,
+                            "{},{},{},{},{},{}",
+                            Secs(r.at_ns),
+                            r.observer,
+                            r.subject,
+                            r.from.map_or("Unknown", Health::as_str),
+                            r.to.as_str(),
+                            r.incarnation,
+                        )?;
+                    }
+                }
+                out.flush()
+            })?;
+        Ok(EventsWriter {
+            batch: Vec::with_capacity(EVENT_BATCH),
+            to_thread: Some(to_thread),
+            thread: Some(thread),
+        })
+    }
+
+    fn push(&mut self, row: EventRow) -> io::Result<()> {
+        self.batch.push(row);
+        if self.batch.len() >= EVENT_BATCH {
+            self.send()?;
+        }
         Ok(())
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(EVENT_BATCH));
+        let sent = self
+            .to_thread
+            .as_ref()
+            .is_some_and(|tx| tx.send(batch).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped on a write error: that is the error to report.
+        self.to_thread = None;
+        self.join()?;
+        Err(io::Error::other("events.csv: its writer has stopped"))
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if !self.batch.is_empty() {
+            self.send()?;
+        }
+        self.to_thread = None;
+        self.join()
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("events.csv: its writer panicked"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -291,5 +389,65 @@ mod tests {
             String::from_utf8_lossy(&written),
             String::from_utf8_lossy(&w.into_inner().expect("csv buffer"))
         );
+    }
+
+    #[test]
+    fn rows_over_many_batches_are_written_whole_and_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut r = Recorder::create(dir.path()).expect("create");
+        let n = 3 * EVENT_BATCH + 17;
+        for i in 0..n as u64 {
+            r.event(
+                i * 1_000,
+                (i % 7) as u32,
+                (i % 11) as u32,
+                None,
+                Health::Alive,
+                i,
+            )
+            .expect("write");
+        }
+        r.finish().expect("flush");
+        let text = std::fs::read_to_string(dir.path().join("events.csv")).expect("read");
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(rows.len(), n);
+        for (i, row) in rows.iter().enumerate() {
+            let i = i as u64;
+            assert_eq!(
+                *row,
+                format!("{},{},{},Unknown,Alive,{i}", secs(i * 1_000), i % 7, i % 11)
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_write_of_events_csv_is_reported_not_lost() {
+        // /dev/full takes the open and refuses every write (ENOSPC).
+        let full = File::options()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full (Linux)");
+        let mut w = EventsWriter::spawn(full).expect("spawn");
+        let row = EventRow {
+            at_ns: 1,
+            incarnation: 2,
+            observer: 3,
+            subject: 4,
+            from: None,
+            to: Health::Alive,
+        };
+        // The writer thread fails on its first flush; a push after that, or the finish, says so.
+        let mut failed = None;
+        for _ in 0..(8 * EVENT_BATCH) {
+            if let Err(e) = w.push(row) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let err = match failed {
+            Some(e) => e,
+            None => w.finish().expect_err("the write error comes back"),
+        };
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
     }
 }
