@@ -4,9 +4,10 @@
 # the code out by it (hot paths straight, cold ones out of the way). The result is
 # target/pgo/sim, the same program as target/release/sim: the same seed gives the same bytes
 # (outputs do not depend on how the code was optimised). 5-12 % faster on scale_1k_lean.toml
-# here (docs/performance.md).
+# and scale_1k_lan.toml here, which is what keeps the latter over 100x real time on this VM
+# (docs/performance.md).
 #
-#   scripts/build-sim-pgo.sh && target/pgo/sim run scenarios/scale_1k_lean.toml
+#   scripts/build-sim-pgo.sh && target/pgo/sim run scenarios/scale_1k_lan.toml
 #
 # Needs rustup's llvm-tools component (for llvm-profdata matching rustc's LLVM), which the
 # script adds. Takes two release builds and the training runs: about five minutes on 2 cores.
